@@ -1,0 +1,121 @@
+# kpscript build. `make` builds build/kpscript; `make test` runs every tier.
+# V=1 shows full commands.
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+SCRIPTDIR ?= $(PREFIX)/share/kpscript/scripts
+VERSION := 0.1.0
+
+CC ?= cc
+LUAJIT ?= luajit
+PKGS := luajit libbpf libelf libtraceevent libtracefs
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wwrite-strings -Werror
+CFLAGS ?= -O2 -g
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(PKG_CFLAGS) \
+	-DKP_VERSION='"$(VERSION)"' -DKP_SCRIPTDIR='"$(SCRIPTDIR)"'
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDLIBS := $(PKG_LIBS) -lm
+
+ifeq ($(V),1)
+Q :=
+msg = @true
+else
+Q := @
+msg = @printf '  %-8s %s\n' $(1) $(2)
+endif
+
+HOST_SRC := $(wildcard host/*.c)
+LIB_SRC := $(filter-out host/main.c,$(HOST_SRC))
+LUA_SRC := $(wildcard lua/*.lua)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+PROG_SRC := $(wildcard tests/progs/*.c)
+BENCH_SRC := $(wildcard bench/*.c)
+
+OBJ := $(HOST_SRC:host/%.c=build/obj/%.o)
+LIB_OBJ := $(LIB_SRC:host/%.c=build/obj/%.o)
+SAN_OBJ := $(HOST_SRC:host/%.c=build/asan/%.o)
+SAN_LIB_OBJ := $(LIB_SRC:host/%.c=build/asan/%.o)
+LUA_OBJ := $(LUA_SRC:lua/%.lua=build/lua/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
+PROG_BIN := $(PROG_SRC:tests/progs/%.c=build/progs/%)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=build/bench/%)
+
+.PHONY: all asan test unit live vmtest install uninstall clean format progs bench-bin deps
+all: build/kpscript
+
+build/obj/%.o: host/%.c $(wildcard host/*.h) | build/obj
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+build/asan/%.o: host/%.c $(wildcard host/*.h) | build/asan
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+# lua/ is compiled to bytecode objects; with -Wl,-E LuaJIT's require finds
+# luaJIT_BC_<name> in the executable, so no Lua file is installed.
+build/lua/%.o: lua/%.lua | build/lua
+	$(call msg,LUAJIT,$@)
+	$(Q)$(LUAJIT) -b -g $< $@
+
+build/kpscript: $(OBJ) $(LUA_OBJ)
+	$(call msg,LD,$@)
+	$(Q)$(CC) -Wl,-E -o $@ $^ $(LDLIBS)
+
+build/asan/kpscript: $(SAN_OBJ) $(LUA_OBJ)
+	$(call msg,LD-SAN,$@)
+	$(Q)$(CC) $(SAN_FLAGS) -Wl,-E -o $@ $^ $(LDLIBS)
+
+asan: build/asan/kpscript
+
+build/tests/%: tests/unit/%.c $(SAN_LIB_OBJ) $(LUA_OBJ) tests/unit/t.h | build/tests
+	$(call msg,CC-TEST,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Ihost -Wl,-E -o $@ $< $(SAN_LIB_OBJ) $(LUA_OBJ) $(LDLIBS)
+
+# Test targets for uprobes: frame pointers, no inlining, symbols kept.
+build/progs/%: tests/progs/%.c | build/progs
+	$(call msg,CC-PROG,$@)
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer -fno-inline -Wall -Wextra -Werror -o $@ $<
+
+build/bench/%: bench/%.c | build/bench
+	$(call msg,CC-BENCH,$@)
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -o $@ $<
+
+progs: $(PROG_BIN)
+bench-bin: $(BENCH_BIN)
+
+build/obj build/asan build/lua build/tests build/progs build/bench:
+	$(Q)mkdir -p $@
+
+deps:
+	sh tests/deps.sh
+
+unit: $(UNIT_BIN)
+	sh tests/run.sh unit
+
+live: build/kpscript build/asan/kpscript $(PROG_BIN)
+	sh tests/run.sh live
+
+vmtest: build/kpscript $(PROG_BIN)
+	sh tests/run.sh vm
+
+test: build/kpscript build/asan/kpscript $(UNIT_BIN) $(PROG_BIN)
+	sh tests/run.sh all
+
+install: build/kpscript
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SCRIPTDIR)
+	install -m 0755 build/kpscript $(DESTDIR)$(BINDIR)/kpscript
+	install -m 0644 scripts/*.lua $(DESTDIR)$(SCRIPTDIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/kpscript
+	rm -rf $(DESTDIR)$(PREFIX)/share/kpscript
+
+format:
+	clang-format -i host/*.c host/*.h tests/unit/*.c tests/unit/*.h tests/progs/*.c bench/*.c
+
+clean:
+	rm -rf build

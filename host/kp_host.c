@@ -1,0 +1,1197 @@
+// SPDX-License-Identifier: MIT
+/*
+ * kp.core: the Lua face of the host. Probes are created when a script
+ * declares them (so an error names the script line), enabled together by
+ * kp.run(), and fed by one loop: epoll over the rings and a signalfd, an
+ * ordered merge across CPUs, a bounds-checked decode into the probe's
+ * reused event table, and one kp_pcall() per event.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include "kp_comm.h"
+#include "kp_elf.h"
+#include "kp_err.h"
+#include "kp_format.h"
+#include "kp_host.h"
+#include "kp_loop.h"
+#include "kp_perf.h"
+#include "kp_ring.h"
+#include "kp_tracefs.h"
+
+#define KP_PROBE_MT "kp.Probe"
+#define KP_DEFAULT_PAGES 256  /* 1 MiB per CPU with 4 KiB pages */
+#define KP_MAX_PAGES 65536
+#define KP_FLUSH_MS 100       /* longest a slow probe's event waits */
+#define KP_LATENESS_NS 5000000ull /* how late a record may reach its ring */
+#define KP_COMM_GRACE_NS 2000000000ull
+#define KP_EXACT (9007199254740992.0) /* 2^53: doubles hold integers below it */
+
+enum kp_probe_kind { KP_TRACEPOINT, KP_UPROBE, KP_URETPROBE };
+
+struct kp_probe {
+	struct kp_host *host;
+	enum kp_probe_kind kind;
+	char *name;  /* "tracepoint:sched:sched_switch", what ev.probe holds */
+	char *event; /* our dynamic event's name in kp_dynevent_group(), or NULL */
+	char *def;   /* the dynamic_events command that created it */
+	struct kp_format *fmt;
+	struct kp_perf *perf;
+	size_t nfields;
+	size_t *fields; /* indexes of the decoded (non-common) fields */
+	int fn_ref, ev_ref, keys_ref;
+	uint64_t received; /* samples read from the rings, -p filtered included */
+	uint64_t delivered;
+	uint64_t filtered;
+	uint64_t lost_records; /* sum of PERF_RECORD_LOST */
+	uint64_t lost_final;   /* exact, from the counters once stopped */
+	uint64_t bad_fields;
+	bool closed, dry, final, attached;
+	struct kp_probe *next;
+};
+
+struct kp_timer {
+	uint64_t next, period;
+	int fn_ref;
+};
+
+struct kp_host {
+	lua_State *L;
+	struct kp_host_opts opts;
+	struct kp_comm *comm;
+	struct kp_loop *loop;
+	struct kp_perf *sideband;
+	struct kp_probe *probes;
+	int nprobes, seq;
+	struct kp_timer *timers;
+	size_t ntimers;
+	int mk64_ref;
+	bool ran, running, stop_now, stop_drain, failed;
+	pid_t child;
+	int child_status;
+	int pidfd;
+	char *error; /* a callback's error, with traceback */
+	const unsigned char *raw;
+	uint32_t raw_size;
+};
+
+static struct kp_host *kp_host_of(lua_State *L)
+{
+	return lua_touserdata(L, lua_upvalueindex(1));
+}
+
+/* ---- errors ----------------------------------------------------------- */
+
+static int kp_traceback(lua_State *L)
+{
+	const char *msg = lua_tostring(L, 1);
+
+	if (!msg) {
+		if (lua_istable(L, 1))
+			return 1; /* formatted errors (kp.run's) pass through untouched */
+		if (!lua_isnoneornil(L, 1) && luaL_callmeta(L, 1, "__tostring"))
+			return 1;
+		msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+	}
+	lua_getglobal(L, "debug");
+	lua_getfield(L, -1, "traceback");
+	lua_pushstring(L, msg);
+	lua_pushinteger(L, 2);
+	lua_call(L, 2, 1);
+	return 1;
+}
+
+int kp_pcall(lua_State *L, int nargs, int nresults)
+{
+	int base = lua_gettop(L) - nargs, status;
+
+	lua_pushcfunction(L, kp_traceback);
+	lua_insert(L, base);
+	status = lua_pcall(L, nargs, nresults, base);
+	lua_remove(L, base);
+	return status;
+}
+
+/* Environment failure: nil, message, errname. */
+static int kp_fail(lua_State *L, int err, const char *fmt, ...)
+{
+	char buf[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	lua_pushnil(L);
+	lua_pushstring(L, buf);
+	lua_pushstring(L, err < 0 && -err < KP_ERR_START ? strerror(-err) : kp_strerror(err));
+	return 3;
+}
+
+static const char *kp_perm_hint(int err)
+{
+	if (err == -EACCES || err == -EPERM)
+		return " (kpscript needs root, or CAP_PERFMON with access to tracefs)";
+	return "";
+}
+
+/* ---- probes ----------------------------------------------------------- */
+
+static struct kp_probe *kp_check_probe(lua_State *L, int i)
+{
+	struct kp_probe *p = luaL_checkudata(L, i, KP_PROBE_MT);
+
+	if (p->closed && !p->dry)
+		luaL_argerror(L, i, "probe is closed");
+	return p;
+}
+
+static void kp_probe_release(struct kp_probe *p)
+{
+	struct kp_host *h = p->host;
+	lua_State *L = h->L;
+
+	if (p->closed)
+		return;
+	p->closed = true;
+	if (h->loop)
+		kp_loop_remove(h->loop, p);
+	if (p->perf) {
+		kp_perf_enable(p->perf, false);
+		kp_perf_close(p->perf);
+		p->perf = NULL;
+	}
+	/* the event can only go once no perf fd holds it */
+	if (p->event) {
+		int err = kp_dynevent_remove(kp_dynevent_group(), p->event);
+
+		if (err)
+			fprintf(stderr, "kpscript: could not remove %s/%s: %s\n",
+				kp_dynevent_group(), p->event, kp_strerror(err));
+	}
+	kp_format_free(p->fmt);
+	p->fmt = NULL;
+	free(p->fields);
+	p->fields = NULL;
+	luaL_unref(L, LUA_REGISTRYINDEX, p->fn_ref);
+	luaL_unref(L, LUA_REGISTRYINDEX, p->ev_ref);
+	luaL_unref(L, LUA_REGISTRYINDEX, p->keys_ref);
+	p->fn_ref = p->ev_ref = p->keys_ref = LUA_NOREF;
+	if (!p->dry)
+		h->nprobes--;
+}
+
+static void kp_probe_unlink(struct kp_probe *p)
+{
+	struct kp_probe **pp;
+
+	for (pp = &p->host->probes; *pp; pp = &(*pp)->next) {
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	}
+}
+
+static int kp_probe_gc(lua_State *L)
+{
+	struct kp_probe *p = luaL_checkudata(L, 1, KP_PROBE_MT);
+
+	if (!p->host)
+		return 0;
+	kp_probe_release(p);
+	kp_probe_unlink(p);
+	free(p->name);
+	free(p->event);
+	free(p->def);
+	p->name = p->event = p->def = NULL;
+	p->host = NULL;
+	return 0;
+}
+
+static int kp_probe_close(lua_State *L)
+{
+	struct kp_probe *p = kp_check_probe(L, 1);
+
+	if (p->host->running)
+		return luaL_error(L, "a probe cannot be closed while kp.run() is delivering events");
+	kp_probe_release(p);
+	return 0;
+}
+
+static int kp_probe_tostring(lua_State *L)
+{
+	struct kp_probe *p = luaL_checkudata(L, 1, KP_PROBE_MT);
+
+	lua_pushfstring(L, "kp.Probe(%s%s)", p->name ? p->name : "?",
+			p->closed && !p->dry ? ", closed" : "");
+	return 1;
+}
+
+static int kp_probe_index(lua_State *L)
+{
+	struct kp_probe *p = luaL_checkudata(L, 1, KP_PROBE_MT);
+	const char *k = luaL_checkstring(L, 2);
+
+	if (!strcmp(k, "name")) {
+		lua_pushstring(L, p->name);
+	} else if (!strcmp(k, "definition")) {
+		if (p->def)
+			lua_pushstring(L, p->def);
+		else
+			lua_pushnil(L);
+	} else if (!strcmp(k, "fields")) {
+		lua_createtable(L, (int)p->nfields, 0);
+		for (size_t i = 0; p->fmt && i < p->nfields; i++) {
+			lua_pushstring(L, kp_format_field(p->fmt, p->fields[i])->name);
+			lua_rawseti(L, -2, (int)i + 1);
+		}
+	} else {
+		luaL_getmetatable(L, KP_PROBE_MT);
+		lua_getfield(L, -1, "__methods");
+		lua_getfield(L, -1, k);
+	}
+	return 1;
+}
+
+static uint64_t kp_probe_lost(const struct kp_probe *p)
+{
+	return p->final && p->lost_final > p->lost_records ? p->lost_final : p->lost_records;
+}
+
+/* The probe's event table, reused for every event (ev:copy() keeps one). */
+static int kp_probe_setup_lua(lua_State *L, struct kp_probe *p, int fn_index)
+{
+	static const char *const builtin[] = { "pid", "tid", "cpu", "time", "comm" };
+	size_t n = kp_format_nfields(p->fmt), k = 0;
+
+	p->fields = calloc(n ? n : 1, sizeof(*p->fields));
+	if (!p->fields)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (!kp_format_field(p->fmt, i)->common)
+			p->fields[k++] = i;
+	p->nfields = k;
+
+	lua_createtable(L, (int)(k + 5), 0);
+	for (size_t i = 0; i < k; i++) {
+		lua_pushstring(L, kp_format_field(p->fmt, p->fields[i])->name);
+		lua_rawseti(L, -2, (int)i + 1);
+	}
+	for (size_t i = 0; i < 5; i++) {
+		lua_pushstring(L, builtin[i]);
+		lua_rawseti(L, -2, (int)(k + i + 1));
+	}
+	p->keys_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+
+	lua_createtable(L, 0, (int)(k + 6));
+	lua_pushstring(L, p->name);
+	lua_setfield(L, -2, "probe");
+	luaL_getmetatable(L, "kp.Event");
+	lua_setmetatable(L, -2);
+	p->ev_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+
+	lua_pushvalue(L, fn_index);
+	p->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	return 0;
+}
+
+static struct kp_probe *kp_probe_new(lua_State *L, struct kp_host *h, enum kp_probe_kind kind)
+{
+	struct kp_probe *p = lua_newuserdata(L, sizeof(*p));
+
+	memset(p, 0, sizeof(*p));
+	p->host = h;
+	p->kind = kind;
+	p->closed = true; /* until it holds kernel resources */
+	p->fn_ref = p->ev_ref = p->keys_ref = LUA_NOREF;
+	luaL_getmetatable(L, KP_PROBE_MT);
+	lua_setmetatable(L, -2);
+	p->next = h->probes;
+	h->probes = p;
+	return p;
+}
+
+/* Anchor @p (at stack top) so the GC cannot detach a probe the script
+ * dropped: it lives until kp_host_shutdown(). */
+static void kp_probe_anchor(lua_State *L)
+{
+	lua_getfield(L, LUA_REGISTRYINDEX, "kp.probes");
+	lua_pushvalue(L, -2);
+	lua_pushboolean(L, 1);
+	lua_rawset(L, -3);
+	lua_pop(L, 1);
+}
+
+/* Options every probe takes; the Lua layer has checked their types. */
+struct kp_popts {
+	const char *filter;
+	size_t pages;
+};
+
+static int kp_read_opts(lua_State *L, int i, struct kp_popts *o)
+{
+	o->filter = NULL;
+	o->pages = KP_DEFAULT_PAGES;
+	if (lua_isnoneornil(L, i))
+		return 0;
+	luaL_checktype(L, i, LUA_TTABLE);
+	lua_getfield(L, i, "filter");
+	o->filter = lua_tostring(L, -1);
+	lua_pop(L, 1);
+	lua_getfield(L, i, "pages");
+	if (!lua_isnil(L, -1)) {
+		lua_Number n = lua_tonumber(L, -1);
+
+		if (n < 1 || n > KP_MAX_PAGES || n != floor(n) || ((size_t)n & ((size_t)n - 1)))
+			return luaL_error(L, "opts.pages must be a power of two from 1 to %d, got %s",
+					  KP_MAX_PAGES, lua_tostring(L, -1));
+		o->pages = (size_t)n;
+	}
+	lua_pop(L, 1);
+	return 0;
+}
+
+static int kp_filter_error(lua_State *L, struct kp_probe *p, const char *filter, int err)
+{
+	luaL_Buffer b;
+
+	luaL_buffinit(L, &b);
+	for (size_t i = 0; i < kp_format_nfields(p->fmt); i++) {
+		if (i)
+			luaL_addstring(&b, ", ");
+		luaL_addstring(&b, kp_format_field(p->fmt, i)->name);
+	}
+	luaL_pushresult(&b);
+	return kp_fail(L, err, "%s: the kernel rejected filter \"%s\" (%s); the event's fields are: %s",
+		       p->name, filter, kp_strerror(err), lua_tostring(L, -1));
+}
+
+/* Open @p's perf events on every CPU and hook them into the loop. Leaves
+ * the probe closed (and the caller removes any dynamic event) on failure. */
+static int kp_probe_attach(lua_State *L, struct kp_probe *p, const struct kp_popts *o, int fn_index)
+{
+	struct kp_host *h = p->host;
+	int cpu, err;
+
+	p->perf = kp_perf_open(KP_PERF_TRACEPOINT, kp_format_id(p->fmt), o->pages, &cpu);
+	if (!p->perf) {
+		err = -errno;
+		return kp_fail(L, err, "%s: perf_event_open on CPU %d failed: %s%s", p->name, cpu,
+			       kp_strerror(err), kp_perm_hint(err));
+	}
+	if (o->filter && (err = kp_perf_set_filter(p->perf, o->filter)))
+		return kp_filter_error(L, p, o->filter, err);
+	for (size_t i = 0; i < kp_perf_count(p->perf); i++) {
+		err = kp_loop_add(h->loop, kp_perf_fd(p->perf, i), kp_perf_ring(p->perf, i), p);
+		if (err)
+			return kp_fail(L, err, "%s: %s", p->name, kp_strerror(err));
+	}
+	err = kp_probe_setup_lua(L, p, fn_index);
+	if (err)
+		return kp_fail(L, err, "%s: %s", p->name, kp_strerror(err));
+	if (h->running && (err = kp_perf_enable(p->perf, true)))
+		return kp_fail(L, err, "%s: enable: %s", p->name, kp_strerror(err));
+	p->attached = true;
+	return 0;
+}
+
+static const struct kp_loop_ops kp_ops;
+
+/* Lazily: the comm table, the loop and the side-band ring that keeps it. */
+static int kp_host_ready(lua_State *L, struct kp_host *h)
+{
+	int cpu, err;
+
+	if (h->loop)
+		return 0;
+	h->comm = kp_comm_new();
+	if (!h->comm)
+		return kp_fail(L, -ENOMEM, "out of memory");
+	kp_comm_seed(h->comm);
+	h->loop = kp_loop_new(&kp_ops, h, h->comm);
+	if (!h->loop)
+		return kp_fail(L, -errno, "epoll: %s", strerror(errno));
+	if (h->opts.sigfd >= 0 && (err = kp_loop_watch(h->loop, h->opts.sigfd)))
+		return kp_fail(L, err, "epoll: %s", kp_strerror(err));
+	h->sideband = kp_perf_open(KP_PERF_SIDEBAND, 0, 64, &cpu);
+	if (!h->sideband) {
+		err = -errno;
+		return kp_fail(L, err, "perf_event_open of the side-band event on CPU %d: %s%s",
+			       cpu, kp_strerror(err), kp_perm_hint(err));
+	}
+	for (size_t i = 0; i < kp_perf_count(h->sideband); i++) {
+		err = kp_loop_add(h->loop, kp_perf_fd(h->sideband, i),
+				  kp_perf_ring(h->sideband, i), NULL);
+		if (err)
+			return kp_fail(L, err, "epoll: %s", kp_strerror(err));
+	}
+	return 0;
+}
+
+/* ---- event delivery --------------------------------------------------- */
+
+static void kp_push_u64(lua_State *L, struct kp_host *h, uint64_t v)
+{
+	if ((double)v < KP_EXACT) {
+		lua_pushnumber(L, (lua_Number)v);
+		return;
+	}
+	lua_rawgeti(L, LUA_REGISTRYINDEX, h->mk64_ref);
+	lua_pushnumber(L, (lua_Number)(uint32_t)(v >> 32));
+	lua_pushnumber(L, (lua_Number)(uint32_t)v);
+	lua_pushboolean(L, 0);
+	lua_call(L, 3, 1);
+}
+
+static void kp_push_i64(lua_State *L, struct kp_host *h, int64_t v)
+{
+	if (v > -(int64_t)KP_EXACT && v < (int64_t)KP_EXACT) {
+		lua_pushnumber(L, (lua_Number)v);
+		return;
+	}
+	lua_rawgeti(L, LUA_REGISTRYINDEX, h->mk64_ref);
+	lua_pushnumber(L, (lua_Number)(uint32_t)((uint64_t)v >> 32));
+	lua_pushnumber(L, (lua_Number)(uint32_t)(uint64_t)v);
+	lua_pushboolean(L, 1);
+	lua_call(L, 3, 1);
+}
+
+static void kp_push_value(lua_State *L, struct kp_host *h, const struct kp_value *v)
+{
+	switch (v->type) {
+	case KP_VAL_INT:
+		kp_push_i64(L, h, v->i);
+		break;
+	case KP_VAL_UINT:
+		kp_push_u64(L, h, v->u);
+		break;
+	case KP_VAL_STR:
+	case KP_VAL_BYTES:
+		lua_pushlstring(L, v->ptr, v->len);
+		break;
+	case KP_VAL_ARRAY:
+		lua_createtable(L, (int)v->len, 0);
+		for (size_t i = 0; i < v->len; i++) {
+			if (v->is_signed)
+				kp_push_i64(L, h, kp_value_elem_i(v, i));
+			else
+				kp_push_u64(L, h, kp_value_elem_u(v, i));
+			lua_rawseti(L, -2, (int)i + 1);
+		}
+		break;
+	}
+}
+
+static const char *kp_comm_of(struct kp_host *h, uint32_t pid, uint32_t tid)
+{
+	const char *c = kp_comm_get(h->comm, (int32_t)tid);
+	char path[64], buf[32];
+	ssize_t n;
+	int fd;
+
+	if (c)
+		return c;
+	/* a thread we never heard of: ask /proc once, remember even a miss */
+	snprintf(path, sizeof(path), "/proc/%u/task/%u/comm", pid, tid);
+	buf[0] = '\0';
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		buf[n > 0 ? n : 0] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		close(fd);
+	}
+	kp_comm_set(h->comm, (int32_t)pid, (int32_t)tid, buf);
+	c = kp_comm_get(h->comm, (int32_t)tid);
+	return c ? c : "";
+}
+
+static int kp_on_sample(void *owner, const struct kp_sample *s, void *ctx)
+{
+	struct kp_probe *p = owner;
+	struct kp_host *h = ctx;
+	lua_State *L = h->L;
+	int top = lua_gettop(L), ev, keys, status;
+	size_t k = p->nfields;
+
+	p->received++;
+	if (h->stop_now)
+		return 1;
+	if (h->opts.filter_pid && (pid_t)s->pid != h->opts.filter_pid) {
+		p->filtered++;
+		return 0;
+	}
+	lua_rawgeti(L, LUA_REGISTRYINDEX, p->fn_ref);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, p->ev_ref);
+	ev = top + 2;
+	lua_rawgeti(L, LUA_REGISTRYINDEX, p->keys_ref);
+	keys = top + 3;
+	for (size_t i = 0; i < k; i++) {
+		struct kp_value v;
+
+		lua_rawgeti(L, keys, (int)i + 1);
+		if (kp_field_decode(kp_format_field(p->fmt, p->fields[i]), s->raw, s->raw_size,
+				    &v)) {
+			p->bad_fields++;
+			lua_pushnil(L);
+		} else {
+			kp_push_value(L, h, &v);
+		}
+		lua_rawset(L, ev);
+	}
+	lua_rawgeti(L, keys, (int)k + 1);
+	lua_pushnumber(L, s->pid);
+	lua_rawset(L, ev);
+	lua_rawgeti(L, keys, (int)k + 2);
+	lua_pushnumber(L, s->tid);
+	lua_rawset(L, ev);
+	lua_rawgeti(L, keys, (int)k + 3);
+	lua_pushnumber(L, s->cpu);
+	lua_rawset(L, ev);
+	lua_rawgeti(L, keys, (int)k + 4);
+	kp_push_u64(L, h, s->time);
+	lua_rawset(L, ev);
+	lua_rawgeti(L, keys, (int)k + 5);
+	lua_pushstring(L, kp_comm_of(h, s->pid, s->tid));
+	lua_rawset(L, ev);
+	lua_settop(L, ev);
+
+	h->raw = s->raw;
+	h->raw_size = s->raw_size;
+	p->delivered++;
+	status = lua_pcall(L, 1, 0, 1); /* the traceback handler sits at index 1 */
+	h->raw = NULL;
+	if (status) {
+		h->error = strdup(lua_tostring(L, -1) ? lua_tostring(L, -1) : "error in callback");
+		lua_settop(L, top);
+		h->failed = h->stop_now = true;
+		return 1;
+	}
+	lua_settop(L, top);
+	return h->stop_now;
+}
+
+static void kp_on_lost(void *owner, uint64_t lost, void *ctx)
+{
+	struct kp_probe *p = owner;
+
+	(void)ctx;
+	p->lost_records += lost;
+}
+
+static const struct kp_loop_ops kp_ops = {
+	.sample = kp_on_sample,
+	.lost = kp_on_lost,
+};
+
+/* ---- probe constructors ---------------------------------------------- */
+
+static int kp_dry_probe(lua_State *L, struct kp_host *h, enum kp_probe_kind kind,
+			const char *name, const char *def)
+{
+	struct kp_probe *p = kp_probe_new(L, h, kind);
+
+	p->dry = true;
+	p->name = strdup(name);
+	p->def = def ? strdup(def) : NULL;
+	if (def)
+		printf("%s\n", def);
+	else
+		printf("# %s: static tracepoint, nothing to create\n", name);
+	fflush(stdout);
+	return 1;
+}
+
+/* core.tracepoint(sys, event, opts, fn) -> probe | nil, msg, errname */
+static int kp_core_tracepoint(lua_State *L)
+{
+	struct kp_host *h = kp_host_of(L);
+	const char *sys = luaL_checkstring(L, 1), *event = luaL_checkstring(L, 2);
+	struct kp_format *fmt = NULL;
+	struct kp_probe *p;
+	struct kp_popts o;
+	char name[512];
+	int err, n;
+
+	luaL_checktype(L, 4, LUA_TFUNCTION);
+	kp_read_opts(L, 3, &o);
+	snprintf(name, sizeof(name), "tracepoint:%s:%s", sys, event);
+	if (h->opts.dry_run)
+		return kp_dry_probe(L, h, KP_TRACEPOINT, name, NULL);
+	if (!kp_tracefs_dir())
+		return kp_fail(L, -KP_ENOTRACEFS, "%s: tracefs is not mounted and could not be mounted%s",
+			       name, kp_perm_hint(-errno));
+	err = kp_tracefs_format(sys, event, &fmt);
+	if (err == -KP_ENOEVENT)
+		return kp_fail(L, err, "unknown tracepoint '%s:%s' (kpscript -l '%s:*' lists the "
+				       "tracepoints of group %s)", sys, event, sys, sys);
+	if (err)
+		return kp_fail(L, err, "%s: reading its format: %s%s", name, kp_strerror(err),
+			       kp_perm_hint(err));
+	if ((n = kp_host_ready(L, h))) {
+		kp_format_free(fmt);
+		return n;
+	}
+	p = kp_probe_new(L, h, KP_TRACEPOINT);
+	p->name = strdup(name);
+	p->fmt = fmt;
+	p->closed = false;
+	h->nprobes++;
+	if ((n = kp_probe_attach(L, p, &o, 4))) {
+		kp_probe_release(p);
+		return n;
+	}
+	kp_probe_anchor(L);
+	return 1;
+}
+
+/* An event name from a symbol: [A-Za-z0-9_], at most 40 bytes, unique. */
+static void kp_event_name(struct kp_host *h, const char *prefix, const char *sym, char *out,
+			  size_t len)
+{
+	char clean[41];
+	size_t i;
+
+	for (i = 0; sym && sym[i] && i < sizeof(clean) - 1; i++) {
+		char c = sym[i];
+
+		clean[i] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+					   (c >= '0' && c <= '9') ? c : '_';
+	}
+	clean[i] = '\0';
+	snprintf(out, len, "%s_%s_%d", prefix, i ? clean : "addr", h->seq++);
+}
+
+/*
+ * core.uprobe(path, symbol|nil, offset, ret, args, opts, fn)
+ *   -> probe | nil, msg, errname
+ * @offset is the +OFF added to @symbol, or the file offset when @symbol is nil.
+ */
+static int kp_core_uprobe(lua_State *L)
+{
+	struct kp_host *h = kp_host_of(L);
+	const char *path = luaL_checkstring(L, 1), *sym = luaL_optstring(L, 2, NULL);
+	uint64_t off = (uint64_t)luaL_checknumber(L, 3), foff = off;
+	bool ret = lua_toboolean(L, 4);
+	const char *args = luaL_optstring(L, 5, "");
+	enum kp_probe_kind kind = ret ? KP_URETPROBE : KP_UPROBE;
+	const char *kname = ret ? "uretprobe" : "uprobe";
+	char abs[4096], name[4600], event[64], def[8192], why[2048];
+	struct kp_format *fmt = NULL;
+	struct kp_probe *p;
+	struct kp_popts o;
+	int err, n;
+
+	luaL_checktype(L, 7, LUA_TFUNCTION);
+	kp_read_opts(L, 6, &o);
+	err = kp_elf_find_path(path, abs, sizeof(abs));
+	if (err)
+		return kp_fail(L, err, "%s: binary '%s' not found%s", kname, path,
+			       strchr(path, '/') ? "" : " in $PATH");
+	if (sym) {
+		err = kp_elf_resolve(abs, sym, off, &foff);
+		if (err == -KP_ENOSYM) {
+			char near[512] = "";
+
+			if (kp_elf_near(abs, sym, near, sizeof(near), 5) > 0)
+				return kp_fail(L, err, "%s: no function '%s' in %s; close names: %s",
+					       kname, sym, abs, near);
+			return kp_fail(L, err, "%s: no function '%s' in %s (is it stripped?)", kname,
+				       sym, abs);
+		}
+		if (err)
+			return kp_fail(L, err, "%s: %s:%s: %s", kname, abs, sym, kp_strerror(err));
+		if (off)
+			snprintf(name, sizeof(name), "%s:%s:%s+%llu", kname, abs, sym,
+				 (unsigned long long)off);
+		else
+			snprintf(name, sizeof(name), "%s:%s:%s", kname, abs, sym);
+	} else {
+		snprintf(name, sizeof(name), "%s:%s:0x%llx", kname, abs, (unsigned long long)off);
+	}
+	kp_event_name(h, ret ? "ur" : "u", sym, event, sizeof(event));
+	n = snprintf(def, sizeof(def), "%c:%s/%s %s:0x%llx%s%s", ret ? 'r' : 'p',
+		     kp_dynevent_group(), event, abs, (unsigned long long)foff, *args ? " " : "",
+		     args);
+	if (n < 0 || (size_t)n >= sizeof(def))
+		return kp_fail(L, -E2BIG, "%s: probe definition too long", name);
+	if (h->opts.dry_run)
+		return kp_dry_probe(L, h, kind, name, def);
+	if (!kp_tracefs_dir())
+		return kp_fail(L, -KP_ENOTRACEFS, "%s: tracefs is not mounted and could not be mounted",
+			       name);
+	if (!kp_tracefs_has("uprobe_events"))
+		return kp_fail(L, -ENOTSUP, "%s: this kernel has no uprobe_events (CONFIG_UPROBE_EVENTS)",
+			       name);
+	if ((n = kp_host_ready(L, h)))
+		return n;
+	err = kp_dynevent_write(def, why, sizeof(why));
+	if (err)
+		return kp_fail(L, err, "%s: the kernel refused '%s': %s%s", name, def,
+			       why[0] ? why : kp_strerror(err), kp_perm_hint(err));
+	p = kp_probe_new(L, h, kind);
+	p->name = strdup(name);
+	p->event = strdup(event);
+	p->def = strdup(def);
+	p->closed = false;
+	h->nprobes++;
+	err = kp_tracefs_format(kp_dynevent_group(), event, &fmt);
+	if (err) {
+		kp_probe_release(p);
+		return kp_fail(L, err, "%s: reading the new event's format: %s", name,
+			       kp_strerror(err));
+	}
+	p->fmt = fmt;
+	if ((n = kp_probe_attach(L, p, &o, 7))) {
+		kp_probe_release(p);
+		return n;
+	}
+	kp_probe_anchor(L);
+	return 1;
+}
+
+/* ---- the run ---------------------------------------------------------- */
+
+static void kp_enable_all(struct kp_host *h, bool on)
+{
+	if (h->sideband)
+		kp_perf_enable(h->sideband, on);
+	for (struct kp_probe *p = h->probes; p; p = p->next)
+		if (p->perf)
+			kp_perf_enable(p->perf, on);
+}
+
+static int kp_start_child(struct kp_host *h)
+{
+	sigset_t all;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		sigemptyset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		execl("/bin/sh", "sh", "-c", h->opts.command, (char *)NULL);
+		fprintf(stderr, "kpscript: cannot run /bin/sh: %s\n", strerror(errno));
+		_exit(127);
+	}
+	h->child = pid;
+	return 0;
+}
+
+/* Handle what the signalfd holds. Return true when the run must end. */
+static bool kp_handle_signals(struct kp_host *h)
+{
+	struct signalfd_siginfo si;
+	bool stop = false;
+
+	while (read(h->opts.sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD) {
+			int status;
+			pid_t pid;
+
+			while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+				if (pid == h->child) {
+					h->child_status = status;
+					h->child = 0;
+					stop = true; /* -c CMD is done: drain what it caused */
+				}
+			}
+			continue;
+		}
+		stop = true;
+	}
+	return stop;
+}
+
+static int kp_run_timers(lua_State *L, struct kp_host *h, uint64_t now)
+{
+	for (size_t i = 0; i < h->ntimers && !h->stop_now; i++) {
+		struct kp_timer *t = &h->timers[i];
+
+		if (t->fn_ref == LUA_NOREF || now < t->next)
+			continue;
+		while (t->next <= now)
+			t->next += t->period;
+		lua_rawgeti(L, LUA_REGISTRYINDEX, t->fn_ref);
+		if (lua_pcall(L, 0, 0, 1)) {
+			h->error = strdup(lua_tostring(L, -1) ? lua_tostring(L, -1) : "error in timer");
+			lua_pop(L, 1);
+			h->failed = h->stop_now = true;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int kp_ms_until(uint64_t now, uint64_t when)
+{
+	uint64_t ms;
+
+	if (when <= now)
+		return 0;
+	ms = (when - now + 999999) / 1000000;
+	return ms > 60000 ? 60000 : (int)ms;
+}
+
+static void kp_finish_counts(struct kp_host *h)
+{
+	for (struct kp_probe *p = h->probes; p; p = p->next) {
+		uint64_t hits;
+
+		if (!p->perf || kp_perf_hits(p->perf, &hits))
+			continue;
+		p->lost_final = hits > p->received ? hits - p->received : 0;
+		p->final = true;
+	}
+}
+
+/* core.run() -> true | false, message */
+static int kp_core_run(lua_State *L)
+{
+	struct kp_host *h = kp_host_of(L);
+	lua_State *saved = h->L;
+	uint64_t start, deadline = 0, last_expire;
+	bool held = false, drain = true;
+	int err;
+
+	if (h->running)
+		return luaL_error(L, "kp.run() is already running");
+	h->ran = true;
+	if (h->opts.dry_run || !h->loop) {
+		lua_pushboolean(L, 1);
+		return 1;
+	}
+	lua_settop(L, 0);
+	lua_pushcfunction(L, kp_traceback); /* index 1 for every callback's pcall */
+	h->L = L;
+	h->running = true;
+	h->stop_now = false;
+	kp_enable_all(h, true);
+	start = last_expire = kp_now_ns();
+	if (h->opts.duration > 0)
+		deadline = start + (uint64_t)(h->opts.duration * 1e9);
+	for (uint64_t i = 0; i < h->ntimers; i++)
+		h->timers[i].next = start + h->timers[i].period;
+	if (h->opts.command && (err = kp_start_child(h))) {
+		h->error = strdup("kpscript: -c: fork failed");
+		h->failed = h->stop_now = true;
+	}
+	while (!h->stop_now) {
+		uint64_t now = kp_now_ns(), next = now + (held ? KP_LATENESS_NS : KP_FLUSH_MS * 1000000ull);
+		int ready;
+
+		for (size_t i = 0; i < h->ntimers; i++)
+			if (h->timers[i].fn_ref != LUA_NOREF && h->timers[i].next < next)
+				next = h->timers[i].next;
+		if (deadline && deadline < next)
+			next = deadline;
+		ready = kp_loop_wait(h->loop, kp_ms_until(now, next));
+		if (ready > 0 && h->opts.sigfd >= 0 && kp_handle_signals(h))
+			break;
+		now = kp_now_ns();
+		if (kp_loop_drain(h->loop, now - KP_LATENESS_NS, &held) < 0)
+			break;
+		if (kp_run_timers(L, h, now))
+			break;
+		if (deadline && now >= deadline)
+			break;
+		if (now - last_expire > KP_COMM_GRACE_NS) {
+			kp_comm_expire(h->comm, now - KP_COMM_GRACE_NS);
+			last_expire = now;
+		}
+	}
+	/* kp.stop() and errors end delivery at once; every other stop delivers
+	 * what the rings hold once the probes can add no more */
+	drain = !h->stop_now;
+	kp_enable_all(h, false);
+	if (drain)
+		kp_loop_drain(h->loop, UINT64_MAX, &held);
+	kp_finish_counts(h);
+	if (h->child) {
+		kill(h->child, SIGTERM);
+		waitpid(h->child, &h->child_status, 0);
+		h->child = 0;
+	}
+	h->running = false;
+	h->L = saved;
+	lua_settop(L, 0);
+	if (h->failed) {
+		lua_pushboolean(L, 0);
+		lua_pushstring(L, h->error ? h->error : "stopped by an error");
+		return 2;
+	}
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+/* core.stop(): end the run after the current callback. */
+static int kp_core_stop(lua_State *L)
+{
+	struct kp_host *h = kp_host_of(L);
+
+	h->stop_now = true;
+	return 0;
+}
+
+/* core.every(ms, fn) */
+static int kp_core_every(lua_State *L)
+{
+	struct kp_host *h = kp_host_of(L);
+	lua_Number ms = luaL_checknumber(L, 1);
+	struct kp_timer *t;
+
+	luaL_checktype(L, 2, LUA_TFUNCTION);
+	if (!(ms >= 1))
+		return luaL_argerror(L, 1, "interval must be at least 1 ms");
+	t = realloc(h->timers, (h->ntimers + 1) * sizeof(*t));
+	if (!t)
+		return luaL_error(L, "out of memory");
+	h->timers = t;
+	t = &h->timers[h->ntimers++];
+	t->period = (uint64_t)(ms * 1e6);
+	t->next = kp_now_ns() + t->period;
+	lua_pushvalue(L, 2);
+	t->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	return 0;
+}
+
+/* core.stats() -> { [name] = { events, lost, filtered, bad } } */
+static int kp_core_stats(lua_State *L)
+{
+	struct kp_host *h = kp_host_of(L);
+
+	lua_newtable(L);
+	for (struct kp_probe *p = h->probes; p; p = p->next) {
+		if (!p->attached)
+			continue;
+		lua_createtable(L, 0, 4);
+		lua_pushnumber(L, (lua_Number)p->delivered);
+		lua_setfield(L, -2, "events");
+		lua_pushnumber(L, (lua_Number)kp_probe_lost(p));
+		lua_setfield(L, -2, "lost");
+		lua_pushnumber(L, (lua_Number)p->filtered);
+		lua_setfield(L, -2, "filtered");
+		lua_pushnumber(L, (lua_Number)p->bad_fields);
+		lua_setfield(L, -2, "bad_fields");
+		lua_setfield(L, -2, p->name);
+	}
+	return 1;
+}
+
+/* core.raw() -> the raw record bytes of the event being delivered, or nil */
+static int kp_core_raw(lua_State *L)
+{
+	struct kp_host *h = kp_host_of(L);
+
+	if (!h->raw)
+		return 0;
+	lua_pushlstring(L, (const char *)h->raw, h->raw_size);
+	return 1;
+}
+
+/* core.cpid() -> pid of the -c command, or nil */
+static int kp_core_cpid(lua_State *L)
+{
+	struct kp_host *h = kp_host_of(L);
+
+	if (!h->child)
+		return 0;
+	lua_pushnumber(L, h->child);
+	return 1;
+}
+
+/* core.set_mk64(fn): fn(hi, lo, signed) builds a boxed 64-bit integer */
+static int kp_core_set_mk64(lua_State *L)
+{
+	struct kp_host *h = kp_host_of(L);
+
+	luaL_checktype(L, 1, LUA_TFUNCTION);
+	lua_pushvalue(L, 1);
+	luaL_unref(L, LUA_REGISTRYINDEX, h->mk64_ref);
+	h->mk64_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	return 0;
+}
+
+/* core.config() -> { dry_run, pid, command, duration } */
+static int kp_core_config(lua_State *L)
+{
+	struct kp_host *h = kp_host_of(L);
+
+	lua_createtable(L, 0, 4);
+	lua_pushboolean(L, h->opts.dry_run);
+	lua_setfield(L, -2, "dry_run");
+	if (h->opts.filter_pid) {
+		lua_pushnumber(L, h->opts.filter_pid);
+		lua_setfield(L, -2, "pid");
+	}
+	if (h->opts.command) {
+		lua_pushstring(L, h->opts.command);
+		lua_setfield(L, -2, "command");
+	}
+	lua_pushnumber(L, h->opts.duration);
+	lua_setfield(L, -2, "duration");
+	return 1;
+}
+
+static int kp_probe_methods_close(lua_State *L)
+{
+	return kp_probe_close(L);
+}
+
+static int kp_event_copy(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_createtable(L, 0, 8);
+	lua_pushnil(L);
+	while (lua_next(L, 1)) {
+		lua_pushvalue(L, -2);
+		lua_insert(L, -2);
+		lua_rawset(L, -4);
+	}
+	lua_getmetatable(L, 1);
+	lua_setmetatable(L, -2);
+	return 1;
+}
+
+static int kp_open_core(lua_State *L)
+{
+	static const luaL_Reg fns[] = {
+		{ "tracepoint", kp_core_tracepoint },
+		{ "uprobe", kp_core_uprobe },
+		{ "run", kp_core_run },
+		{ "stop", kp_core_stop },
+		{ "every", kp_core_every },
+		{ "stats", kp_core_stats },
+		{ "raw", kp_core_raw },
+		{ "cpid", kp_core_cpid },
+		{ "set_mk64", kp_core_set_mk64 },
+		{ "config", kp_core_config },
+		{ NULL, NULL },
+	};
+	struct kp_host *h = lua_touserdata(L, lua_upvalueindex(1));
+
+	lua_createtable(L, 0, 16);
+	for (const luaL_Reg *r = fns; r->name; r++) {
+		lua_pushlightuserdata(L, h);
+		lua_pushcclosure(L, r->func, 1);
+		lua_setfield(L, -2, r->name);
+	}
+	lua_pushstring(L, KP_VERSION);
+	lua_setfield(L, -2, "version");
+	return 1;
+}
+
+struct kp_host *kp_host_open(lua_State *L, const struct kp_host_opts *opts)
+{
+	static const luaL_Reg probe_meta[] = {
+		{ "__gc", kp_probe_gc },
+		{ "__tostring", kp_probe_tostring },
+		{ "__index", kp_probe_index },
+		{ NULL, NULL },
+	};
+	static const luaL_Reg probe_methods[] = {
+		{ "close", kp_probe_methods_close },
+		{ NULL, NULL },
+	};
+	struct kp_host *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	h->L = L;
+	h->opts = *opts;
+	h->mk64_ref = LUA_NOREF;
+	h->pidfd = -1;
+
+	luaL_newmetatable(L, KP_PROBE_MT);
+	luaL_register(L, NULL, probe_meta);
+	lua_newtable(L);
+	luaL_register(L, NULL, probe_methods);
+	lua_setfield(L, -2, "__methods");
+	lua_pop(L, 1);
+
+	luaL_newmetatable(L, "kp.Event");
+	lua_newtable(L);
+	lua_pushcfunction(L, kp_event_copy);
+	lua_setfield(L, -2, "copy");
+	lua_setfield(L, -2, "__index");
+	lua_pop(L, 1);
+
+	lua_newtable(L);
+	lua_setfield(L, LUA_REGISTRYINDEX, "kp.probes");
+
+	lua_getglobal(L, "package");
+	lua_getfield(L, -1, "preload");
+	lua_pushlightuserdata(L, h);
+	lua_pushcclosure(L, kp_open_core, 1);
+	lua_setfield(L, -2, "kp.core");
+	lua_pop(L, 2);
+	return h;
+}
+
+void kp_host_shutdown(struct kp_host *h)
+{
+	if (!h)
+		return;
+	for (struct kp_probe *p = h->probes; p; p = p->next)
+		kp_probe_release(p);
+	kp_perf_close(h->sideband);
+	h->sideband = NULL;
+	kp_loop_free(h->loop);
+	h->loop = NULL;
+}
+
+void kp_host_free(struct kp_host *h)
+{
+	if (!h)
+		return;
+	kp_comm_free(h->comm);
+	free(h->timers);
+	free(h->error);
+	free(h);
+}
+
+int kp_host_nprobes(const struct kp_host *h)
+{
+	return h->nprobes;
+}
+
+bool kp_host_ran(const struct kp_host *h)
+{
+	return h->ran;
+}
+
+bool kp_host_report_losses(struct kp_host *h)
+{
+	bool any = false;
+
+	for (struct kp_probe *p = h->probes; p; p = p->next) {
+		uint64_t lost = kp_probe_lost(p);
+
+		if (!lost)
+			continue;
+		any = true;
+		fprintf(stderr,
+			"kpscript: %s: %llu events lost of %llu (the ring filled faster than it "
+			"was read; raise opts.pages)\n",
+			p->name, (unsigned long long)lost,
+			(unsigned long long)(lost + p->received));
+	}
+	if (h->loop && kp_loop_corrupt(h->loop))
+		fprintf(stderr, "kpscript: %llu corrupt ring records skipped\n",
+			(unsigned long long)kp_loop_corrupt(h->loop));
+	return any;
+}

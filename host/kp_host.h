@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef KP_HOST_H
+#define KP_HOST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <lua.h>
+
+/*
+ * The host: probes declared from Lua, the event loop that feeds their
+ * callbacks, timers, and the run's settings from the command line. One host
+ * per Lua state; it is created by kp_host_open() and registered as the
+ * C module "kp.core", which lua/kp.lua wraps.
+ */
+struct kp_host;
+
+struct kp_host_opts {
+	bool dry_run;
+	pid_t filter_pid;      /* -p: only events of this process (0: all) */
+	const char *command;   /* -c: run through sh once probes are attached */
+	double duration;       /* -d: seconds, 0 for none */
+	int sigfd;             /* signalfd for INT/TERM/HUP/PIPE/CHLD, or -1 */
+};
+
+/* Create the host for @L and preload "kp.core" and "kp". NULL + errno. */
+struct kp_host *kp_host_open(lua_State *L, const struct kp_host_opts *opts);
+/* Disable and close every probe and remove its tracefs events. Idempotent. */
+void kp_host_shutdown(struct kp_host *h);
+/* Free the host after kp_host_shutdown() and lua_close(). */
+void kp_host_free(struct kp_host *h);
+
+/* Probes declared and not closed. */
+int kp_host_nprobes(const struct kp_host *h);
+/* True once kp.run() has been called. */
+bool kp_host_ran(const struct kp_host *h);
+/* Print the losses of each probe to stderr; returns true when any. */
+bool kp_host_report_losses(struct kp_host *h);
+
+/*
+ * kp_pcall() - call the function below @nargs arguments on @L's stack with a
+ * traceback handler; every C-to-Lua call goes through here.
+ * Return: lua_pcall's status; on error the message (with traceback) is on
+ * the stack.
+ */
+int kp_pcall(lua_State *L, int nargs, int nresults);
+
+#endif

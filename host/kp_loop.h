@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef KP_LOOP_H
+#define KP_LOOP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/*
+ * The ordered merge of every ring: each ring is in time order on its own
+ * (one CPU writes it), so a heap over the rings' next records yields all
+ * records in timestamp order. Records newer than the horizon stay in their
+ * rings until a later pass, which bounds how late a record from a slower
+ * CPU may arrive and still be delivered in order.
+ */
+struct kp_loop;
+struct kp_ring;
+struct kp_comm;
+
+struct kp_sample {
+	uint32_t pid, tid, cpu;
+	uint64_t time;
+	const void *raw;
+	uint32_t raw_size;
+};
+
+struct kp_loop_ops {
+	/* A sample of @owner. Return non-zero to stop the pass at once. */
+	int (*sample)(void *owner, const struct kp_sample *s, void *ctx);
+	/* PERF_RECORD_LOST in @owner's ring. */
+	void (*lost)(void *owner, uint64_t lost, void *ctx);
+};
+
+struct kp_loop *kp_loop_new(const struct kp_loop_ops *ops, void *ctx, struct kp_comm *comm);
+void kp_loop_free(struct kp_loop *l);
+
+/* Read @ring (of @fd) in the merge; @owner NULL marks a side-band ring. */
+int kp_loop_add(struct kp_loop *l, int fd, struct kp_ring *ring, void *owner);
+/* Forget every ring of @owner. */
+void kp_loop_remove(struct kp_loop *l, void *owner);
+/* Add a plain fd (signalfd...) to the epoll set; its readiness is returned
+ * by kp_loop_wait(). */
+int kp_loop_watch(struct kp_loop *l, int fd);
+
+/*
+ * kp_loop_wait() - block until a ring or watched fd is ready or @timeout_ms.
+ * Return: 1 when a watched fd is ready, 0 otherwise, -errno on error.
+ */
+int kp_loop_wait(struct kp_loop *l, int timeout_ms);
+
+/*
+ * kp_loop_drain() - deliver, in time order, every record not newer than
+ * @horizon (UINT64_MAX: everything in the rings).
+ * Return: records delivered; negative when a sample callback stopped it.
+ * *@held is set when records newer than the horizon were left.
+ */
+long kp_loop_drain(struct kp_loop *l, uint64_t horizon, bool *held);
+
+/* Ring headers found corrupt and skipped. */
+uint64_t kp_loop_corrupt(const struct kp_loop *l);
+
+/* CLOCK_MONOTONIC now, in ns: the clock every sample is stamped with. */
+uint64_t kp_now_ns(void);
+
+#endif

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef KP_PERF_H
+#define KP_PERF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * One perf event opened on every online CPU, each with its own mmapped ring.
+ * Samples carry TID, TIME (CLOCK_MONOTONIC), CPU and RAW; every record
+ * carries sample_id so side-band and lost records have a time too.
+ */
+struct kp_perf;
+struct kp_ring;
+
+enum kp_perf_kind {
+	KP_PERF_TRACEPOINT, /* a tracefs event id: tracepoint, uprobe, kprobe */
+	KP_PERF_SIDEBAND,   /* a dummy software event for COMM/FORK/EXIT */
+};
+
+/**
+ * kp_perf_open() - open the event on every online CPU, disabled.
+ * @kind: what to open
+ * @id: tracefs event id (KP_PERF_TRACEPOINT)
+ * @pages: data pages per CPU ring, a power of two
+ * Return: the set, or NULL with errno set; *@failed_cpu names the CPU whose
+ * perf_event_open or mmap failed (-1 when not CPU-specific).
+ */
+struct kp_perf *kp_perf_open(enum kp_perf_kind kind, int id, size_t pages, int *failed_cpu);
+void kp_perf_close(struct kp_perf *p);
+
+/* PERF_EVENT_IOC_SET_FILTER on every fd: the tracefs `filter` file does not
+ * apply to perf readers. 0 or -errno. */
+int kp_perf_set_filter(struct kp_perf *p, const char *filter);
+int kp_perf_enable(struct kp_perf *p, bool on);
+
+size_t kp_perf_count(const struct kp_perf *p); /* number of CPUs opened */
+int kp_perf_fd(const struct kp_perf *p, size_t i);
+int kp_perf_cpu(const struct kp_perf *p, size_t i);
+struct kp_ring *kp_perf_ring(const struct kp_perf *p, size_t i);
+
+/*
+ * kp_perf_hits() - how often the event fired, summed over CPUs: read(2) of a
+ * sampling tracepoint counts every hit that passed the filter, whether its
+ * sample reached the ring or was lost. 0 or -errno.
+ */
+int kp_perf_hits(const struct kp_perf *p, uint64_t *hits);
+
+/* Online CPU numbers; returns the count or -errno. *cpus is malloc'd. */
+int kp_cpus_online(int **cpus);
+
+#endif

@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: MIT
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <tracefs.h>
+
+#include "kp_err.h"
+#include "kp_format.h"
+#include "kp_tracefs.h"
+
+#define KP_GROUP_PREFIX "kpscript_"
+
+const char *kp_tracefs_dir(void)
+{
+	static const char *dir;
+
+	if (!dir) {
+		/* tracefs_tracing_dir() mounts tracefs when no mount is found */
+		dir = tracefs_tracing_dir();
+		if (!dir)
+			errno = KP_ENOTRACEFS;
+	}
+	return dir;
+}
+
+static int kp_tracefs_path(const char *rel, char *buf, size_t len)
+{
+	const char *dir = kp_tracefs_dir();
+	int n;
+
+	if (!dir)
+		return -KP_ENOTRACEFS;
+	n = snprintf(buf, len, "%s/%s", dir, rel);
+	if (n < 0 || (size_t)n >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+bool kp_tracefs_has(const char *rel)
+{
+	char path[4096];
+
+	return kp_tracefs_path(rel, path, sizeof(path)) == 0 && access(path, F_OK) == 0;
+}
+
+int kp_tracefs_read(const char *rel, char **out, size_t *len)
+{
+	char path[4096];
+	size_t cap = 4096, n = 0;
+	char *buf = NULL, *tmp;
+	ssize_t r;
+	int fd, err;
+
+	err = kp_tracefs_path(rel, path, sizeof(path));
+	if (err)
+		return err;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	buf = malloc(cap);
+	if (!buf) {
+		err = -ENOMEM;
+		goto err_close;
+	}
+	/* tracefs files report size 0: read until EOF */
+	for (;;) {
+		if (cap - n < 2) {
+			tmp = realloc(buf, cap * 2);
+			if (!tmp) {
+				err = -ENOMEM;
+				goto err_free;
+			}
+			buf = tmp;
+			cap *= 2;
+		}
+		r = read(fd, buf + n, cap - n - 1);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			err = -errno;
+			goto err_free;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	buf[n] = '\0';
+	close(fd);
+	*out = buf;
+	if (len)
+		*len = n;
+	return 0;
+
+err_free:
+	free(buf);
+err_close:
+	close(fd);
+	return err;
+}
+
+int kp_tracefs_format(const char *sys, const char *event, struct kp_format **out)
+{
+	char rel[512];
+	char *text;
+	size_t len;
+	int n, err;
+
+	n = snprintf(rel, sizeof(rel), "events/%s/%s/format", sys, event);
+	if (n < 0 || (size_t)n >= sizeof(rel))
+		return -ENAMETOOLONG;
+	err = kp_tracefs_read(rel, &text, &len);
+	if (err == -ENOENT)
+		return -KP_ENOEVENT;
+	if (err)
+		return err;
+	*out = kp_format_parse(text, len, sys);
+	err = *out ? 0 : -errno;
+	free(text);
+	return err;
+}
+
+const char *kp_dynevent_group(void)
+{
+	static char group[32];
+
+	if (!group[0])
+		snprintf(group, sizeof(group), KP_GROUP_PREFIX "%d", (int)getpid());
+	return group;
+}
+
+/*
+ * The kernel appends one entry per refused command to error_log:
+ *   [  240.146851] trace_uprobe: error: Invalid register name
+ *     Command: p:grp/ev /usr/bin/true:0x1000 a=%zz:s32
+ *                                                ^
+ * Keep what follows the old contents, dropping the timestamp prefix.
+ */
+static void kp_error_log_since(size_t before, char *why, size_t whylen)
+{
+	char *log = NULL, *p;
+	size_t len = 0, n = 0;
+
+	why[0] = '\0';
+	if (kp_tracefs_read("error_log", &log, &len) || len <= before) {
+		free(log);
+		return;
+	}
+	p = log + before;
+	if (*p == '[') {
+		char *end = strchr(p, ']');
+
+		if (end)
+			p = end + 1 + (end[1] == ' ');
+	}
+	n = strlen(p);
+	while (n && p[n - 1] == '\n')
+		n--;
+	if (n >= whylen)
+		n = whylen - 1;
+	memcpy(why, p, n);
+	why[n] = '\0';
+	free(log);
+}
+
+static size_t kp_error_log_size(void)
+{
+	char *log;
+	size_t len = 0;
+
+	if (kp_tracefs_read("error_log", &log, &len))
+		return 0;
+	free(log);
+	return len;
+}
+
+int kp_dynevent_write(const char *cmd, char *why, size_t whylen)
+{
+	char path[4096];
+	size_t before, len = strlen(cmd);
+	ssize_t n;
+	int fd, err;
+
+	if (why && whylen)
+		why[0] = '\0';
+	err = kp_tracefs_path("dynamic_events", path, sizeof(path));
+	if (err)
+		return err;
+	/* never O_TRUNC: truncating dynamic_events removes every dynamic event */
+	fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -KP_ENOTRACEFS : -errno;
+	before = why ? kp_error_log_size() : 0;
+	/* the kernel parses one command per write(): never split it */
+	n = write(fd, cmd, len);
+	err = n < 0 ? -errno : (size_t)n != len ? -EIO : 0;
+	close(fd);
+	if (err && why && whylen)
+		kp_error_log_since(before, why, whylen);
+	return err;
+}
+
+int kp_dynevent_remove(const char *group, const char *event)
+{
+	char cmd[256];
+	int n;
+
+	n = snprintf(cmd, sizeof(cmd), "-:%s/%s", group, event);
+	if (n < 0 || (size_t)n >= sizeof(cmd))
+		return -ENAMETOOLONG;
+	return kp_dynevent_write(cmd, NULL, 0);
+}
+
+/* A group is stale when its pid is gone or now belongs to another program. */
+static bool kp_group_stale(const char *group)
+{
+	char path[64], comm[32] = "";
+	char *end;
+	long pid;
+	FILE *f;
+
+	if (strncmp(group, KP_GROUP_PREFIX, strlen(KP_GROUP_PREFIX)))
+		return false;
+	pid = strtol(group + strlen(KP_GROUP_PREFIX), &end, 10);
+	if (*end || pid <= 0)
+		return false;
+	if (pid == getpid())
+		return false;
+	if (kill((pid_t)pid, 0) && errno == ESRCH)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return true;
+	if (!fgets(comm, sizeof(comm), f))
+		comm[0] = '\0';
+	fclose(f);
+	comm[strcspn(comm, "\n")] = '\0';
+	return strcmp(comm, "kpscript") != 0;
+}
+
+int kp_dynevent_sweep(void)
+{
+	char *text = NULL, *line, *save = NULL;
+	int removed = 0, err;
+
+	if (!kp_tracefs_has("dynamic_events"))
+		return 0;
+	err = kp_tracefs_read("dynamic_events", &text, NULL);
+	if (err)
+		return err;
+	/* lines look like "p:GROUP/EVENT target args..." */
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char group[128], event[128];
+		char *colon = strchr(line, ':'), *slash, *sp;
+		size_t glen, elen;
+
+		if (!colon)
+			continue;
+		slash = strchr(colon, '/');
+		sp = strchr(colon, ' ');
+		if (!slash || (sp && sp < slash))
+			continue;
+		glen = (size_t)(slash - colon - 1);
+		elen = sp ? (size_t)(sp - slash - 1) : strlen(slash + 1);
+		if (glen >= sizeof(group) || elen >= sizeof(event))
+			continue;
+		memcpy(group, colon + 1, glen);
+		group[glen] = '\0';
+		memcpy(event, slash + 1, elen);
+		event[elen] = '\0';
+		if (!kp_group_stale(group))
+			continue;
+		if (kp_dynevent_remove(group, event) == 0)
+			removed++;
+	}
+	free(text);
+	return removed;
+}

@@ -1,0 +1,353 @@
+// SPDX-License-Identifier: MIT
+/*
+ * kpscript: Linux kernel and user probes written as Lua scripts.
+ */
+#include <errno.h>
+#include <fnmatch.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include "kp_err.h"
+#include "kp_host.h"
+#include "kp_tracefs.h"
+
+static const char kp_usage[] =
+	"Usage: kpscript [OPTIONS] SCRIPT [ARGS...]\n"
+	"       kpscript [OPTIONS] -e CODE [ARGS...]\n"
+	"       kpscript -l [PATTERN]\n"
+	"\n"
+	"Run a Lua script that declares Linux probes (tracepoints, uprobes) and\n"
+	"handles their events. SCRIPT is a path, or the name of a script shipped\n"
+	"with kpscript (e.g. exec_watch.lua). ARGS reach the script as `arg` and `...`.\n"
+	"\n"
+	"Options:\n"
+	"  -e CODE        run CODE instead of a script file\n"
+	"  -c CMD         run CMD through /bin/sh once every probe is attached; when it\n"
+	"                 exits, deliver every event it caused, then stop\n"
+	"  -p PID         deliver only events of process PID\n"
+	"  -d SECS        stop after SECS seconds (fractions allowed)\n"
+	"      --dry-run  print the tracefs definitions the script would create, create\n"
+	"                 nothing and run no handler\n"
+	"  -l [PATTERN]   list probe points matching the glob PATTERN (default: all):\n"
+	"                 tracepoints, and kernel functions where kprobes exist\n"
+	"  -h, --help     show this help\n"
+	"      --version  show the version\n"
+	"\n"
+	"In the script, the module `kp` (also `require \"kp\"`) declares probes:\n"
+	"  kp.tracepoint(\"sched:sched_process_exec\", function(ev) print(ev.comm, ev.filename) end)\n"
+	"  kp.uprobe(\"/bin/bash:readline\", {}, function(ev) print(ev.pid) end)\n"
+	"  kp.uretprobe(\"/bin/bash:readline\", { line = \"+0($retval):ustring\" }, fn)\n"
+	"Events run the handler until SIGINT/SIGTERM, -c CMD exits, -d expires or\n"
+	"kp.stop() is called. docs/API.md documents the whole API.\n"
+	"\n"
+	"Exit status: 0 on a clean run, 1 on a script or probe error, 2 on bad usage.\n"
+	"Every probe kpscript creates is removed when it exits; probes left by a\n"
+	"killed run are removed at the next start.\n";
+
+struct kp_args {
+	const char *code;
+	const char *script;
+	bool list;
+	const char *pattern;
+	struct kp_host_opts host;
+	int argc; /* script args */
+	char **argv;
+};
+
+static int kp_usage_error(const char *fmt, const char *what)
+{
+	fprintf(stderr, "kpscript: ");
+	fprintf(stderr, fmt, what);
+	fprintf(stderr, "\nTry 'kpscript --help'.\n");
+	return 2;
+}
+
+static int kp_parse_args(int argc, char **argv, struct kp_args *a)
+{
+	enum { OPT_DRY = 256, OPT_VERSION };
+	static const struct option longs[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "dry-run", no_argument, NULL, OPT_DRY },
+		{ NULL, 0, NULL, 0 },
+	};
+	char *end;
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	a->host.sigfd = -1;
+	opterr = 0;
+	/* '+': options end at SCRIPT, so the script's own options reach it */
+	while ((c = getopt_long(argc, argv, "+he:c:p:d:l", longs, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			fputs(kp_usage, stdout);
+			exit(0);
+		case OPT_VERSION:
+			printf("kpscript %s\n", KP_VERSION);
+			exit(0);
+		case OPT_DRY:
+			a->host.dry_run = true;
+			break;
+		case 'e':
+			a->code = optarg;
+			break;
+		case 'c':
+			a->host.command = optarg;
+			break;
+		case 'p': {
+			long pid = strtol(optarg, &end, 10);
+
+			if (*end || pid <= 0 || pid > INT_MAX)
+				return kp_usage_error("-p: '%s' is not a process id", optarg);
+			if (kill((pid_t)pid, 0) && errno == ESRCH)
+				return kp_usage_error("-p: no process %s", optarg);
+			a->host.filter_pid = (pid_t)pid;
+			break;
+		}
+		case 'd':
+			a->host.duration = strtod(optarg, &end);
+			if (*end || !(a->host.duration > 0))
+				return kp_usage_error("-d: '%s' is not a positive number of seconds",
+						      optarg);
+			break;
+		case 'l':
+			a->list = true;
+			break;
+		case '?':
+		default:
+			if (optopt)
+				return kp_usage_error("-%s: unknown option or missing argument",
+						      (char[]){ (char)optopt, 0 });
+			return kp_usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (a->list) {
+		a->pattern = optind < argc ? argv[optind] : NULL;
+		return 0;
+	}
+	if (!a->code) {
+		if (optind >= argc)
+			return kp_usage_error("%s", "no script given (a SCRIPT or -e CODE)");
+		a->script = argv[optind++];
+	}
+	a->argc = argc - optind;
+	a->argv = argv + optind;
+	return 0;
+}
+
+/* -l: tracepoints from available_events, kernel functions where kprobes
+ * exist (available_filter_functions lists what the kernel lets be probed). */
+static int kp_list(const char *pattern)
+{
+	char *text, *line, *save = NULL;
+	int err, shown = 0;
+
+	if (!kp_tracefs_dir()) {
+		fprintf(stderr, "kpscript: -l: tracefs is not mounted and could not be mounted\n");
+		return 1;
+	}
+	err = kp_tracefs_read("available_events", &text, NULL);
+	if (err) {
+		fprintf(stderr, "kpscript: -l: reading available_events: %s%s\n", kp_strerror(err),
+			err == -EACCES ? " (run as root)" : "");
+		return 1;
+	}
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char full[512];
+
+		snprintf(full, sizeof(full), "tracepoint:%.480s", line);
+		if (pattern && fnmatch(pattern, line, 0) && fnmatch(pattern, full, 0))
+			continue;
+		puts(full);
+		shown++;
+	}
+	free(text);
+	if (kp_tracefs_has("kprobe_events") &&
+	    !kp_tracefs_read("available_filter_functions", &text, NULL)) {
+		save = NULL;
+		for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+			char full[512];
+
+			line[strcspn(line, " \t")] = '\0';
+			snprintf(full, sizeof(full), "kprobe:%.480s", line);
+			if (pattern && fnmatch(pattern, line, 0) && fnmatch(pattern, full, 0))
+				continue;
+			puts(full);
+			shown++;
+		}
+		free(text);
+	} else if (pattern && !shown) {
+		fprintf(stderr, "kpscript: nothing matches '%s' (kernel functions are not listed: "
+				"this kernel has no kprobes, CONFIG_KPROBES)\n", pattern);
+	}
+	return shown ? 0 : 1;
+}
+
+/* SCRIPT as given, else a script shipped with kpscript: next to the binary
+ * (../scripts, ../share/kpscript/scripts) or in the installed directory. */
+static const char *kp_find_script(const char *name, char *buf, size_t len)
+{
+	char exe[PATH_MAX], *slash;
+	const char *dirs[3];
+	struct stat st;
+	ssize_t n;
+
+	if (stat(name, &st) == 0 || strchr(name, '/'))
+		return name;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	slash = strrchr(exe, '/');
+	if (slash)
+		*slash = '\0';
+	dirs[0] = "/../scripts";
+	dirs[1] = "/../share/kpscript/scripts";
+	dirs[2] = NULL;
+	for (int i = 0; dirs[i]; i++) {
+		int w = snprintf(buf, len, "%s%s/%s", exe, dirs[i], name);
+
+		if (w > 0 && (size_t)w < len && stat(buf, &st) == 0)
+			return buf;
+	}
+	n = snprintf(buf, len, "%s/%s", KP_SCRIPTDIR, name);
+	if (n > 0 && (size_t)n < len && stat(buf, &st) == 0)
+		return buf;
+	return name;
+}
+
+static void kp_report(lua_State *L)
+{
+	const char *msg;
+
+	if (lua_istable(L, -1)) {
+		lua_getfield(L, -1, "msg");
+		msg = lua_tostring(L, -1);
+	} else {
+		msg = lua_tostring(L, -1);
+	}
+	fprintf(stderr, "kpscript: %s\n", msg ? msg : "(error without a message)");
+}
+
+static int kp_main(struct kp_args *a)
+{
+	char found[PATH_MAX];
+	struct kp_host *h;
+	const char *path = NULL;
+	int status = 0, n;
+	lua_State *L;
+
+	if (!a->host.dry_run && geteuid() == 0 && kp_tracefs_dir()) {
+		n = kp_dynevent_sweep();
+		if (n > 0)
+			fprintf(stderr, "kpscript: removed %d probe%s left by killed kpscript runs\n",
+				n, n == 1 ? "" : "s");
+	}
+	L = luaL_newstate();
+	if (!L) {
+		fprintf(stderr, "kpscript: cannot create a Lua state\n");
+		return 1;
+	}
+	luaL_openlibs(L);
+	h = kp_host_open(L, &a->host);
+	if (!h) {
+		fprintf(stderr, "kpscript: %s\n", strerror(errno));
+		lua_close(L);
+		return 1;
+	}
+	/* the global kp, as require "kp" returns it */
+	lua_getglobal(L, "require");
+	lua_pushstring(L, "kp");
+	if (kp_pcall(L, 1, 1)) {
+		kp_report(L);
+		status = 1;
+		goto out;
+	}
+	lua_setglobal(L, "kp");
+
+	if (a->code) {
+		n = luaL_loadbuffer(L, a->code, strlen(a->code), "=-e");
+	} else {
+		path = kp_find_script(a->script, found, sizeof(found));
+		n = luaL_loadfile(L, path);
+	}
+	if (n) {
+		kp_report(L);
+		status = 1;
+		goto out;
+	}
+	/* arg[0] is the script, arg[1..] its arguments, as with lua(1) */
+	lua_createtable(L, a->argc, 1);
+	lua_pushstring(L, a->code ? "-e" : path);
+	lua_rawseti(L, -2, 0);
+	for (int i = 0; i < a->argc; i++) {
+		lua_pushstring(L, a->argv[i]);
+		lua_rawseti(L, -2, i + 1);
+	}
+	lua_setglobal(L, "arg");
+	luaL_checkstack(L, a->argc + 1, "too many script arguments");
+	for (int i = 0; i < a->argc; i++)
+		lua_pushstring(L, a->argv[i]);
+	if (kp_pcall(L, a->argc, 0)) {
+		kp_report(L);
+		status = 1;
+		goto out;
+	}
+	/* a script that declared probes and ended runs them, as bpftrace does */
+	if (kp_host_nprobes(h) > 0 && !kp_host_ran(h)) {
+		lua_getglobal(L, "kp");
+		lua_getfield(L, -1, "run");
+		lua_remove(L, -2);
+		if (kp_pcall(L, 0, 0)) {
+			kp_report(L);
+			status = 1;
+		}
+	}
+out:
+	kp_host_shutdown(h);
+	if (kp_host_report_losses(h) && !status)
+		status = 0; /* losses are reported, not an error of the run */
+	lua_close(L);
+	kp_host_free(h);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	struct kp_args a;
+	sigset_t set;
+	int rc;
+
+	rc = kp_parse_args(argc, argv, &a);
+	if (rc)
+		return rc;
+	if (a.list)
+		return kp_list(a.pattern);
+	/* Signals arrive through a signalfd read by the event loop, so every
+	 * stop goes through the same cleanup; SIGPIPE (stdout closed) is a stop
+	 * too, not a silent death that would leave probes behind. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGPIPE);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	a.host.sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (a.host.sigfd < 0) {
+		fprintf(stderr, "kpscript: signalfd: %s\n", strerror(errno));
+		return 1;
+	}
+	rc = kp_main(&a);
+	close(a.host.sigfd);
+	return rc;
+}

@@ -1,0 +1,174 @@
+-- kp: the Lua API of kpscript. Probes are declared here, checked, and handed
+-- to the C host (kp.core), which creates them in the kernel and calls their
+-- functions with each event. docs/API.md documents every function.
+local core = require "kp.core"
+local ffi = require "ffi"
+
+local kp = { version = core.version }
+
+-- 64-bit integers: plain numbers while exact (|v| < 2^53); beyond that
+-- LuaJIT boxed int64_t/uint64_t cdata, which compare and add exactly.
+local u64, i64 = ffi.typeof("uint64_t"), ffi.typeof("int64_t")
+core.set_mk64(function(hi, lo, signed)
+  local v = u64(hi) * 4294967296ULL + lo
+  if signed then return i64(v) end
+  return v
+end)
+
+local function fail(level, fmt, ...)
+  error(string.format(fmt, ...), level + 1)
+end
+
+local function check_fn(fname, fn, pos)
+  if type(fn) ~= "function" then
+    fail(3, "%s: argument %d must be a function (the event handler), got %s", fname, pos, type(fn))
+  end
+end
+
+local known_opts = { filter = "string", pages = "number" }
+
+local function check_opts(fname, opts)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then
+    fail(3, "%s: opts must be a table, got %s", fname, type(opts))
+  end
+  for k, v in pairs(opts) do
+    local want = known_opts[k]
+    if not want then
+      local names = {}
+      for n in pairs(known_opts) do names[#names + 1] = n end
+      table.sort(names)
+      fail(3, "%s: unknown option '%s' (known: %s)", fname, tostring(k), table.concat(names, ", "))
+    end
+    if type(v) ~= want then
+      fail(3, "%s: opts.%s must be a %s, got %s", fname, k, want, type(v))
+    end
+  end
+  return opts
+end
+
+-- A declaration failed for a reason outside the script (no such event, the
+-- kernel refused): report it at the script line that declared the probe.
+local function created(p, err)
+  if not p then error(err, 3) end
+  return p
+end
+
+--- kp.tracepoint("group:event", [opts,] fn)
+function kp.tracepoint(name, opts, fn)
+  if type(opts) == "function" and fn == nil then opts, fn = nil, opts end
+  if type(name) ~= "string" then
+    fail(2, "kp.tracepoint: argument 1 must be a string 'group:event', got %s", type(name))
+  end
+  local sys, ev = name:match("^tracepoint:([%w_]+):([%w_]+)$")
+  if not sys then sys, ev = name:match("^([%w_]+):([%w_]+)$") end
+  if not sys then
+    fail(2, "kp.tracepoint: '%s' is not of the form 'group:event' (e.g. 'sched:sched_process_exec')", name)
+  end
+  opts = check_opts("kp.tracepoint", opts)
+  check_fn("kp.tracepoint", fn, 3)
+  return created(core.tracepoint(sys, ev, opts, fn))
+end
+
+-- args: { name = "FETCHARG[:TYPE]", ... } -> "name=FETCHARG ..." sorted by name
+local function compile_args(fname, args)
+  if args == nil then return "" end
+  if type(args) ~= "table" then
+    fail(4, "%s: args must be a table { name = 'FETCHARG[:TYPE]' }, got %s", fname, type(args))
+  end
+  local names = {}
+  for k, v in pairs(args) do
+    if type(k) ~= "string" or not k:match("^[%a_][%w_]*$") then
+      fail(4, "%s: argument name %s is not an identifier", fname, tostring(k))
+    end
+    if type(v) ~= "string" or v == "" or v:find("%s") then
+      fail(4, "%s: args.%s must be a fetch argument like '%%di' or '+0(%%si):string' "
+        .. "with no spaces, got %s", fname, k, type(v) == "string" and ("'" .. v .. "'") or type(v))
+    end
+    if k:match("^common_") or k == "pid" or k == "tid" or k == "cpu" or k == "time"
+        or k == "comm" or k == "probe" then
+      fail(4, "%s: argument name '%s' is reserved (ev.%s is set by kpscript)", fname, k, k)
+    end
+    names[#names + 1] = k
+  end
+  table.sort(names)
+  local parts = {}
+  for i, k in ipairs(names) do parts[i] = k .. "=" .. args[k] end
+  return table.concat(parts, " ")
+end
+
+local function uprobe(fname, ret, spec, args, opts, fn)
+  if type(opts) == "function" and fn == nil then opts, fn = nil, opts end
+  if type(args) == "function" and opts == nil and fn == nil then args, fn = nil, args end
+  if type(spec) ~= "string" then
+    fail(3, "%s: argument 1 must be a string 'PATH:SYMBOL[+OFF]' or 'PATH:0xOFFSET', got %s",
+      fname, type(spec))
+  end
+  local path, target = spec:match("^(.+):([^:]+)$")
+  if not path then
+    fail(3, "%s: '%s' is not of the form 'PATH:SYMBOL[+OFF]' or 'PATH:0xOFFSET'", fname, spec)
+  end
+  local sym, off
+  if target:match("^0[xX]%x+$") then
+    off = tonumber(target:sub(3), 16)
+  else
+    sym, off = target:match("^([%a_.$][%w_.$@]*)%+(%w+)$")
+    if sym then
+      off = tonumber(off)
+      if not off or off < 0 then fail(3, "%s: bad offset in '%s'", fname, spec) end
+    elseif target:match("^[%a_.$][%w_.$@]*$") then
+      sym, off = target, 0
+    else
+      fail(3, "%s: '%s' is not a symbol, SYMBOL+OFF or 0xOFFSET", fname, target)
+    end
+  end
+  local argstr = compile_args(fname, args)
+  opts = check_opts(fname, opts)
+  check_fn(fname, fn, 4)
+  local p, err = core.uprobe(path, sym, off, ret, argstr, opts, fn)
+  if not p then error(err, 3) end
+  return p
+end
+
+--- kp.uprobe("PATH:SYMBOL[+OFF]" | "PATH:0xOFFSET", args, [opts,] fn)
+function kp.uprobe(spec, args, opts, fn) return uprobe("kp.uprobe", false, spec, args, opts, fn) end
+--- kp.uretprobe(...): as kp.uprobe, on function return ($retval)
+function kp.uretprobe(spec, args, opts, fn) return uprobe("kp.uretprobe", true, spec, args, opts, fn) end
+
+--- kp.every(ms, fn): call fn every ms milliseconds while running
+function kp.every(ms, fn)
+  if type(ms) ~= "number" or ms < 1 then
+    fail(2, "kp.every: argument 1 must be an interval in milliseconds >= 1, got %s", tostring(ms))
+  end
+  check_fn("kp.every", fn, 2)
+  core.every(ms, fn)
+end
+
+--- kp.stop(): end the run after the current callback
+function kp.stop() core.stop() end
+
+--- kp.stats(): { [probe name] = { events = N, lost = N, filtered = N, bad_fields = N } }
+function kp.stats() return core.stats() end
+
+--- kp.raw(): raw bytes of the record being delivered (inside a callback)
+function kp.raw() return core.raw() end
+
+--- kp.cpid(): pid of the -c command while it runs
+function kp.cpid() return core.cpid() end
+
+--- kp.config(): the run's settings from the command line
+function kp.config() return core.config() end
+
+-- Errors that have already been formatted (a callback's error with its
+-- traceback) pass through the top-level handler untouched.
+local KpError = {}
+KpError.__index = KpError
+KpError.__tostring = function(e) return e.msg end
+
+--- kp.run(): deliver events until stopped; returns when the run ends
+function kp.run()
+  local ok, err = core.run()
+  if not ok then error(setmetatable({ msg = err, kp_error = true }, KpError), 0) end
+end
+
+return kp
