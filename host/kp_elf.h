@@ -32,8 +32,19 @@ int kp_elf_resolve(const char *path, const char *symbol, uint64_t add, uint64_t 
 /**
  * kp_elf_near() - up to @max function names of @path close to @symbol
  * (edit distance or shared prefix/substring), for "did you mean" hints.
- * Writes a ", "-separated list into @buf (size @len).
- * Return: how many names were written, or -errno.
+ * @path: as for kp_elf_resolve()
+ * @symbol: the name that was not found; a version after '@' is ignored
+ * @buf: out, a ", "-separated list, best first, each name once and without
+ *       its version; always NUL-terminated when @len > 0
+ * @len: size of @buf; names that do not fit whole are left out
+ * @max: most names to write
+ *
+ * Names come from the defined functions of .symtab and .dynsym: small
+ * case-insensitive edit distances (with transpositions) first, then names
+ * containing @symbol, then names sharing most of its prefix.
+ *
+ * Return: how many names were written (0 when none is close), or the
+ * -errno / -KP_E* of kp_elf_resolve() for a file that cannot be read.
  */
 int kp_elf_near(const char *path, const char *symbol, char *buf, size_t len, int max);
 
