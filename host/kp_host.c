@@ -16,6 +16,7 @@
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <lauxlib.h>
@@ -338,12 +339,14 @@ static void kp_probe_anchor(lua_State *L)
 struct kp_popts {
 	const char *filter;
 	size_t pages;
+	unsigned int wakeup;
 };
 
 static int kp_read_opts(lua_State *L, int i, struct kp_popts *o)
 {
 	o->filter = NULL;
 	o->pages = KP_DEFAULT_PAGES;
+	o->wakeup = 0;
 	if (lua_isnoneornil(L, i))
 		return 0;
 	luaL_checktype(L, i, LUA_TTABLE);
@@ -358,6 +361,16 @@ static int kp_read_opts(lua_State *L, int i, struct kp_popts *o)
 			return luaL_error(L, "opts.pages must be a power of two from 1 to %d, got %s",
 					  KP_MAX_PAGES, lua_tostring(L, -1));
 		o->pages = (size_t)n;
+	}
+	lua_pop(L, 1);
+	lua_getfield(L, i, "wakeup");
+	if (!lua_isnil(L, -1)) {
+		lua_Number n = lua_tonumber(L, -1);
+
+		if (n < 1 || n > 1e6 || n != floor(n))
+			return luaL_error(L, "opts.wakeup must be a whole number of events from 1 to "
+					     "1000000, got %s", lua_tostring(L, -1));
+		o->wakeup = (unsigned int)n;
 	}
 	lua_pop(L, 1);
 	return 0;
@@ -385,7 +398,8 @@ static int kp_probe_attach(lua_State *L, struct kp_probe *p, const struct kp_pop
 	struct kp_host *h = p->host;
 	int cpu, err;
 
-	p->perf = kp_perf_open(KP_PERF_TRACEPOINT, kp_format_id(p->fmt), o->pages, &cpu);
+	p->perf = kp_perf_open(KP_PERF_TRACEPOINT, kp_format_id(p->fmt), o->pages, o->wakeup,
+			       &cpu);
 	if (!p->perf) {
 		err = -errno;
 		return kp_fail(L, err, "%s: perf_event_open on CPU %d failed: %s%s", p->name, cpu,
@@ -425,7 +439,7 @@ static int kp_host_ready(lua_State *L, struct kp_host *h)
 		return kp_fail(L, -errno, "epoll: %s", strerror(errno));
 	if (h->opts.sigfd >= 0 && (err = kp_loop_watch(h->loop, h->opts.sigfd)))
 		return kp_fail(L, err, "epoll: %s", kp_strerror(err));
-	h->sideband = kp_perf_open(KP_PERF_SIDEBAND, 0, 64, &cpu);
+	h->sideband = kp_perf_open(KP_PERF_SIDEBAND, 0, 64, 0, &cpu);
 	if (!h->sideband) {
 		err = -errno;
 		return kp_fail(L, err, "perf_event_open of the side-band event on CPU %d: %s%s",
@@ -628,8 +642,16 @@ static int kp_core_tracepoint(lua_State *L)
 	luaL_checktype(L, 4, LUA_TFUNCTION);
 	kp_read_opts(L, 3, &o);
 	snprintf(name, sizeof(name), "tracepoint:%s:%s", sys, event);
-	if (h->opts.dry_run)
+	if (h->opts.dry_run) {
+		char rel[512];
+
+		/* check the name where tracefs is readable; create nothing */
+		snprintf(rel, sizeof(rel), "events/%s/%s", sys, event);
+		if (kp_tracefs_has("events") && !kp_tracefs_has(rel))
+			return kp_fail(L, -KP_ENOEVENT, "unknown tracepoint '%s:%s' (kpscript -l "
+					"'%s:*' lists the tracepoints of group %s)", sys, event, sys, sys);
 		return kp_dry_probe(L, h, KP_TRACEPOINT, name, NULL);
+	}
 	if (!kp_tracefs_dir())
 		return kp_fail(L, -KP_ENOTRACEFS, "%s: tracefs is not mounted and could not be mounted%s",
 			       name, kp_perm_hint(-errno));
@@ -1047,6 +1069,36 @@ static int kp_core_config(lua_State *L)
 	return 1;
 }
 
+/* core.walltime([mono_ns]) -> seconds, nanoseconds of the wall clock at a
+ * CLOCK_MONOTONIC time (ev.time), or now */
+static int kp_core_walltime(lua_State *L)
+{
+	struct timespec rt, mono;
+	int64_t t, ns;
+
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	if (lua_isnoneornil(L, 1)) {
+		t = (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec;
+	} else {
+		int64_t off = ((int64_t)rt.tv_sec - mono.tv_sec) * 1000000000 +
+			      (rt.tv_nsec - mono.tv_nsec);
+
+		t = (int64_t)luaL_checknumber(L, 1) + off;
+	}
+	ns = t % 1000000000;
+	lua_pushnumber(L, (lua_Number)(t / 1000000000));
+	lua_pushnumber(L, (lua_Number)ns);
+	return 2;
+}
+
+/* core.clock() -> CLOCK_MONOTONIC now in ns, the clock of ev.time */
+static int kp_core_clock(lua_State *L)
+{
+	lua_pushnumber(L, (lua_Number)kp_now_ns());
+	return 1;
+}
+
 static int kp_probe_methods_close(lua_State *L)
 {
 	return kp_probe_close(L);
@@ -1080,6 +1132,8 @@ static int kp_open_core(lua_State *L)
 		{ "cpid", kp_core_cpid },
 		{ "set_mk64", kp_core_set_mk64 },
 		{ "config", kp_core_config },
+		{ "walltime", kp_core_walltime },
+		{ "clock", kp_core_clock },
 		{ NULL, NULL },
 	};
 	struct kp_host *h = lua_touserdata(L, lua_upvalueindex(1));

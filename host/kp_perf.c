@@ -69,7 +69,8 @@ bad:
 	return -EINVAL;
 }
 
-static void kp_perf_attr(struct perf_event_attr *a, enum kp_perf_kind kind, int id, size_t pages)
+static void kp_perf_attr(struct perf_event_attr *a, enum kp_perf_kind kind, int id, size_t pages,
+			 unsigned int wakeup)
 {
 	size_t ring = pages * (size_t)sysconf(_SC_PAGESIZE);
 
@@ -95,11 +96,16 @@ static void kp_perf_attr(struct perf_event_attr *a, enum kp_perf_kind kind, int 
 	a->clockid = CLOCK_MONOTONIC;
 	/* wake the reader per quarter ring, not per event: a wakeup per event
 	 * caps delivery far below what the rings can carry */
-	a->watermark = 1;
-	a->wakeup_watermark = (uint32_t)(ring / 4);
+	if (wakeup) {
+		a->wakeup_events = wakeup;
+	} else {
+		a->watermark = 1;
+		a->wakeup_watermark = (uint32_t)(ring / 4);
+	}
 }
 
-struct kp_perf *kp_perf_open(enum kp_perf_kind kind, int id, size_t pages, int *failed_cpu)
+struct kp_perf *kp_perf_open(enum kp_perf_kind kind, int id, size_t pages, unsigned int wakeup,
+			     int *failed_cpu)
 {
 	struct perf_event_attr attr;
 	struct kp_perf *p;
@@ -120,7 +126,7 @@ struct kp_perf *kp_perf_open(enum kp_perf_kind kind, int id, size_t pages, int *
 	p->rings = calloc((size_t)n, sizeof(*p->rings));
 	if (!p->fds || !p->rings)
 		goto err_free;
-	kp_perf_attr(&attr, kind, id, pages);
+	kp_perf_attr(&attr, kind, id, pages, wakeup);
 	for (i = 0; i < (size_t)n; i++) {
 		int fd = (int)syscall(SYS_perf_event_open, &attr, -1, cpus[i], -1,
 				      PERF_FLAG_FD_CLOEXEC);

@@ -24,10 +24,13 @@ enum kp_perf_kind {
  * @kind: what to open
  * @id: tracefs event id (KP_PERF_TRACEPOINT)
  * @pages: data pages per CPU ring, a power of two
+ * @wakeup: wake the reader every @wakeup events; 0 for a quarter-ring
+ *          watermark (the default: batching is what makes high rates possible)
  * Return: the set, or NULL with errno set; *@failed_cpu names the CPU whose
  * perf_event_open or mmap failed (-1 when not CPU-specific).
  */
-struct kp_perf *kp_perf_open(enum kp_perf_kind kind, int id, size_t pages, int *failed_cpu);
+struct kp_perf *kp_perf_open(enum kp_perf_kind kind, int id, size_t pages, unsigned int wakeup,
+			     int *failed_cpu);
 void kp_perf_close(struct kp_perf *p);
 
 /* PERF_EVENT_IOC_SET_FILTER on every fd: the tracefs `filter` file does not

@@ -15,8 +15,32 @@ core.set_mk64(function(hi, lo, signed)
   return v
 end)
 
-local function fail(level, fmt, ...)
-  error(string.format(fmt, ...), level + 1)
+-- Errors kpscript raises for a declaration (misuse, or a probe the kernel
+-- cannot create) are one line naming the script line; they are tables so
+-- the top level prints them without a traceback. tostring() gives the text.
+local KpError = {}
+KpError.__index = KpError
+KpError.__tostring = function(e) return e.msg end
+
+local SELF = debug.getinfo(1, "S").source
+
+-- The place to blame is the first caller outside this file.
+local function raise(msg)
+  for level = 2, 50 do
+    local info = debug.getinfo(level, "Sl")
+    if not info then break end
+    if info.source ~= SELF and info.what ~= "C" then
+      if info.currentline and info.currentline > 0 then
+        msg = info.short_src .. ":" .. info.currentline .. ": " .. msg
+      end
+      break
+    end
+  end
+  error(setmetatable({ msg = msg, kp_error = true }, KpError), 0)
+end
+
+local function fail(_, fmt, ...)
+  raise(string.format(fmt, ...))
 end
 
 local function check_fn(fname, fn, pos)
@@ -25,7 +49,7 @@ local function check_fn(fname, fn, pos)
   end
 end
 
-local known_opts = { filter = "string", pages = "number" }
+local known_opts = { filter = "string", pages = "number", wakeup = "number" }
 
 local function check_opts(fname, opts)
   if opts == nil then return {} end
@@ -47,12 +71,6 @@ local function check_opts(fname, opts)
   return opts
 end
 
--- A declaration failed for a reason outside the script (no such event, the
--- kernel refused): report it at the script line that declared the probe.
-local function created(p, err)
-  if not p then error(err, 3) end
-  return p
-end
 
 --- kp.tracepoint("group:event", [opts,] fn)
 function kp.tracepoint(name, opts, fn)
@@ -67,7 +85,9 @@ function kp.tracepoint(name, opts, fn)
   end
   opts = check_opts("kp.tracepoint", opts)
   check_fn("kp.tracepoint", fn, 3)
-  return created(core.tracepoint(sys, ev, opts, fn))
+  local p, err = core.tracepoint(sys, ev, opts, fn)
+  if not p then raise(err) end
+  return p
 end
 
 -- args: { name = "FETCHARG[:TYPE]", ... } -> "name=FETCHARG ..." sorted by name
@@ -126,14 +146,20 @@ local function uprobe(fname, ret, spec, args, opts, fn)
   opts = check_opts(fname, opts)
   check_fn(fname, fn, 4)
   local p, err = core.uprobe(path, sym, off, ret, argstr, opts, fn)
-  if not p then error(err, 3) end
+  if not p then raise(err) end
   return p
 end
 
 --- kp.uprobe("PATH:SYMBOL[+OFF]" | "PATH:0xOFFSET", args, [opts,] fn)
-function kp.uprobe(spec, args, opts, fn) return uprobe("kp.uprobe", false, spec, args, opts, fn) end
+function kp.uprobe(spec, args, opts, fn)
+  local p = uprobe("kp.uprobe", false, spec, args, opts, fn)
+  return p
+end
 --- kp.uretprobe(...): as kp.uprobe, on function return ($retval)
-function kp.uretprobe(spec, args, opts, fn) return uprobe("kp.uretprobe", true, spec, args, opts, fn) end
+function kp.uretprobe(spec, args, opts, fn)
+  local p = uprobe("kp.uretprobe", true, spec, args, opts, fn)
+  return p
+end
 
 --- kp.every(ms, fn): call fn every ms milliseconds while running
 function kp.every(ms, fn)
@@ -156,14 +182,26 @@ function kp.raw() return core.raw() end
 --- kp.cpid(): pid of the -c command while it runs
 function kp.cpid() return core.cpid() end
 
+--- kp.clock(): CLOCK_MONOTONIC now, in ns (the clock of ev.time)
+function kp.clock() return core.clock() end
+
+--- kp.walltime([t]): wall-clock seconds and nanoseconds of monotonic time t
+--- (an ev.time), or of now
+function kp.walltime(t)
+  if t ~= nil and type(t) ~= "number" then t = tonumber(t) end
+  return core.walltime(t)
+end
+
+--- kp.strftime(fmt, t): os.date(fmt) of monotonic time t, with %N for
+--- milliseconds, e.g. kp.strftime("%H:%M:%S.%N", ev.time)
+function kp.strftime(fmt, t)
+  local s, ns = kp.walltime(t)
+  local ms = string.format("%03d", math.floor(ns / 1e6))
+  return (os.date(fmt:gsub("%%N", ms), s))
+end
+
 --- kp.config(): the run's settings from the command line
 function kp.config() return core.config() end
-
--- Errors that have already been formatted (a callback's error with its
--- traceback) pass through the top-level handler untouched.
-local KpError = {}
-KpError.__index = KpError
-KpError.__tostring = function(e) return e.msg end
 
 --- kp.run(): deliver events until stopped; returns when the run ends
 function kp.run()

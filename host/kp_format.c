@@ -1,0 +1,669 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Event format compilation (libtraceevent does the tokenising) and the
+ * per-field record decoder.
+ *
+ * Kernel contracts relied on (include/trace/trace_events.h,
+ * kernel/trace/trace_events.c, kernel/trace/trace_probe.c):
+ * - `offset:`, `size:` and `signed:` of each field are authoritative; the
+ *   C type text is only a hint (syscall args are printed as `int dfd` with
+ *   size 8).
+ * - A __data_loc field is a u32 whose low 16 bits are the offset of the
+ *   dynamic area from the start of the entry and whose high 16 bits are its
+ *   length in bytes. A __rel_loc field has the same encoding, but the offset
+ *   counts from the end of the 4-byte loc word.
+ * - A string made by __string()/__rel_string() or a probe's :string fetch is
+ *   a dynamic array of `char`; its length includes the NUL the kernel
+ *   writes, but a faulted fetch may leave a length without one, or 0.
+ * - The raw record starts at the common header (common_type at offset 0),
+ *   in host byte order.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <traceevent/event-parse.h>
+
+#include "kp_err.h"
+#include "kp_format.h"
+
+struct kp_format {
+	int id;
+	char *name;
+	char *system;
+	size_t nfields;
+	struct kp_field *fields;
+};
+
+/*
+ * Only `print fmt:` lines use kernel helpers that libtraceevent may not know
+ * (18 of 2323 formats on a 6.18 kernel), and libtraceevent then marks the
+ * whole event failed with the same flag it uses for a broken field list. The
+ * decoder never needs the print format, so it is replaced by an empty one
+ * and TEP_EVENT_FL_FAILED then means the fields themselves were bad.
+ */
+static const char kp_print_tag[] = "\nprint fmt:";
+static const char kp_empty_print[] = "print fmt: \"\"\n";
+
+/*
+ * Strip the "__data_loc "/"__rel_loc " prefix, qualifiers and the
+ * "[N]"/"[]" suffix libtraceevent leaves in field->type, copying the
+ * element type name into @buf.
+ */
+static const char *elem_type(const char *type, char *buf, size_t bufsz)
+{
+	static const char *const prefixes[] = { "__data_loc ", "__rel_loc ", "const ",
+						"volatile " };
+	size_t i, n;
+	bool again = true;
+
+	if (!type)
+		return "";
+	while (again) {
+		again = false;
+		while (*type == ' ' || *type == '\t')
+			type++;
+		for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+			n = strlen(prefixes[i]);
+			if (strncmp(type, prefixes[i], n) == 0) {
+				type += n;
+				again = true;
+			}
+		}
+	}
+	n = strcspn(type, "[");
+	while (n > 0 && (type[n - 1] == ' ' || type[n - 1] == '\t'))
+		n--;
+	if (n >= bufsz)
+		n = bufsz - 1;
+	memcpy(buf, type, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+/*
+ * Text is `char` only: every u8/__u8/unsigned char array on a 6.18 kernel
+ * (IP and MAC addresses, fsids, instruction bytes, RAS dumps) is binary
+ * data that a NUL would truncate, while every `char` array is a name or a
+ * path. libtraceevent's TEP_FIELD_IS_STRING is a substring match on
+ * "char", "u8" and "s8" and is too broad to use here.
+ */
+static bool elem_is_text(const char *etype)
+{
+	return strcmp(etype, "char") == 0;
+}
+
+/* Size of an integer element type by name, for when libtraceevent gives 0. */
+static unsigned int elem_type_size(const char *etype)
+{
+	static const struct {
+		const char *name;
+		unsigned int size;
+	} types[] = {
+		{ "char", 1 },
+		{ "signed char", 1 },
+		{ "unsigned char", 1 },
+		{ "bool", 1 },
+		{ "_Bool", 1 },
+		{ "u8", 1 },
+		{ "s8", 1 },
+		{ "__u8", 1 },
+		{ "__s8", 1 },
+		{ "int8_t", 1 },
+		{ "uint8_t", 1 },
+		{ "short", 2 },
+		{ "short int", 2 },
+		{ "signed short", 2 },
+		{ "unsigned short", 2 },
+		{ "unsigned short int", 2 },
+		{ "u16", 2 },
+		{ "s16", 2 },
+		{ "__u16", 2 },
+		{ "__s16", 2 },
+		{ "__le16", 2 },
+		{ "__be16", 2 },
+		{ "int16_t", 2 },
+		{ "uint16_t", 2 },
+		{ "int", 4 },
+		{ "signed", 4 },
+		{ "signed int", 4 },
+		{ "unsigned", 4 },
+		{ "unsigned int", 4 },
+		{ "u32", 4 },
+		{ "s32", 4 },
+		{ "__u32", 4 },
+		{ "__s32", 4 },
+		{ "__le32", 4 },
+		{ "__be32", 4 },
+		{ "int32_t", 4 },
+		{ "uint32_t", 4 },
+		{ "pid_t", 4 },
+		{ "long", sizeof(long) },
+		{ "long int", sizeof(long) },
+		{ "signed long", sizeof(long) },
+		{ "unsigned long", sizeof(long) },
+		{ "unsigned long int", sizeof(long) },
+		{ "size_t", sizeof(size_t) },
+		{ "ssize_t", sizeof(size_t) },
+		{ "long long", 8 },
+		{ "long long int", 8 },
+		{ "signed long long", 8 },
+		{ "unsigned long long", 8 },
+		{ "unsigned long long int", 8 },
+		{ "u64", 8 },
+		{ "s64", 8 },
+		{ "__u64", 8 },
+		{ "__s64", 8 },
+		{ "__le64", 8 },
+		{ "__be64", 8 },
+		{ "int64_t", 8 },
+		{ "uint64_t", 8 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcmp(etype, types[i].name) == 0)
+			return types[i].size;
+	return 0;
+}
+
+static bool int_size_ok(unsigned int size)
+{
+	return size == 1 || size == 2 || size == 4 || size == 8;
+}
+
+/* Element size of an integer array field, or 0 if it is not one. */
+static unsigned int array_elem_size(const struct tep_format_field *tf, const char *etype)
+{
+	unsigned int size = (unsigned int)tf->size;
+	unsigned int es = 0;
+
+	/* `type x[N]`: the kernel's size is N elements. */
+	if (tf->arraylen > 0 && size % (unsigned int)tf->arraylen == 0)
+		es = size / (unsigned int)tf->arraylen;
+	/*
+	 * Probe array fetches print `u32 x[]` with the full size and no N
+	 * (libtraceevent then gives arraylen 0 and elementsize 0).
+	 */
+	if (!int_size_ok(es))
+		es = int_size_ok((unsigned int)tf->elementsize) ? (unsigned int)tf->elementsize
+								 : elem_type_size(etype);
+	if (!int_size_ok(es) || size % es != 0)
+		return 0;
+	return es;
+}
+
+static int compile_field(const struct tep_format_field *tf, bool common, struct kp_field *f)
+{
+	char ebuf[64];
+	const char *etype;
+	unsigned int es;
+
+	if (!tf->name || !tf->name[0] || tf->offset < 0 || tf->size < 0)
+		return -KP_EFORMAT;
+
+	f->name = strdup(tf->name);
+	if (!f->name)
+		return -ENOMEM;
+	f->offset = (unsigned int)tf->offset;
+	f->size = (unsigned int)tf->size;
+	f->elem_size = f->size;
+	f->count = 1;
+	f->is_signed = tf->flags & TEP_FIELD_IS_SIGNED;
+	f->relative = false;
+	f->common = common;
+	f->kind = KP_FIELD_OTHER;
+
+	etype = elem_type(tf->type, ebuf, sizeof(ebuf));
+
+	if (tf->flags & TEP_FIELD_IS_DYNAMIC) {
+		/* The loc word is a u32; anything else is not a loc we know. */
+		if (f->size != 4)
+			return 0;
+		f->relative = tf->flags & TEP_FIELD_IS_RELATIVE;
+		if (elem_is_text(etype)) {
+			f->kind = KP_FIELD_DYN_STR;
+			f->elem_size = 1;
+			return 0;
+		}
+		/*
+		 * `__data_loc cpumask_t x` and arrays of unknown element types
+		 * are decoded as bytes.
+		 */
+		es = int_size_ok((unsigned int)tf->elementsize) ? (unsigned int)tf->elementsize
+								: elem_type_size(etype);
+		f->kind = KP_FIELD_DYN_ARRAY;
+		f->elem_size = int_size_ok(es) ? es : 1;
+		return 0;
+	}
+
+	if (tf->flags & TEP_FIELD_IS_ARRAY) {
+		/* `char buf[]` with size 0 (ftrace's own events) stays OTHER. */
+		if (f->size == 0)
+			return 0;
+		if (elem_is_text(etype)) {
+			f->kind = KP_FIELD_CHARS;
+			f->elem_size = 1;
+			f->count = f->size;
+			return 0;
+		}
+		es = array_elem_size(tf, etype);
+		if (es) {
+			f->kind = KP_FIELD_ARRAY;
+			f->elem_size = es;
+			f->count = f->size / es;
+		}
+		return 0;
+	}
+
+	if (int_size_ok(f->size))
+		f->kind = KP_FIELD_INT;
+	return 0;
+}
+
+static int compile_list(const struct tep_format_field *tf, bool common, struct kp_format *fmt)
+{
+	int err;
+
+	for (; tf; tf = tf->next) {
+		/* A field that fails has allocated nothing. */
+		err = compile_field(tf, common, &fmt->fields[fmt->nfields]);
+		if (err)
+			return err;
+		fmt->nfields++;
+	}
+	return 0;
+}
+
+static size_t count_list(const struct tep_format_field *tf)
+{
+	size_t n = 0;
+
+	for (; tf; tf = tf->next)
+		n++;
+	return n;
+}
+
+/**
+ * kp_format_parse() - compile the text of a tracefs event format file.
+ * @text: the file's text (need not be NUL-terminated)
+ * @len: its length
+ * @system: the event's group ("syscalls", "kpscript_123"), kept for naming
+ *
+ * The text must contain the `name:`, `ID:` and `format:` sections and the
+ * `print fmt:` line that ends every tracefs format file; the print format
+ * itself is ignored, so kernel print helpers libtraceevent does not know do
+ * not matter. Fields are kept in the file's order, common fields first,
+ * which is offset order for every format the kernel writes.
+ *
+ * Return: a new format, or NULL with errno set: KP_EFORMAT for bad text
+ * (including empty text and text cut before `print fmt:`), EINVAL for a
+ * NULL argument, ENOMEM.
+ */
+struct kp_format *kp_format_parse(const char *text, size_t len, const char *system)
+{
+	struct tep_handle *tep = NULL;
+	struct tep_event *ev = NULL;
+	struct kp_format *fmt = NULL;
+	const char *tag;
+	char *buf = NULL;
+	size_t head, nfields;
+	int err;
+
+	if (!text || !system) {
+		errno = EINVAL;
+		return NULL;
+	}
+
+	tag = memmem(text, len, kp_print_tag, sizeof(kp_print_tag) - 1);
+	if (!tag) {
+		err = KP_EFORMAT;
+		goto out;
+	}
+	head = (size_t)(tag - text) + 1;
+	buf = malloc(head + sizeof(kp_empty_print));
+	if (!buf) {
+		err = ENOMEM;
+		goto out;
+	}
+	memcpy(buf, text, head);
+	memcpy(buf + head, kp_empty_print, sizeof(kp_empty_print));
+
+	tep = tep_alloc();
+	if (!tep) {
+		err = ENOMEM;
+		goto out_buf;
+	}
+	/* libtraceevent's log level is process-wide; kpscript never wants it. */
+	tep_set_loglevel(TEP_LOG_NONE);
+	/*
+	 * libtraceevent reports bad text and allocation failure alike
+	 * (TEP_ERRNO__MEM_ALLOC_FAILED for garbage), so every failure here
+	 * is KP_EFORMAT.
+	 */
+	if (tep_parse_format(tep, &ev, buf, head + sizeof(kp_empty_print) - 1, system) != 0 ||
+	    !ev || (ev->flags & TEP_EVENT_FL_FAILED) || !ev->name || !ev->name[0] ||
+	    ev->id < 0) {
+		err = KP_EFORMAT;
+		goto out_tep;
+	}
+
+	nfields = count_list(ev->format.common_fields) + count_list(ev->format.fields);
+	if (nfields == 0) {
+		err = KP_EFORMAT;
+		goto out_tep;
+	}
+
+	fmt = calloc(1, sizeof(*fmt));
+	if (!fmt) {
+		err = ENOMEM;
+		goto out_tep;
+	}
+	fmt->id = ev->id;
+	fmt->name = strdup(ev->name);
+	fmt->system = strdup(system);
+	fmt->fields = calloc(nfields, sizeof(*fmt->fields));
+	if (!fmt->name || !fmt->system || !fmt->fields) {
+		err = ENOMEM;
+		goto out_fmt;
+	}
+	err = compile_list(ev->format.common_fields, true, fmt);
+	if (!err)
+		err = compile_list(ev->format.fields, false, fmt);
+	if (err) {
+		err = -err;
+		goto out_fmt;
+	}
+
+	tep_free(tep);
+	free(buf);
+	return fmt;
+
+out_fmt:
+	kp_format_free(fmt);
+out_tep:
+	/* tep_free() frees the events tep_parse_format() registered in it. */
+	tep_free(tep);
+out_buf:
+	free(buf);
+out:
+	errno = err;
+	return NULL;
+}
+
+/**
+ * kp_format_free() - free a format and its field table.
+ * @fmt: the format, or NULL
+ */
+void kp_format_free(struct kp_format *fmt)
+{
+	size_t i;
+
+	if (!fmt)
+		return;
+	if (fmt->fields)
+		for (i = 0; i < fmt->nfields; i++)
+			free((char *)fmt->fields[i].name);
+	free(fmt->fields);
+	free(fmt->system);
+	free(fmt->name);
+	free(fmt);
+}
+
+/**
+ * kp_format_id() - the event's `ID:`, the perf_event_attr.config of a
+ * PERF_TYPE_TRACEPOINT event.
+ * @fmt: the format
+ *
+ * Return: the id.
+ */
+int kp_format_id(const struct kp_format *fmt)
+{
+	return fmt->id;
+}
+
+/**
+ * kp_format_name() - the event's `name:`.
+ * @fmt: the format
+ *
+ * Return: the name, owned by @fmt.
+ */
+const char *kp_format_name(const struct kp_format *fmt)
+{
+	return fmt->name;
+}
+
+/**
+ * kp_format_system() - the group given to kp_format_parse().
+ * @fmt: the format
+ *
+ * Return: the group, owned by @fmt.
+ */
+const char *kp_format_system(const struct kp_format *fmt)
+{
+	return fmt->system;
+}
+
+/**
+ * kp_format_nfields() - number of fields, common fields included.
+ * @fmt: the format
+ *
+ * Return: the count.
+ */
+size_t kp_format_nfields(const struct kp_format *fmt)
+{
+	return fmt->nfields;
+}
+
+/**
+ * kp_format_field() - field @i, in the format file's order.
+ * @fmt: the format
+ * @i: index, below kp_format_nfields()
+ *
+ * Return: the field, owned by @fmt, or NULL if @i is out of range.
+ */
+const struct kp_field *kp_format_field(const struct kp_format *fmt, size_t i)
+{
+	if (i >= fmt->nfields)
+		return NULL;
+	return &fmt->fields[i];
+}
+
+/**
+ * kp_format_find() - index of a field by name.
+ * @fmt: the format
+ * @name: the field's name, as in the format file (common_pid, __probe_ip)
+ *
+ * A linear search, meant for compiling accessors once, not per event.
+ *
+ * Return: the index, or -1.
+ */
+int kp_format_find(const struct kp_format *fmt, const char *name)
+{
+	size_t i;
+
+	if (!name)
+		return -1;
+	for (i = 0; i < fmt->nfields && i <= INT_MAX; i++)
+		if (strcmp(fmt->fields[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Little-endian host, so the low bytes come first whatever the size. */
+static uint64_t load_uint(const unsigned char *p, unsigned int size)
+{
+	uint8_t u8;
+	uint16_t u16;
+	uint32_t u32;
+	uint64_t u64;
+
+	switch (size) {
+	case 1:
+		memcpy(&u8, p, 1);
+		return u8;
+	case 2:
+		memcpy(&u16, p, 2);
+		return u16;
+	case 4:
+		memcpy(&u32, p, 4);
+		return u32;
+	case 8:
+		memcpy(&u64, p, 8);
+		return u64;
+	}
+	return 0;
+}
+
+/* Two's complement: flipping the sign bit and subtracting it extends it. */
+static int64_t sign_extend(uint64_t v, unsigned int size)
+{
+	uint64_t sign;
+
+	if (size >= 8 || size == 0)
+		return (int64_t)v;
+	sign = UINT64_C(1) << (8 * size - 1);
+	v &= (sign << 1) - 1;
+	return (int64_t)((v ^ sign) - sign);
+}
+
+/**
+ * kp_field_decode() - decode one field of a raw record.
+ * @f: the field
+ * @rec: the record's raw data (PERF_SAMPLE_RAW payload, starting at the
+ *       common header)
+ * @rec_size: bytes available at @rec
+ * @out: the value; pointers in it point into @rec
+ *
+ * Every offset and length, including those a __data_loc word claims, is
+ * checked against @rec_size. Strings end at the first NUL or at the end of
+ * their area, whichever comes first; an empty string's pointer is a static
+ * "". Dynamic arrays hold the whole elements that fit in their area. No
+ * allocation, no lookup.
+ *
+ * Return: 0, -KP_EBOUNDS when the field lies outside the record, or -EINVAL
+ * for a dynamic array field with elem_size 0 (which kp_format_parse() never
+ * makes).
+ */
+int kp_field_decode(const struct kp_field *f, const void *rec, size_t rec_size,
+		    struct kp_value *out)
+{
+	const unsigned char *base = rec;
+	const unsigned char *p;
+	const unsigned char *nul;
+	uint32_t loc;
+	size_t start, len;
+	uint64_t u;
+
+	if (f->size > rec_size || f->offset > rec_size - f->size)
+		return -KP_EBOUNDS;
+	p = base + f->offset;
+
+	out->elem_size = f->elem_size;
+	out->is_signed = f->is_signed;
+	out->ptr = p;
+	out->i = 0;
+	out->u = 0;
+
+	switch (f->kind) {
+	case KP_FIELD_INT:
+		u = load_uint(p, f->size);
+		if (f->is_signed) {
+			out->type = KP_VAL_INT;
+			out->i = sign_extend(u, f->size);
+			out->u = (uint64_t)out->i;
+		} else {
+			out->type = KP_VAL_UINT;
+			out->u = u;
+			out->i = (int64_t)u;
+		}
+		out->ptr = NULL;
+		out->len = 0;
+		return 0;
+	case KP_FIELD_CHARS:
+		nul = memchr(p, '\0', f->size);
+		out->type = KP_VAL_STR;
+		out->len = nul ? (size_t)(nul - p) : f->size;
+		return 0;
+	case KP_FIELD_ARRAY:
+		out->type = KP_VAL_ARRAY;
+		out->len = f->count;
+		return 0;
+	case KP_FIELD_DYN_STR:
+	case KP_FIELD_DYN_ARRAY:
+		/* f->size may not be 4 in a hand-made field: check the word. */
+		if (rec_size < 4 || f->offset > rec_size - 4)
+			return -KP_EBOUNDS;
+		memcpy(&loc, p, 4);
+		/* size_t holds offset + 4 + 0xffff without wrapping. */
+		start = (size_t)(loc & 0xffff);
+		if (f->relative)
+			start += (size_t)f->offset + 4;
+		len = loc >> 16;
+		if (start > rec_size || len > rec_size - start)
+			return -KP_EBOUNDS;
+		p = base + start;
+		if (f->kind == KP_FIELD_DYN_STR) {
+			nul = memchr(p, '\0', len);
+			if (nul)
+				len = (size_t)(nul - p);
+			out->type = KP_VAL_STR;
+			out->ptr = len ? (const void *)p : (const void *)"";
+			out->len = len;
+			return 0;
+		}
+		if (f->elem_size == 0)
+			return -EINVAL;
+		out->type = KP_VAL_ARRAY;
+		out->ptr = p;
+		out->len = len / f->elem_size;
+		return 0;
+	case KP_FIELD_OTHER:
+	default:
+		out->type = KP_VAL_BYTES;
+		out->len = f->size;
+		return 0;
+	}
+}
+
+/* Element @i read as the raw bits, extended per the array's signedness. */
+static uint64_t elem_bits(const struct kp_value *v, size_t i)
+{
+	const unsigned char *p = v->ptr;
+	uint64_t u;
+
+	if (v->type != KP_VAL_ARRAY || !p || i >= v->len || !int_size_ok(v->elem_size))
+		return 0;
+	u = load_uint(p + i * v->elem_size, v->elem_size);
+	if (v->is_signed)
+		u = (uint64_t)sign_extend(u, v->elem_size);
+	return u;
+}
+
+/**
+ * kp_value_elem_i() - element of an array value as a signed integer.
+ * @v: a KP_VAL_ARRAY value
+ * @i: index, below @v->len
+ *
+ * Return: the element, sign-extended if the array is signed and
+ * zero-extended otherwise; 0 for an index out of range, a value that is not
+ * an array, or an element size other than 1, 2, 4 or 8.
+ */
+int64_t kp_value_elem_i(const struct kp_value *v, size_t i)
+{
+	return (int64_t)elem_bits(v, i);
+}
+
+/**
+ * kp_value_elem_u() - element of an array value as an unsigned integer.
+ * @v: a KP_VAL_ARRAY value
+ * @i: index, below @v->len
+ *
+ * Return: the element's bits extended as kp_value_elem_i() does them, so a
+ * signed -1 is UINT64_MAX; 0 in the same cases as kp_value_elem_i().
+ */
+uint64_t kp_value_elem_u(const struct kp_value *v, size_t i)
+{
+	return elem_bits(v, i);
+}

@@ -1,0 +1,55 @@
+#!/bin/sh
+# Test driver: runs a tier (unit, live, vm, all) and closes with
+# "N passed, N failed, N skipped". Each test prints TAP-like lines:
+#   ok - NAME | not ok - NAME: why | skip - NAME: why
+# A test program that dies without saying so counts as one failure.
+cd "$(dirname "$0")/.." || exit 2
+tier=${1:-all}
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+
+run() { # run NAME CMD...: stream its lines, keep them for counting
+	name=$1
+	shift
+	echo "# $name"
+	"$@" >"$out.one" 2>&1
+	rc=$?
+	cat "$out.one"
+	cat "$out.one" >>"$out"
+	if [ $rc -ne 0 ] && ! grep -q '^not ok' "$out.one"; then
+		echo "not ok - $name exited with status $rc" | tee -a "$out"
+	fi
+	rm -f "$out.one"
+}
+
+if [ "$tier" = unit ] || [ "$tier" = all ]; then
+	for t in build/tests/test_*; do
+		[ -x "$t" ] || continue
+		ASAN_OPTIONS=detect_leaks=1 run "unit: ${t##*/}" "$t"
+	done
+	# the Lua API's argument checks, through the sanitizer build; --dry-run
+	# touches no kernel state
+	run "unit: api_errors.lua" build/asan/kpscript --dry-run tests/unit/api_errors.lua
+fi
+
+if [ "$tier" = live ] || [ "$tier" = all ]; then
+	for t in tests/live/test_*.sh; do
+		[ -f "$t" ] || continue
+		run "live: ${t##*/}" sh "$t"
+	done
+fi
+
+if [ "$tier" = vm ] || [ "$tier" = all ]; then
+	for t in tests/vm/test_*.sh; do
+		[ -f "$t" ] || continue
+		run "vm: ${t##*/}" sh "$t"
+	done
+fi
+
+passed=$(grep -c '^ok - ' "$out")
+failed=$(grep -c '^not ok - ' "$out")
+skipped=$(grep -c '^skip - ' "$out")
+echo
+grep '^not ok - \|^skip - ' "$out" | sed 's/^/  /'
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]

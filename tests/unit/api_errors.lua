@@ -1,0 +1,58 @@
+-- Misuse of the kp API raises an error naming the function, the argument and
+-- the caller's line. Run with `kpscript --dry-run` (no kernel is touched).
+local failures = 0
+local function expect(name, fn, pattern)
+  local ok, err = pcall(fn)
+  if ok then
+    print("not ok - api: " .. name .. ": no error raised")
+    failures = failures + 1
+  elseif not tostring(err):find(pattern) then
+    print("not ok - api: " .. name .. ": error '" .. tostring(err) .. "' lacks '" .. pattern .. "'")
+    failures = failures + 1
+  else
+    print("ok - api: " .. name)
+  end
+end
+local function f() end
+local here = "api_errors.lua:%d+:"
+
+expect("tracepoint name type", function() kp.tracepoint(42, f) end, "kp.tracepoint: argument 1 must be a string")
+expect("tracepoint name form", function() kp.tracepoint("sched_switch", f) end, "not of the form 'group:event'")
+expect("tracepoint no handler", function() kp.tracepoint("sched:sched_switch") end, "must be a function")
+expect("tracepoint opts type", function() kp.tracepoint("sched:sched_switch", 5, f) end, "opts must be a table")
+expect("tracepoint unknown opt", function() kp.tracepoint("sched:sched_switch", { filtr = "x" }, f) end, "unknown option 'filtr'")
+expect("tracepoint opt type", function() kp.tracepoint("sched:sched_switch", { pages = "8" }, f) end, "opts.pages must be a number")
+expect("error names the caller's line", function() kp.tracepoint(42, f) end, here)
+expect("uprobe spec type", function() kp.uprobe(nil, {}, f) end, "kp.uprobe: argument 1 must be a string")
+expect("uprobe spec form", function() kp.uprobe("/bin/true", {}, f) end, "not of the form 'PATH:SYMBOL")
+expect("uprobe bad target", function() kp.uprobe("/bin/true:12abc", {}, f) end, "is not a symbol")
+expect("uprobe args type", function() kp.uprobe("/bin/true:main", "x", f) end, "args must be a table")
+expect("uprobe arg name", function() kp.uprobe("/bin/true:main", { ["1x"] = "%di" }, f) end, "not an identifier")
+expect("uprobe arg value", function() kp.uprobe("/bin/true:main", { a = 5 }, f) end, "args.a must be a fetch argument")
+expect("uprobe arg with space", function() kp.uprobe("/bin/true:main", { a = "%di :u32" }, f) end, "no spaces")
+expect("uprobe reserved name", function() kp.uprobe("/bin/true:main", { pid = "%di" }, f) end, "reserved")
+expect("uprobe no handler", function() kp.uprobe("/bin/true:main", {}) end, "must be a function")
+expect("uretprobe no handler", function() kp.uretprobe("/bin/true:main", {}, {}, 7) end, "kp.uretprobe: argument 4 must be a function")
+expect("uprobe missing binary", function() kp.uprobe("/nonexistent/bin:main", {}, f) end, "binary '/nonexistent/bin' not found")
+expect("uprobe unknown symbol", function() kp.uprobe("build/progs/uprobe_target:kp_target_itn", {}, f) end, "close names: kp_target_int")
+expect("every interval", function() kp.every("x", f) end, "kp.every: argument 1")
+expect("every zero", function() kp.every(0, f) end, "kp.every: argument 1")
+expect("every handler", function() kp.every(10, 10) end, "must be a function")
+expect("pages not power of two", function() kp.tracepoint("sched:sched_switch", { pages = 3 }, f) end, "power of two")
+expect("pages zero", function() kp.tracepoint("sched:sched_switch", { pages = 0 }, f) end, "power of two")
+expect("pages negative", function() kp.tracepoint("sched:sched_switch", { pages = -8 }, f) end, "power of two")
+expect("pages huge", function() kp.tracepoint("sched:sched_switch", { pages = 2^40 }, f) end, "power of two")
+expect("wakeup zero", function() kp.tracepoint("sched:sched_switch", { wakeup = 0 }, f) end, "opts.wakeup")
+
+-- and the good forms do not raise
+local ok, err = pcall(function()
+  kp.tracepoint("sched:sched_switch", f)
+  kp.tracepoint("tracepoint:sched:sched_switch", { filter = "prev_pid == 1", pages = 8 }, f)
+  kp.uprobe("build/progs/uprobe_target:kp_target_int", { a = "%di:s32" }, f)
+  kp.uprobe("build/progs/uprobe_target:kp_target_int+4", {}, f)
+  kp.uretprobe("build/progs/uprobe_target:kp_target_int", { r = "$retval" }, {}, f)
+  kp.uprobe("build/progs/uprobe_target:0x1000", nil, f)
+end)
+print((ok and "ok" or "not ok") .. " - api: good declarations accepted" .. (ok and "" or (": " .. tostring(err))))
+if not ok then failures = failures + 1 end
+if failures > 0 then os.exit(1) end
