@@ -25,7 +25,7 @@ struct kp_comm_ent {
 struct kp_comm {
 	struct kp_comm_ent *ents;
 	uint32_t mask;
-	uint32_t used;  /* live entries */
+	uint32_t used; /* live entries */
 	uint32_t taken; /* live entries plus tombstones */
 };
 

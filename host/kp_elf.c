@@ -59,11 +59,11 @@ struct kp_name {
 struct kp_symtab {
 	Elf_Data *syms;
 	size_t count;
-	size_t strndx;     /* section of the symbol names (sh_link) */
-	Elf_Data *versym;  /* .gnu.version, parallel to .dynsym; or NULL */
-	Elf_Data *verdef;  /* .gnu.version_d; or NULL */
+	size_t strndx; /* section of the symbol names (sh_link) */
+	Elf_Data *versym; /* .gnu.version, parallel to .dynsym; or NULL */
+	Elf_Data *verdef; /* .gnu.version_d; or NULL */
 	size_t verdef_num; /* its entry count (sh_info) */
-	size_t verstrndx;  /* section of the version names */
+	size_t verstrndx; /* section of the version names */
 };
 
 static void kp_name_split(const char *s, struct kp_name *n)

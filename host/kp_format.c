@@ -188,7 +188,7 @@ static unsigned int array_elem_size(const struct tep_format_field *tf, const cha
 	 */
 	if (!int_size_ok(es))
 		es = int_size_ok((unsigned int)tf->elementsize) ? (unsigned int)tf->elementsize
-								 : elem_type_size(etype);
+								: elem_type_size(etype);
 	if (!int_size_ok(es) || size % es != 0)
 		return 0;
 	return es;
@@ -343,8 +343,7 @@ struct kp_format *kp_format_parse(const char *text, size_t len, const char *syst
 	 * is KP_EFORMAT.
 	 */
 	if (tep_parse_format(tep, &ev, buf, head + sizeof(kp_empty_print) - 1, system) != 0 ||
-	    !ev || (ev->flags & TEP_EVENT_FL_FAILED) || !ev->name || !ev->name[0] ||
-	    ev->id < 0) {
+	    !ev || (ev->flags & TEP_EVENT_FL_FAILED) || !ev->name || !ev->name[0] || ev->id < 0) {
 		err = KP_EFORMAT;
 		goto out_tep;
 	}

@@ -13,24 +13,24 @@
  */
 
 enum kp_field_kind {
-	KP_FIELD_INT,       /* scalar integer of 1, 2, 4 or 8 bytes */
-	KP_FIELD_CHARS,     /* fixed char array: string up to the first NUL */
-	KP_FIELD_ARRAY,     /* fixed array of integers */
-	KP_FIELD_DYN_STR,   /* __data_loc / __rel_loc char[]: string */
+	KP_FIELD_INT, /* scalar integer of 1, 2, 4 or 8 bytes */
+	KP_FIELD_CHARS, /* fixed char array: string up to the first NUL */
+	KP_FIELD_ARRAY, /* fixed array of integers */
+	KP_FIELD_DYN_STR, /* __data_loc / __rel_loc char[]: string */
 	KP_FIELD_DYN_ARRAY, /* __data_loc / __rel_loc array of integers */
-	KP_FIELD_OTHER,     /* anything else: decoded as raw bytes */
+	KP_FIELD_OTHER, /* anything else: decoded as raw bytes */
 };
 
 struct kp_field {
 	const char *name;
-	unsigned int offset;    /* byte offset in the record (format's offset:) */
-	unsigned int size;      /* format's size: (4 for a __data_loc word) */
+	unsigned int offset; /* byte offset in the record (format's offset:) */
+	unsigned int size; /* format's size: (4 for a __data_loc word) */
 	unsigned int elem_size; /* arrays: size of one element; else == size */
-	unsigned int count;     /* fixed arrays: element count; else 1 */
+	unsigned int count; /* fixed arrays: element count; else 1 */
 	enum kp_field_kind kind;
-	bool is_signed;         /* format's signed: */
-	bool relative;          /* __rel_loc: offset counts from the end of the loc word */
-	bool common;            /* common_* header field */
+	bool is_signed; /* format's signed: */
+	bool relative; /* __rel_loc: offset counts from the end of the loc word */
+	bool common; /* common_* header field */
 };
 
 struct kp_format;
@@ -56,9 +56,9 @@ const struct kp_field *kp_format_field(const struct kp_format *fmt, size_t i);
 int kp_format_find(const struct kp_format *fmt, const char *name);
 
 enum kp_value_type {
-	KP_VAL_INT,   /* signed integer in .i */
-	KP_VAL_UINT,  /* unsigned integer in .u */
-	KP_VAL_STR,   /* .ptr/.len: bytes of a string, without its NUL */
+	KP_VAL_INT, /* signed integer in .i */
+	KP_VAL_UINT, /* unsigned integer in .u */
+	KP_VAL_STR, /* .ptr/.len: bytes of a string, without its NUL */
 	KP_VAL_ARRAY, /* .ptr/.len: .len elements of .elem_size bytes, .is_signed */
 	KP_VAL_BYTES, /* .ptr/.len: raw bytes */
 };

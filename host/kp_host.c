@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -33,9 +34,9 @@
 #include "kp_tracefs.h"
 
 #define KP_PROBE_MT "kp.Probe"
-#define KP_DEFAULT_PAGES 256  /* 1 MiB per CPU with 4 KiB pages */
+#define KP_DEFAULT_PAGES 256 /* 1 MiB per CPU with 4 KiB pages */
 #define KP_MAX_PAGES 65536
-#define KP_FLUSH_MS 100       /* longest a slow probe's event waits */
+#define KP_FLUSH_MS 100 /* longest a slow probe's event waits */
 #define KP_LATENESS_NS 5000000ull /* how late a record may reach its ring */
 #define KP_COMM_GRACE_NS 2000000000ull
 #define KP_EXACT (9007199254740992.0) /* 2^53: doubles hold integers below it */
@@ -45,9 +46,9 @@ enum kp_probe_kind { KP_TRACEPOINT, KP_UPROBE, KP_URETPROBE };
 struct kp_probe {
 	struct kp_host *host;
 	enum kp_probe_kind kind;
-	char *name;  /* "tracepoint:sched:sched_switch", what ev.probe holds */
+	char *name; /* "tracepoint:sched:sched_switch", what ev.probe holds */
 	char *event; /* our dynamic event's name in kp_dynevent_group(), or NULL */
-	char *def;   /* the dynamic_events command that created it */
+	char *def; /* the dynamic_events command that created it */
 	struct kp_format *fmt;
 	struct kp_perf *perf;
 	size_t nfields;
@@ -57,7 +58,7 @@ struct kp_probe {
 	uint64_t delivered;
 	uint64_t filtered;
 	uint64_t lost_records; /* sum of PERF_RECORD_LOST */
-	uint64_t lost_final;   /* exact, from the counters once stopped */
+	uint64_t lost_final; /* exact, from the counters once stopped */
 	uint64_t bad_fields;
 	bool closed, dry, final, attached;
 	struct kp_probe *next;
@@ -226,7 +227,8 @@ static int kp_probe_close(lua_State *L)
 	struct kp_probe *p = kp_check_probe(L, 1);
 
 	if (p->host->running)
-		return luaL_error(L, "a probe cannot be closed while kp.run() is delivering events");
+		return luaL_error(L,
+				  "a probe cannot be closed while kp.run() is delivering events");
 	kp_probe_release(p);
 	return 0;
 }
@@ -358,7 +360,8 @@ static int kp_read_opts(lua_State *L, int i, struct kp_popts *o)
 		lua_Number n = lua_tonumber(L, -1);
 
 		if (n < 1 || n > KP_MAX_PAGES || n != floor(n) || ((size_t)n & ((size_t)n - 1)))
-			return luaL_error(L, "opts.pages must be a power of two from 1 to %d, got %s",
+			return luaL_error(L,
+					  "opts.pages must be a power of two from 1 to %d, got %s",
 					  KP_MAX_PAGES, lua_tostring(L, -1));
 		o->pages = (size_t)n;
 	}
@@ -368,8 +371,10 @@ static int kp_read_opts(lua_State *L, int i, struct kp_popts *o)
 		lua_Number n = lua_tonumber(L, -1);
 
 		if (n < 1 || n > 1e6 || n != floor(n))
-			return luaL_error(L, "opts.wakeup must be a whole number of events from 1 to "
-					     "1000000, got %s", lua_tostring(L, -1));
+			return luaL_error(L,
+					  "opts.wakeup must be a whole number of events from 1 to "
+					  "1000000, got %s",
+					  lua_tostring(L, -1));
 		o->wakeup = (unsigned int)n;
 	}
 	lua_pop(L, 1);
@@ -387,7 +392,8 @@ static int kp_filter_error(lua_State *L, struct kp_probe *p, const char *filter,
 		luaL_addstring(&b, kp_format_field(p->fmt, i)->name);
 	}
 	luaL_pushresult(&b);
-	return kp_fail(L, err, "%s: the kernel rejected filter \"%s\" (%s); the event's fields are: %s",
+	return kp_fail(L, err,
+		       "%s: the kernel rejected filter \"%s\" (%s); the event's fields are: %s",
 		       p->name, filter, kp_strerror(err), lua_tostring(L, -1));
 }
 
@@ -398,8 +404,7 @@ static int kp_probe_attach(lua_State *L, struct kp_probe *p, const struct kp_pop
 	struct kp_host *h = p->host;
 	int cpu, err;
 
-	p->perf = kp_perf_open(KP_PERF_TRACEPOINT, kp_format_id(p->fmt), o->pages, o->wakeup,
-			       &cpu);
+	p->perf = kp_perf_open(KP_PERF_TRACEPOINT, kp_format_id(p->fmt), o->pages, o->wakeup, &cpu);
 	if (!p->perf) {
 		err = -errno;
 		return kp_fail(L, err, "%s: perf_event_open on CPU %d failed: %s%s", p->name, cpu,
@@ -446,9 +451,16 @@ static int kp_host_ready(lua_State *L, struct kp_host *h)
 			       cpu, kp_strerror(err), kp_perm_hint(err));
 	}
 	for (size_t i = 0; i < kp_perf_count(h->sideband); i++) {
-		err = kp_loop_add(h->loop, kp_perf_fd(h->sideband, i),
-				  kp_perf_ring(h->sideband, i), NULL);
+		err = kp_loop_add(h->loop, kp_perf_fd(h->sideband, i), kp_perf_ring(h->sideband, i),
+				  NULL);
 		if (err)
+			return kp_fail(L, err, "epoll: %s", kp_strerror(err));
+	}
+	/* -p PID: the run ends when the process does; a pidfd becomes readable
+	 * when it exits */
+	if (h->opts.filter_pid) {
+		h->pidfd = (int)syscall(SYS_pidfd_open, h->opts.filter_pid, 0);
+		if (h->pidfd >= 0 && (err = kp_loop_watch(h->loop, h->pidfd)))
 			return kp_fail(L, err, "epoll: %s", kp_strerror(err));
 	}
 	return 0;
@@ -612,8 +624,8 @@ static const struct kp_loop_ops kp_ops = {
 
 /* ---- probe constructors ---------------------------------------------- */
 
-static int kp_dry_probe(lua_State *L, struct kp_host *h, enum kp_probe_kind kind,
-			const char *name, const char *def)
+static int kp_dry_probe(lua_State *L, struct kp_host *h, enum kp_probe_kind kind, const char *name,
+			const char *def)
 {
 	struct kp_probe *p = kp_probe_new(L, h, kind);
 
@@ -648,17 +660,22 @@ static int kp_core_tracepoint(lua_State *L)
 		/* check the name where tracefs is readable; create nothing */
 		snprintf(rel, sizeof(rel), "events/%s/%s", sys, event);
 		if (kp_tracefs_has("events") && !kp_tracefs_has(rel))
-			return kp_fail(L, -KP_ENOEVENT, "unknown tracepoint '%s:%s' (kpscript -l "
-					"'%s:*' lists the tracepoints of group %s)", sys, event, sys, sys);
+			return kp_fail(L, -KP_ENOEVENT,
+				       "unknown tracepoint '%s:%s' (kpscript -l "
+				       "'%s:*' lists the tracepoints of group %s)",
+				       sys, event, sys, sys);
 		return kp_dry_probe(L, h, KP_TRACEPOINT, name, NULL);
 	}
 	if (!kp_tracefs_dir())
-		return kp_fail(L, -KP_ENOTRACEFS, "%s: tracefs is not mounted and could not be mounted%s",
-			       name, kp_perm_hint(-errno));
+		return kp_fail(L, -KP_ENOTRACEFS,
+			       "%s: tracefs is not mounted and could not be mounted%s", name,
+			       kp_perm_hint(-errno));
 	err = kp_tracefs_format(sys, event, &fmt);
 	if (err == -KP_ENOEVENT)
-		return kp_fail(L, err, "unknown tracepoint '%s:%s' (kpscript -l '%s:*' lists the "
-				       "tracepoints of group %s)", sys, event, sys, sys);
+		return kp_fail(L, err,
+			       "unknown tracepoint '%s:%s' (kpscript -l '%s:*' lists the "
+			       "tracepoints of group %s)",
+			       sys, event, sys, sys);
 	if (err)
 		return kp_fail(L, err, "%s: reading its format: %s%s", name, kp_strerror(err),
 			       kp_perm_hint(err));
@@ -690,7 +707,9 @@ static void kp_event_name(struct kp_host *h, const char *prefix, const char *sym
 		char c = sym[i];
 
 		clean[i] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-					   (c >= '0' && c <= '9') ? c : '_';
+				   (c >= '0' && c <= '9')
+			       ? c
+			       : '_';
 	}
 	clean[i] = '\0';
 	snprintf(out, len, "%s_%s_%d", prefix, i ? clean : "addr", h->seq++);
@@ -728,10 +747,11 @@ static int kp_core_uprobe(lua_State *L)
 			char near[512] = "";
 
 			if (kp_elf_near(abs, sym, near, sizeof(near), 5) > 0)
-				return kp_fail(L, err, "%s: no function '%s' in %s; close names: %s",
-					       kname, sym, abs, near);
-			return kp_fail(L, err, "%s: no function '%s' in %s (is it stripped?)", kname,
-				       sym, abs);
+				return kp_fail(L, err,
+					       "%s: no function '%s' in %s; close names: %s", kname,
+					       sym, abs, near);
+			return kp_fail(L, err, "%s: no function '%s' in %s (is it stripped?)",
+				       kname, sym, abs);
 		}
 		if (err)
 			return kp_fail(L, err, "%s: %s:%s: %s", kname, abs, sym, kp_strerror(err));
@@ -752,11 +772,11 @@ static int kp_core_uprobe(lua_State *L)
 	if (h->opts.dry_run)
 		return kp_dry_probe(L, h, kind, name, def);
 	if (!kp_tracefs_dir())
-		return kp_fail(L, -KP_ENOTRACEFS, "%s: tracefs is not mounted and could not be mounted",
-			       name);
+		return kp_fail(L, -KP_ENOTRACEFS,
+			       "%s: tracefs is not mounted and could not be mounted", name);
 	if (!kp_tracefs_has("uprobe_events"))
-		return kp_fail(L, -ENOTSUP, "%s: this kernel has no uprobe_events (CONFIG_UPROBE_EVENTS)",
-			       name);
+		return kp_fail(L, -ENOTSUP,
+			       "%s: this kernel has no uprobe_events (CONFIG_UPROBE_EVENTS)", name);
 	if ((n = kp_host_ready(L, h)))
 		return n;
 	err = kp_dynevent_write(def, why, sizeof(why));
@@ -850,7 +870,8 @@ static int kp_run_timers(lua_State *L, struct kp_host *h, uint64_t now)
 			t->next += t->period;
 		lua_rawgeti(L, LUA_REGISTRYINDEX, t->fn_ref);
 		if (lua_pcall(L, 0, 0, 1)) {
-			h->error = strdup(lua_tostring(L, -1) ? lua_tostring(L, -1) : "error in timer");
+			h->error =
+			    strdup(lua_tostring(L, -1) ? lua_tostring(L, -1) : "error in timer");
 			lua_pop(L, 1);
 			h->failed = h->stop_now = true;
 			return -1;
@@ -913,7 +934,8 @@ static int kp_core_run(lua_State *L)
 		h->failed = h->stop_now = true;
 	}
 	while (!h->stop_now) {
-		uint64_t now = kp_now_ns(), next = now + (held ? KP_LATENESS_NS : KP_FLUSH_MS * 1000000ull);
+		uint64_t now = kp_now_ns(),
+			 next = now + (held ? KP_LATENESS_NS : KP_FLUSH_MS * 1000000ull);
 		int ready;
 
 		for (size_t i = 0; i < h->ntimers; i++)
@@ -923,6 +945,9 @@ static int kp_core_run(lua_State *L)
 			next = deadline;
 		ready = kp_loop_wait(h->loop, kp_ms_until(now, next));
 		if (ready > 0 && h->opts.sigfd >= 0 && kp_handle_signals(h))
+			break;
+		if (ready > 0 && h->pidfd >= 0 &&
+		    poll(&(struct pollfd){ .fd = h->pidfd, .events = POLLIN }, 1, 0) > 0)
 			break;
 		now = kp_now_ns();
 		if (kp_loop_drain(h->loop, now - KP_LATENESS_NS, &held) < 0)
@@ -1081,8 +1106,8 @@ static int kp_core_walltime(lua_State *L)
 	if (lua_isnoneornil(L, 1)) {
 		t = (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec;
 	} else {
-		int64_t off = ((int64_t)rt.tv_sec - mono.tv_sec) * 1000000000 +
-			      (rt.tv_nsec - mono.tv_nsec);
+		int64_t off =
+		    ((int64_t)rt.tv_sec - mono.tv_sec) * 1000000000 + (rt.tv_nsec - mono.tv_nsec);
 
 		t = (int64_t)luaL_checknumber(L, 1) + off;
 	}
@@ -1206,6 +1231,9 @@ void kp_host_shutdown(struct kp_host *h)
 	h->sideband = NULL;
 	kp_loop_free(h->loop);
 	h->loop = NULL;
+	if (h->pidfd >= 0)
+		close(h->pidfd);
+	h->pidfd = -1;
 }
 
 void kp_host_free(struct kp_host *h)

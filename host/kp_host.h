@@ -18,10 +18,10 @@ struct kp_host;
 
 struct kp_host_opts {
 	bool dry_run;
-	pid_t filter_pid;      /* -p: only events of this process (0: all) */
-	const char *command;   /* -c: run through sh once probes are attached */
-	double duration;       /* -d: seconds, 0 for none */
-	int sigfd;             /* signalfd for INT/TERM/HUP/PIPE/CHLD, or -1 */
+	pid_t filter_pid; /* -p: only events of this process (0: all) */
+	const char *command; /* -c: run through sh once probes are attached */
+	double duration; /* -d: seconds, 0 for none */
+	int sigfd; /* signalfd for INT/TERM/HUP/PIPE/CHLD, or -1 */
 };
 
 /* Create the host for @L and preload "kp.core" and "kp". NULL + errno. */

@@ -50,7 +50,8 @@ int kp_cpus_online(int **cpus)
 		}
 		for (long c = a; c <= b; c++) {
 			if (n == cap) {
-				int *tmp = realloc(out, sizeof(*out) * (size_t)(cap = cap ? cap * 2 : 16));
+				int *tmp =
+				    realloc(out, sizeof(*out) * (size_t)(cap = cap ? cap * 2 : 16));
 
 				if (!tmp) {
 					free(out);
@@ -128,8 +129,8 @@ struct kp_perf *kp_perf_open(enum kp_perf_kind kind, int id, size_t pages, unsig
 		goto err_free;
 	kp_perf_attr(&attr, kind, id, pages, wakeup);
 	for (i = 0; i < (size_t)n; i++) {
-		int fd = (int)syscall(SYS_perf_event_open, &attr, -1, cpus[i], -1,
-				      PERF_FLAG_FD_CLOEXEC);
+		int fd =
+		    (int)syscall(SYS_perf_event_open, &attr, -1, cpus[i], -1, PERF_FLAG_FD_CLOEXEC);
 
 		if (fd < 0) {
 			*failed_cpu = cpus[i];

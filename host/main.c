@@ -22,37 +22,37 @@
 #include "kp_tracefs.h"
 
 static const char kp_usage[] =
-	"Usage: kpscript [OPTIONS] SCRIPT [ARGS...]\n"
-	"       kpscript [OPTIONS] -e CODE [ARGS...]\n"
-	"       kpscript -l [PATTERN]\n"
-	"\n"
-	"Run a Lua script that declares Linux probes (tracepoints, uprobes) and\n"
-	"handles their events. SCRIPT is a path, or the name of a script shipped\n"
-	"with kpscript (e.g. exec_watch.lua). ARGS reach the script as `arg` and `...`.\n"
-	"\n"
-	"Options:\n"
-	"  -e CODE        run CODE instead of a script file\n"
-	"  -c CMD         run CMD through /bin/sh once every probe is attached; when it\n"
-	"                 exits, deliver every event it caused, then stop\n"
-	"  -p PID         deliver only events of process PID\n"
-	"  -d SECS        stop after SECS seconds (fractions allowed)\n"
-	"      --dry-run  print the tracefs definitions the script would create, create\n"
-	"                 nothing and run no handler\n"
-	"  -l [PATTERN]   list probe points matching the glob PATTERN (default: all):\n"
-	"                 tracepoints, and kernel functions where kprobes exist\n"
-	"  -h, --help     show this help\n"
-	"      --version  show the version\n"
-	"\n"
-	"In the script, the module `kp` (also `require \"kp\"`) declares probes:\n"
-	"  kp.tracepoint(\"sched:sched_process_exec\", function(ev) print(ev.comm, ev.filename) end)\n"
-	"  kp.uprobe(\"/bin/bash:readline\", {}, function(ev) print(ev.pid) end)\n"
-	"  kp.uretprobe(\"/bin/bash:readline\", { line = \"+0($retval):ustring\" }, fn)\n"
-	"Events run the handler until SIGINT/SIGTERM, -c CMD exits, -d expires or\n"
-	"kp.stop() is called. docs/API.md documents the whole API.\n"
-	"\n"
-	"Exit status: 0 on a clean run, 1 on a script or probe error, 2 on bad usage.\n"
-	"Every probe kpscript creates is removed when it exits; probes left by a\n"
-	"killed run are removed at the next start.\n";
+    "Usage: kpscript [OPTIONS] SCRIPT [ARGS...]\n"
+    "       kpscript [OPTIONS] -e CODE [ARGS...]\n"
+    "       kpscript -l [PATTERN]\n"
+    "\n"
+    "Run a Lua script that declares Linux probes (tracepoints, uprobes) and\n"
+    "handles their events. SCRIPT is a path, or the name of a script shipped\n"
+    "with kpscript (e.g. exec_watch.lua). ARGS reach the script as `arg` and `...`.\n"
+    "\n"
+    "Options:\n"
+    "  -e CODE        run CODE instead of a script file\n"
+    "  -c CMD         run CMD through /bin/sh once every probe is attached; when it\n"
+    "                 exits, deliver every event it caused, then stop\n"
+    "  -p PID         deliver only events of process PID\n"
+    "  -d SECS        stop after SECS seconds (fractions allowed)\n"
+    "      --dry-run  print the tracefs definitions the script would create, create\n"
+    "                 nothing and run no handler\n"
+    "  -l [PATTERN]   list probe points matching the glob PATTERN (default: all):\n"
+    "                 tracepoints, and kernel functions where kprobes exist\n"
+    "  -h, --help     show this help\n"
+    "      --version  show the version\n"
+    "\n"
+    "In the script, the module `kp` (also `require \"kp\"`) declares probes:\n"
+    "  kp.tracepoint(\"sched:sched_process_exec\", function(ev) print(ev.comm, ev.filename) end)\n"
+    "  kp.uprobe(\"/bin/bash:readline\", {}, function(ev) print(ev.pid) end)\n"
+    "  kp.uretprobe(\"/bin/bash:readline\", { line = \"+0($retval):ustring\" }, fn)\n"
+    "Events run the handler until SIGINT/SIGTERM, -c CMD exits, -d expires or\n"
+    "kp.stop() is called. docs/API.md documents the whole API.\n"
+    "\n"
+    "Exit status: 0 on a clean run, 1 on a script or probe error, 2 on bad usage.\n"
+    "Every probe kpscript creates is removed when it exits; probes left by a\n"
+    "killed run are removed at the next start.\n";
 
 struct kp_args {
 	const char *code;
@@ -118,8 +118,8 @@ static int kp_parse_args(int argc, char **argv, struct kp_args *a)
 		case 'd':
 			a->host.duration = strtod(optarg, &end);
 			if (*end || !(a->host.duration > 0))
-				return kp_usage_error("-d: '%s' is not a positive number of seconds",
-						      optarg);
+				return kp_usage_error(
+				    "-d: '%s' is not a positive number of seconds", optarg);
 			break;
 		case 'l':
 			a->list = true;
@@ -188,8 +188,10 @@ static int kp_list(const char *pattern)
 		}
 		free(text);
 	} else if (pattern && !shown) {
-		fprintf(stderr, "kpscript: nothing matches '%s' (kernel functions are not listed: "
-				"this kernel has no kprobes, CONFIG_KPROBES)\n", pattern);
+		fprintf(stderr,
+			"kpscript: nothing matches '%s' (kernel functions are not listed: "
+			"this kernel has no kprobes, CONFIG_KPROBES)\n",
+			pattern);
 	}
 	return shown ? 0 : 1;
 }
@@ -249,8 +251,9 @@ static int kp_main(struct kp_args *a)
 	if (!a->host.dry_run && geteuid() == 0 && kp_tracefs_dir()) {
 		n = kp_dynevent_sweep();
 		if (n > 0)
-			fprintf(stderr, "kpscript: removed %d probe%s left by killed kpscript runs\n",
-				n, n == 1 ? "" : "s");
+			fprintf(stderr,
+				"kpscript: removed %d probe%s left by killed kpscript runs\n", n,
+				n == 1 ? "" : "s");
 	}
 	L = luaL_newstate();
 	if (!L) {

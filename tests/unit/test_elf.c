@@ -194,8 +194,9 @@ static void check_vs_readelf(const char *path, const char *table, const char *rd
 
 static void test_target(void)
 {
-	static const char *const funcs[] = { "kp_target_int", "kp_target_str", "kp_target_leaf",
-					     "kp_target_middle", "kp_target_outer", "main" };
+	static const char *const funcs[] = { "kp_target_int",	"kp_target_str",
+					     "kp_target_leaf",	"kp_target_middle",
+					     "kp_target_outer", "main" };
 	uint64_t value, size, off = 0, off2;
 	char buf[256];
 	bool exec;
@@ -231,7 +232,7 @@ static void test_target(void)
 
 	n = kp_elf_near(TARGET, "kp_target_itn", buf, sizeof(buf), 3);
 	T_OK(n >= 1 && strncmp(buf, "kp_target_int", 13) == 0 &&
-		     (buf[13] == '\0' || buf[13] == ','),
+		 (buf[13] == '\0' || buf[13] == ','),
 	     "near kp_target_itn -> \"%s\" (%d)", buf, n);
 	n = kp_elf_near(TARGET, "mian", buf, sizeof(buf), 5);
 	T_OK(n >= 1 && strncmp(buf, "main", 4) == 0, "near mian -> \"%s\" (%d)", buf, n);
@@ -307,8 +308,8 @@ static void test_libc(void)
 		check_vs_readelf(LIBC, ".dynsym", "memcpy@GLIBC_2.2.5", "memcpy@GLIBC_2.2.5", 0);
 		kp_elf_resolve(LIBC, "memcpy", 0, &def);
 		kp_elf_resolve(LIBC, "memcpy@GLIBC_2.2.5", 0, &old);
-		T_OK(def != old, "libc memcpy versions differ (0x%" PRIx64 ", 0x%" PRIx64 ")",
-		     def, old);
+		T_OK(def != old, "libc memcpy versions differ (0x%" PRIx64 ", 0x%" PRIx64 ")", def,
+		     old);
 	} else {
 		printf("skip - libc memcpy versions: %s has not both\n", LIBC);
 	}
@@ -319,7 +320,7 @@ static void test_libc(void)
 	n = kp_elf_near(LIBC, "memcyp", buf, sizeof(buf), 5);
 	/* memcmp is one edit away too: ties go alphabetically. */
 	T_OK(n >= 2 && count_item(buf, "memcpy") == 1 &&
-		     (strncmp(buf, "memcpy", 6) == 0 || strncmp(buf, "memcmp, memcpy", 14) == 0),
+		 (strncmp(buf, "memcpy", 6) == 0 || strncmp(buf, "memcmp, memcpy", 14) == 0),
 	     "libc near memcyp lists memcpy among the first two, once: \"%s\"", buf);
 }
 
@@ -412,8 +413,9 @@ static size_t syn_build(unsigned char *img, size_t cap, uint16_t e_type)
 	eh.e_shoff = shoff;
 
 	/* name, type, flags, addr, offset, size, link, info, addralign, entsize */
-	sh[1] = (Elf64_Shdr){ 1, SHT_PROGBITS, SHF_ALLOC | SHF_EXECINSTR, 0x401100, 0x100, 0x100,
-			      0, 0, 16, 0 };
+	sh[1] = (Elf64_Shdr){
+		1, SHT_PROGBITS, SHF_ALLOC | SHF_EXECINSTR, 0x401100, 0x100, 0x100, 0, 0, 16, 0
+	};
 	sh[2] = (Elf64_Shdr){ 7, SHT_SYMTAB, 0, 0, symoff, sizeof(sym), 3, 1, 8, sizeof(sym[0]) };
 	sh[3] = (Elf64_Shdr){ 15, SHT_STRTAB, 0, 0, stroff, strsz, 0, 0, 1, 0 };
 	sh[4] = (Elf64_Shdr){ 23, SHT_STRTAB, 0, 0, shstroff, sizeof(shstr), 0, 0, 1, 0 };
@@ -477,22 +479,22 @@ static void test_synthetic(void)
 
 	n = kp_elf_near(syn, "f_vre", buf, sizeof(buf), 10);
 	T_OK(n >= 1 && strncmp(buf, "f_ver", 5) == 0 && count_item(buf, "f_ver") == 1 &&
-		     !strchr(buf, '@'),
+		 !strchr(buf, '@'),
 	     "syn near f_vre lists f_ver once, unversioned: \"%s\"", buf);
 	n = kp_elf_near(syn, "f_split", buf, sizeof(buf), 10);
 	T_OK(n == 0 && buf[0] == '\0', "syn near skips .cold parts: \"%s\" (%d)", buf, n);
 	n = kp_elf_near(syn, "f_txet", buf, sizeof(buf), 10);
 	T_OK(n >= 1 && strncmp(buf, "f_text", 6) == 0 && !strstr(buf, "f_obj") &&
-		     !strstr(buf, "f_undef"),
+		 !strstr(buf, "f_undef"),
 	     "syn near f_txet, functions only: \"%s\"", buf);
 
 	len = syn_build(img, sizeof(img), ET_REL);
 	T_OK(len && write_file(syn, img, len, 0644) &&
-		     kp_elf_resolve(syn, "f_text", 0, &off) == -KP_ENOTELF,
+		 kp_elf_resolve(syn, "f_text", 0, &off) == -KP_ENOTELF,
 	     "ET_REL is refused");
 	len = syn_build(img, sizeof(img), ET_CORE);
 	T_OK(len && write_file(syn, img, len, 0644) &&
-		     kp_elf_resolve(syn, "f_text", 0, &off) == -KP_ENOTELF,
+		 kp_elf_resolve(syn, "f_text", 0, &off) == -KP_ENOTELF,
 	     "ET_CORE is refused");
 	unlink(syn);
 }
@@ -510,14 +512,14 @@ static void test_not_elf(void)
 	T_EQ_INT(kp_elf_near("/nonexistent/kp/file", "main", buf, sizeof(buf), 3), -ENOENT,
 		 "near: missing file");
 	T_OK(write_file(txt, text, sizeof(text) - 1, 0644) &&
-		     kp_elf_resolve(txt, "main", 0, &off) == -KP_ENOTELF,
+		 kp_elf_resolve(txt, "main", 0, &off) == -KP_ENOTELF,
 	     "text file -> KP_ENOTELF");
 	T_EQ_INT(kp_elf_near(txt, "main", buf, sizeof(buf), 3), -KP_ENOTELF, "near: text file");
 	T_OK(write_file(empty, "", 0, 0644) &&
-		     kp_elf_resolve(empty, "main", 0, &off) == -KP_ENOTELF,
+		 kp_elf_resolve(empty, "main", 0, &off) == -KP_ENOTELF,
 	     "empty file -> KP_ENOTELF");
 	T_OK(write_file(trunc, "\177ELF\002\001\001\000", 8, 0644) &&
-		     kp_elf_resolve(trunc, "main", 0, &off) == -KP_ENOTELF,
+		 kp_elf_resolve(trunc, "main", 0, &off) == -KP_ENOTELF,
 	     "truncated ELF header -> KP_ENOTELF");
 	T_EQ_INT(kp_elf_resolve(tmpdir, "main", 0, &off), -EISDIR, "directory");
 	T_EQ_INT(kp_elf_resolve("/dev/null", "main", 0, &off), -KP_ENOTELF, "character device");
@@ -533,7 +535,7 @@ static void test_not_elf(void)
 	eh.e_version = EV_CURRENT;
 	eh.e_ehsize = sizeof(eh);
 	T_OK(write_file(e32, &eh, sizeof(eh), 0644) &&
-		     kp_elf_resolve(e32, "main", 0, &off) == -KP_ENOTELF,
+		 kp_elf_resolve(e32, "main", 0, &off) == -KP_ENOTELF,
 	     "ELFCLASS32 -> KP_ENOTELF");
 	T_EQ_INT(kp_elf_resolve(NULL, "main", 0, &off), -EINVAL, "NULL path");
 	unlink(txt);
@@ -576,7 +578,7 @@ static void test_find_path(void)
 
 	err = kp_elf_find_path(TARGET, out, sizeof(out));
 	T_OK(err == 0 && out[0] == '/' && cwd && strncmp(out, cwd, strlen(cwd)) == 0 &&
-		     strcmp(out + strlen(out) - strlen(TARGET), TARGET) == 0,
+		 strcmp(out + strlen(out) - strlen(TARGET), TARGET) == 0,
 	     "relative path -> \"%s\" (%d)", out, err);
 
 	/* Only executable regular files count; directories do not. */

@@ -95,8 +95,8 @@ struct text_field {
 	bool common;
 };
 
-static size_t text_fields(const char *text, size_t len, struct text_field *tf, size_t max,
-			  int *id, char *name, size_t namesz)
+static size_t text_fields(const char *text, size_t len, struct text_field *tf, size_t max, int *id,
+			  char *name, size_t namesz)
 {
 	char *copy = malloc(len + 1);
 	char *line, *p, *semi, *tok;
@@ -176,10 +176,9 @@ static void test_fixture_text(const char *file, const char *system)
 			all = false;
 			printf("# %s field %zu: got %s off %u size %u signed %d common %d, "
 			       "text %s %u %u %d %d\n",
-			       file, i, f ? f->name : "(null)", f ? f->offset : 0,
-			       f ? f->size : 0, f ? f->is_signed : 0, f ? f->common : 0,
-			       tf[i].name, tf[i].offset, tf[i].size, tf[i].is_signed,
-			       tf[i].common);
+			       file, i, f ? f->name : "(null)", f ? f->offset : 0, f ? f->size : 0,
+			       f ? f->is_signed : 0, f ? f->common : 0, tf[i].name, tf[i].offset,
+			       tf[i].size, tf[i].is_signed, tf[i].common);
 		}
 	}
 	T_OK(all, "%s: every field's name, offset, size, signed, common match the text", file);
@@ -203,9 +202,9 @@ static void check_kind(const struct kp_format *fmt, const char *name, enum kp_fi
 	if (!f)
 		return;
 	T_OK(f->kind == kind && f->elem_size == elem_size && f->count == count &&
-		     f->relative == relative,
-	     "%s.%s: kind %d elem %u count %u rel %d (want %d %u %u %d)", kp_format_name(fmt),
-	     name, f->kind, f->elem_size, f->count, f->relative, kind, elem_size, count, relative);
+		 f->relative == relative,
+	     "%s.%s: kind %d elem %u count %u rel %d (want %d %u %u %d)", kp_format_name(fmt), name,
+	     f->kind, f->elem_size, f->count, f->relative, kind, elem_size, count, relative);
 }
 
 static void put(unsigned char *rec, size_t off, uint64_t v, unsigned int size)
@@ -240,7 +239,7 @@ static void check_int(const struct kp_format *fmt, const char *name, const void 
 	int err = decode(fmt, name, rec, size, &v);
 
 	T_OK(err == 0 && v.type == (is_signed ? KP_VAL_INT : KP_VAL_UINT) && v.i == want_i &&
-		     v.u == want_u,
+		 v.u == want_u,
 	     "%s.%s: err %d type %d i %" PRId64 " u %" PRIu64 " (want type %d i %" PRId64
 	     " u %" PRIu64 ")",
 	     kp_format_name(fmt), name, err, v.type, v.i, v.u, is_signed ? KP_VAL_INT : KP_VAL_UINT,
@@ -254,7 +253,7 @@ static void check_str(const struct kp_format *fmt, const char *name, const void 
 	int err = decode(fmt, name, rec, size, &v);
 
 	T_OK(err == 0 && v.type == KP_VAL_STR && v.ptr != NULL && v.len == want_len &&
-		     memcmp(v.ptr, want, want_len) == 0,
+		 memcmp(v.ptr, want, want_len) == 0,
 	     "%s.%s %s: err %d type %d len %zu (want len %zu)", kp_format_name(fmt), name, what,
 	     err, v.type, v.len, want_len);
 }
@@ -400,23 +399,22 @@ static void test_ints(void)
 		goto out;
 
 	memset(rec, 0, sizeof(rec));
-	put(rec, 0, 0xffff, 2);                 /* common_type u16 */
-	put(rec, 2, 0xff, 1);                   /* common_flags u8 */
-	put(rec, 3, 0x7f, 1);                   /* common_preempt_count u8 */
-	put(rec, 4, 0xffffffff, 4);             /* common_pid int: -1 */
-	put(rec, 8, UINT64_MAX, 8);             /* __probe_ip */
-	put(rec, 16, 0x80000000, 4);            /* a s32: INT32_MIN */
+	put(rec, 0, 0xffff, 2); /* common_type u16 */
+	put(rec, 2, 0xff, 1); /* common_flags u8 */
+	put(rec, 3, 0x7f, 1); /* common_preempt_count u8 */
+	put(rec, 4, 0xffffffff, 4); /* common_pid int: -1 */
+	put(rec, 8, UINT64_MAX, 8); /* __probe_ip */
+	put(rec, 16, 0x80000000, 4); /* a s32: INT32_MIN */
 	put(rec, 20, 0x8000000000000001ull, 8); /* b u64, unaligned */
-	put(rec, 48, 0x8001, 2);                /* c u16 */
-	put(rec, 50, 0x80, 1);                  /* d s8: -128 */
+	put(rec, 48, 0x8001, 2); /* c u16 */
+	put(rec, 50, 0x80, 1); /* d s8: -128 */
 	check_int(up, "common_type", rec, 51, false, 0xffff, 0xffff);
 	check_int(up, "common_flags", rec, 51, false, 0xff, 0xff);
 	check_int(up, "common_preempt_count", rec, 51, false, 0x7f, 0x7f);
 	check_int(up, "common_pid", rec, 51, true, -1, UINT64_MAX);
 	check_int(up, "__probe_ip", rec, 51, false, -1, UINT64_MAX);
 	check_int(up, "a", rec, 51, true, INT32_MIN, (uint64_t)(int64_t)INT32_MIN);
-	check_int(up, "b", rec, 51, false, (int64_t)0x8000000000000001ull,
-		  0x8000000000000001ull);
+	check_int(up, "b", rec, 51, false, (int64_t)0x8000000000000001ull, 0x8000000000000001ull);
 	check_int(up, "c", rec, 51, false, 0x8001, 0x8001);
 	check_int(up, "d", rec, 51, true, -128, (uint64_t)(int64_t)-128);
 	put(rec, 50, 0x7f, 1);
@@ -427,8 +425,7 @@ static void test_ints(void)
 	check_bounds(up, "d", rec, 50, "s8 in a record one byte short");
 	check_bounds(up, "b", rec, 27, "u64 in a record one byte short");
 	check_bounds(up, "b", rec, 0, "u64 in an empty record");
-	check_int(up, "b", rec, 28, false, (int64_t)0x8000000000000001ull,
-		  0x8000000000000001ull);
+	check_int(up, "b", rec, 28, false, (int64_t)0x8000000000000001ull, 0x8000000000000001ull);
 
 	memset(rec, 0, sizeof(rec));
 	put(rec, 24, (uint64_t)INT64_MIN, 8);
@@ -444,7 +441,7 @@ static void test_ints(void)
 	memset(rec, 0, sizeof(rec));
 	put(rec, 32, UINT64_MAX, 8); /* prev_state long: -1 */
 	put(rec, 56, 0x80000000, 4); /* next_pid */
-	put(rec, 60, 5, 4);          /* next_prio */
+	put(rec, 60, 5, 4); /* next_prio */
 	check_int(sw, "prev_state", rec, 64, true, -1, UINT64_MAX);
 	check_int(sw, "next_pid", rec, 64, true, INT32_MIN, (uint64_t)(int64_t)INT32_MIN);
 	check_int(sw, "next_prio", rec, 64, true, 5, 5);
@@ -500,7 +497,7 @@ static void test_int_matrix(void)
 		memset(&v, 0xa5, sizeof(v));
 		err = kp_field_decode(&f, rec, 3 + cases[c].size, &v);
 		T_OK(err == 0 && v.type == (cases[c].is_signed ? KP_VAL_INT : KP_VAL_UINT) &&
-			     v.i == cases[c].i && v.u == cases[c].u,
+			 v.i == cases[c].i && v.u == cases[c].u,
 		     "int size %u signed %d bits %#" PRIx64 ": err %d i %" PRId64 " u %" PRIu64,
 		     cases[c].size, cases[c].is_signed, cases[c].bits, err, v.i, v.u);
 		err = kp_field_decode(&f, rec, 3 + cases[c].size - 1, &v);
@@ -537,7 +534,7 @@ static void test_chars(void)
 		return;
 	memset(rec, 0, sizeof(rec));
 	memcpy(rec + 8, "abcdefghijklmnop", 16); /* prev_comm: 16 bytes, no NUL */
-	memcpy(rec + 24, "ZZZZ", 4);             /* prev_pid right after */
+	memcpy(rec + 24, "ZZZZ", 4); /* prev_pid right after */
 	check_str(sw, "prev_comm", rec, 64, "abcdefghijklmnop", 16, "full, no NUL");
 	rec[12] = '\0';
 	check_str(sw, "prev_comm", rec, 64, "abcd", 4, "NUL at 4");
@@ -574,7 +571,7 @@ static void test_data_loc_str(void)
 	put(rec, 8, loc(20, 0), 4);
 	err = decode(ex, "filename", rec, 30, &v);
 	T_OK(err == 0 && v.type == KP_VAL_STR && v.len == 0 && v.ptr != NULL &&
-		     ((const char *)v.ptr)[0] == '\0',
+		 ((const char *)v.ptr)[0] == '\0',
 	     "len 0 is \"\" with a readable pointer (err %d)", err);
 	put(rec, 8, loc(30, 0), 4);
 	check_str(ex, "filename", rec, 30, "", 0, "len 0 at exactly the record end");
@@ -642,8 +639,7 @@ static void test_rel_loc(void)
 	put(rec, 36, 2, 8);
 	err = decode(rl, "bitmask", rec, 44, &v);
 	T_OK(err == 0 && v.type == KP_VAL_ARRAY && v.len == 2 && v.ptr == rec + 28 &&
-		     kp_value_elem_u(&v, 0) == 0x8000000000000001ull &&
-		     kp_value_elem_u(&v, 1) == 2,
+		 kp_value_elem_u(&v, 0) == 0x8000000000000001ull && kp_value_elem_u(&v, 1) == 2,
 	     "__rel_loc unsigned long[] (err %d len %zu)", err, v.len);
 	check_bounds(rl, "bitmask", rec, 43, "__rel_loc array one byte short");
 	kp_format_free(rl);
@@ -670,15 +666,14 @@ static void test_data_loc_array(void)
 	put(rec, 68, 7, 4);
 	put(rec, 72, 0, 4);
 	err = decode(dma, "phys_addrs", rec, 76, &v);
-	T_OK(err == 0 && v.type == KP_VAL_ARRAY && v.len == 2 && v.elem_size == 8 &&
-		     !v.is_signed && kp_value_elem_u(&v, 0) == 1 &&
-		     kp_value_elem_u(&v, 1) == UINT64_MAX && kp_value_elem_i(&v, 1) == -1,
+	T_OK(err == 0 && v.type == KP_VAL_ARRAY && v.len == 2 && v.elem_size == 8 && !v.is_signed &&
+		 kp_value_elem_u(&v, 0) == 1 && kp_value_elem_u(&v, 1) == UINT64_MAX &&
+		 kp_value_elem_i(&v, 1) == -1,
 	     "u64[] (err %d len %zu elem %u)", err, v.len, v.elem_size);
 	err = decode(dma, "lengths", rec, 76, &v);
 	T_OK(err == 0 && v.type == KP_VAL_ARRAY && v.len == 3 && v.elem_size == 4 &&
-		     kp_value_elem_u(&v, 0) == 0xffffffffu &&
-		     kp_value_elem_i(&v, 0) == 0xffffffffll && kp_value_elem_u(&v, 1) == 7 &&
-		     kp_value_elem_u(&v, 2) == 0,
+		 kp_value_elem_u(&v, 0) == 0xffffffffu && kp_value_elem_i(&v, 0) == 0xffffffffll &&
+		 kp_value_elem_u(&v, 1) == 7 && kp_value_elem_u(&v, 2) == 0,
 	     "unsigned int[] zero-extends (err %d len %zu elem %u)", err, v.len, v.elem_size);
 	put(rec, 76, 0xdead, 4); /* in the record, but not in the array */
 	T_EQ_UINT(kp_value_elem_u(&v, 3), 0, "element past the end is 0");
@@ -700,7 +695,7 @@ static void test_data_loc_array(void)
 	memcpy(rec + 56, "\x0a\x00\x00\x01", 4);
 	err = decode(ras, "buf", rec, 60, &v);
 	T_OK(err == 0 && v.type == KP_VAL_ARRAY && v.len == 4 && kp_value_elem_u(&v, 0) == 10 &&
-		     kp_value_elem_u(&v, 3) == 1,
+		 kp_value_elem_u(&v, 3) == 1,
 	     "u8[] with NULs keeps every byte (err %d type %d len %zu)", err, v.type, v.len);
 
 	/* Signed dynamic array of s16, and elem_size 0 rejected. */
@@ -720,8 +715,8 @@ static void test_data_loc_array(void)
 	memset(&v, 0, sizeof(v));
 	err = kp_field_decode(&f, rec, 18, &v);
 	T_OK(err == 0 && v.len == 3 && v.is_signed && kp_value_elem_i(&v, 0) == -2 &&
-		     kp_value_elem_i(&v, 1) == INT16_MIN && kp_value_elem_i(&v, 2) == INT16_MAX &&
-		     kp_value_elem_u(&v, 0) == (uint64_t)-2,
+		 kp_value_elem_i(&v, 1) == INT16_MIN && kp_value_elem_i(&v, 2) == INT16_MAX &&
+		 kp_value_elem_u(&v, 0) == (uint64_t)-2,
 	     "signed s16[] sign-extends (err %d len %zu)", err, v.len);
 	f.elem_size = 0;
 	T_EQ_INT(kp_field_decode(&f, rec, 18, &v), -EINVAL, "DYN_ARRAY elem_size 0 rejected");
@@ -754,9 +749,9 @@ static void test_fixed_array(void)
 	put(rec, 44, 42, 4);
 	err = decode(up, "arr", rec, 51, &v);
 	T_OK(err == 0 && v.type == KP_VAL_ARRAY && v.len == 4 && v.elem_size == 4 &&
-		     v.ptr == rec + 32 && kp_value_elem_u(&v, 0) == 0xffffffffu &&
-		     kp_value_elem_u(&v, 1) == 1 && kp_value_elem_u(&v, 2) == 0x80000000u &&
-		     kp_value_elem_u(&v, 3) == 42,
+		 v.ptr == rec + 32 && kp_value_elem_u(&v, 0) == 0xffffffffu &&
+		 kp_value_elem_u(&v, 1) == 1 && kp_value_elem_u(&v, 2) == 0x80000000u &&
+		 kp_value_elem_u(&v, 3) == 42,
 	     "uprobe u32[4] (err %d len %zu)", err, v.len);
 	check_bounds(up, "arr", rec, 47, "u32[4] one byte short");
 
@@ -773,7 +768,7 @@ static void test_fixed_array(void)
 	memcpy(rec + 24, "\x0a\x00\x00\x01", 4);
 	err = decode(ic, "saddr", rec, 38, &v);
 	T_OK(err == 0 && v.type == KP_VAL_ARRAY && v.len == 4 && kp_value_elem_u(&v, 0) == 10 &&
-		     kp_value_elem_u(&v, 1) == 0 && kp_value_elem_u(&v, 3) == 1,
+		 kp_value_elem_u(&v, 1) == 0 && kp_value_elem_u(&v, 3) == 1,
 	     "__u8 saddr[4] is an array of 4 bytes (err %d type %d len %zu)", err, v.type, v.len);
 out:
 	kp_format_free(up);
