@@ -57,6 +57,7 @@ struct kp_probe {
 	uint64_t received; /* samples read from the rings, -p filtered included */
 	uint64_t delivered;
 	uint64_t filtered;
+	uint64_t discarded; /* still in the rings when kp.stop() or an error ended the run */
 	uint64_t lost_records; /* sum of PERF_RECORD_LOST */
 	uint64_t lost_final; /* exact, from the counters once stopped */
 	uint64_t bad_fields;
@@ -553,8 +554,10 @@ static int kp_on_sample(void *owner, const struct kp_sample *s, void *ctx)
 	size_t k = p->nfields;
 
 	p->received++;
-	if (h->stop_now)
-		return 1;
+	if (h->stop_now) {
+		p->discarded++;
+		return 0;
+	}
 	if (h->opts.filter_pid && (pid_t)s->pid != h->opts.filter_pid) {
 		p->filtered++;
 		return 0;
@@ -908,7 +911,7 @@ static int kp_core_run(lua_State *L)
 	struct kp_host *h = kp_host_of(L);
 	lua_State *saved = h->L;
 	uint64_t start, deadline = 0, last_expire;
-	bool held = false, drain = true;
+	bool held = false;
 	int err;
 
 	if (h->running)
@@ -961,12 +964,12 @@ static int kp_core_run(lua_State *L)
 			last_expire = now;
 		}
 	}
-	/* kp.stop() and errors end delivery at once; every other stop delivers
-	 * what the rings hold once the probes can add no more */
-	drain = !h->stop_now;
+	/* Once the probes can add no more, empty the rings: every other stop
+	 * delivers what they hold; after kp.stop() or an error no handler runs
+	 * and the rest is counted as discarded, so the loss stays exact. */
 	kp_enable_all(h, false);
-	if (drain)
-		kp_loop_drain(h->loop, UINT64_MAX, &held);
+	while (kp_loop_drain(h->loop, UINT64_MAX, &held) < 0)
+		; /* a handler stopped the run: the rest is discarded */
 	kp_finish_counts(h);
 	if (h->child) {
 		kill(h->child, SIGTERM);
@@ -1016,7 +1019,7 @@ static int kp_core_every(lua_State *L)
 	return 0;
 }
 
-/* core.stats() -> { [name] = { events, lost, filtered, bad } } */
+/* core.stats() -> { [name] = { events, lost, filtered, bad_fields, discarded } } */
 static int kp_core_stats(lua_State *L)
 {
 	struct kp_host *h = kp_host_of(L);
@@ -1034,6 +1037,8 @@ static int kp_core_stats(lua_State *L)
 		lua_setfield(L, -2, "filtered");
 		lua_pushnumber(L, (lua_Number)p->bad_fields);
 		lua_setfield(L, -2, "bad_fields");
+		lua_pushnumber(L, (lua_Number)p->discarded);
+		lua_setfield(L, -2, "discarded");
 		lua_setfield(L, -2, p->name);
 	}
 	return 1;

@@ -173,7 +173,7 @@ end
 --- kp.stop(): end the run after the current callback
 function kp.stop() core.stop() end
 
---- kp.stats(): { [probe name] = { events = N, lost = N, filtered = N, bad_fields = N } }
+--- kp.stats(): { [probe name] = { events, lost, filtered, bad_fields, discarded } }
 function kp.stats() return core.stats() end
 
 --- kp.raw(): raw bytes of the record being delivered (inside a callback)
