@@ -59,6 +59,8 @@ void kp_comm_free(struct kp_comm *c)
 
 static struct kp_comm_ent *kp_comm_find(const struct kp_comm *c, int32_t tid)
 {
+	if (tid <= 0)
+		return NULL; /* 0 marks a free slot, -1 a tombstone */
 	for (uint32_t i = kp_hash(tid) & c->mask;; i = (i + 1) & c->mask) {
 		struct kp_comm_ent *e = &c->ents[i];
 

@@ -59,7 +59,9 @@ struct kp_probe {
 	uint64_t filtered;
 	uint64_t discarded; /* still in the rings when kp.stop() or an error ended the run */
 	uint64_t lost_records; /* sum of PERF_RECORD_LOST */
-	uint64_t lost_final; /* exact, from the counters once stopped */
+	uint64_t lost_final; /* exact, from the kernel's count once stopped */
+	uint64_t hits; /* the kernel's hit count once stopped */
+	uint64_t ring_full; /* of the lost, those the kernel dropped for want of space */
 	uint64_t bad_fields;
 	bool closed, dry, final, attached;
 	struct kp_probe *next;
@@ -257,9 +259,13 @@ static int kp_probe_index(lua_State *L)
 			lua_pushnil(L);
 	} else if (!strcmp(k, "fields")) {
 		lua_createtable(L, (int)p->nfields, 0);
-		for (size_t i = 0; p->fmt && i < p->nfields; i++) {
-			lua_pushstring(L, kp_format_field(p->fmt, p->fields[i])->name);
-			lua_rawseti(L, -2, (int)i + 1);
+		if (p->keys_ref != LUA_NOREF) {
+			lua_rawgeti(L, LUA_REGISTRYINDEX, p->keys_ref);
+			for (size_t i = 0; i < p->nfields; i++) {
+				lua_rawgeti(L, -1, (int)i + 1);
+				lua_rawseti(L, -3, (int)i + 1);
+			}
+			lua_pop(L, 1);
 		}
 	} else {
 		luaL_getmetatable(L, KP_PROBE_MT);
@@ -271,13 +277,27 @@ static int kp_probe_index(lua_State *L)
 
 static uint64_t kp_probe_lost(const struct kp_probe *p)
 {
-	return p->final && p->lost_final > p->lost_records ? p->lost_final : p->lost_records;
+	return p->final ? p->lost_final : p->lost_records;
 }
 
-/* The probe's event table, reused for every event (ev:copy() keeps one). */
+static const char *const kp_builtin[] = { "pid", "tid", "cpu", "time", "comm", "probe" };
+
+static bool kp_is_builtin(const char *name)
+{
+	for (size_t i = 0; i < sizeof(kp_builtin) / sizeof(kp_builtin[0]); i++)
+		if (!strcmp(name, kp_builtin[i]))
+			return true;
+	return false;
+}
+
+/*
+ * The probe's event table, reused for every event, and the keys its fields
+ * are stored under. A format field named like a builtin (sched_wakeup's
+ * pid and comm are the woken task's) is kept as arg_<name>, so ev.pid is
+ * always the task that hit the probe.
+ */
 static int kp_probe_setup_lua(lua_State *L, struct kp_probe *p, int fn_index)
 {
-	static const char *const builtin[] = { "pid", "tid", "cpu", "time", "comm" };
 	size_t n = kp_format_nfields(p->fmt), k = 0;
 
 	p->fields = calloc(n ? n : 1, sizeof(*p->fields));
@@ -290,11 +310,16 @@ static int kp_probe_setup_lua(lua_State *L, struct kp_probe *p, int fn_index)
 
 	lua_createtable(L, (int)(k + 5), 0);
 	for (size_t i = 0; i < k; i++) {
-		lua_pushstring(L, kp_format_field(p->fmt, p->fields[i])->name);
+		const char *name = kp_format_field(p->fmt, p->fields[i])->name;
+
+		if (kp_is_builtin(name))
+			lua_pushfstring(L, "arg_%s", name);
+		else
+			lua_pushstring(L, name);
 		lua_rawseti(L, -2, (int)i + 1);
 	}
 	for (size_t i = 0; i < 5; i++) {
-		lua_pushstring(L, builtin[i]);
+		lua_pushstring(L, kp_builtin[i]);
 		lua_rawseti(L, -2, (int)(k + i + 1));
 	}
 	p->keys_ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -530,6 +555,8 @@ static const char *kp_comm_of(struct kp_host *h, uint32_t pid, uint32_t tid)
 
 	if (c)
 		return c;
+	if (tid == 0)
+		return "swapper"; /* the idle task: not a /proc entry */
 	/* a thread we never heard of: ask /proc once, remember even a miss */
 	snprintf(path, sizeof(path), "/proc/%u/task/%u/comm", pid, tid);
 	buf[0] = '\0';
@@ -893,14 +920,27 @@ static int kp_ms_until(uint64_t now, uint64_t when)
 	return ms > 60000 ? 60000 : (int)ms;
 }
 
+/*
+ * Once the probes are disabled and the rings drained, every hit the kernel
+ * counted (read(2) of a sampling tracepoint event) was either read from a
+ * ring or not: lost = hits - samples read, exact. The kernel's own
+ * PERF_FORMAT_LOST count (Linux 6.0+) says how many of those it dropped
+ * because the ring was full; the rest are hits it counted without writing a
+ * sample at all (seen for sched_wakeup under load, and for a few events of
+ * a ring that is overflowing).
+ */
 static void kp_finish_counts(struct kp_host *h)
 {
 	for (struct kp_probe *p = h->probes; p; p = p->next) {
-		uint64_t hits;
+		uint64_t hits, full;
 
-		if (!p->perf || kp_perf_hits(p->perf, &hits))
+		if (!p->perf || kp_perf_counts(p->perf, &hits, &full))
 			continue;
+		p->hits = hits;
 		p->lost_final = hits > p->received ? hits - p->received : 0;
+		p->ring_full = full == UINT64_MAX ? p->lost_final : full;
+		if (p->ring_full > p->lost_final)
+			p->ring_full = p->lost_final;
 		p->final = true;
 	}
 }
@@ -1039,6 +1079,12 @@ static int kp_core_stats(lua_State *L)
 		lua_setfield(L, -2, "bad_fields");
 		lua_pushnumber(L, (lua_Number)p->discarded);
 		lua_setfield(L, -2, "discarded");
+		if (p->final) {
+			lua_pushnumber(L, (lua_Number)p->ring_full);
+			lua_setfield(L, -2, "ring_full");
+			lua_pushnumber(L, (lua_Number)p->hits);
+			lua_setfield(L, -2, "hits");
+		}
 		lua_setfield(L, -2, p->name);
 	}
 	return 1;
@@ -1266,16 +1312,20 @@ bool kp_host_report_losses(struct kp_host *h)
 	bool any = false;
 
 	for (struct kp_probe *p = h->probes; p; p = p->next) {
-		uint64_t lost = kp_probe_lost(p);
+		uint64_t lost = kp_probe_lost(p), full = p->final ? p->ring_full : lost;
 
 		if (!lost)
 			continue;
 		any = true;
-		fprintf(stderr,
-			"kpscript: %s: %llu events lost of %llu (the ring filled faster than it "
-			"was read; raise opts.pages)\n",
-			p->name, (unsigned long long)lost,
-			(unsigned long long)(lost + p->received));
+		fprintf(stderr, "kpscript: %s: %llu of %llu events lost", p->name,
+			(unsigned long long)lost, (unsigned long long)(lost + p->received));
+		if (full)
+			fprintf(stderr, "; %llu because the ring was full (raise opts.pages)",
+				(unsigned long long)full);
+		if (lost > full)
+			fprintf(stderr, "; %llu counted by the kernel but never sampled",
+				(unsigned long long)(lost - full));
+		fputc('\n', stderr);
 	}
 	if (h->loop && kp_loop_corrupt(h->loop))
 		fprintf(stderr, "kpscript: %llu corrupt ring records skipped\n",

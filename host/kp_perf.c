@@ -14,6 +14,7 @@
 #include "kp_ring.h"
 
 struct kp_perf {
+	bool has_lost; /* read_format carries PERF_FORMAT_LOST */
 	size_t n;
 	int *fds;
 	int *cpus;
@@ -91,6 +92,7 @@ static void kp_perf_attr(struct perf_event_attr *a, enum kp_perf_kind kind, int 
 		a->task = 1;
 	}
 	a->sample_period = 1;
+	a->read_format = PERF_FORMAT_LOST;
 	a->sample_id_all = 1;
 	a->disabled = 1;
 	a->use_clockid = 1;
@@ -128,9 +130,18 @@ struct kp_perf *kp_perf_open(enum kp_perf_kind kind, int id, size_t pages, unsig
 	if (!p->fds || !p->rings)
 		goto err_free;
 	kp_perf_attr(&attr, kind, id, pages, wakeup);
+	p->has_lost = true;
 	for (i = 0; i < (size_t)n; i++) {
 		int fd =
 		    (int)syscall(SYS_perf_event_open, &attr, -1, cpus[i], -1, PERF_FLAG_FD_CLOEXEC);
+
+		if (fd < 0 && errno == EINVAL && i == 0 && p->has_lost) {
+			/* before Linux 6.0: no PERF_FORMAT_LOST */
+			p->has_lost = false;
+			attr.read_format = 0;
+			fd = (int)syscall(SYS_perf_event_open, &attr, -1, cpus[i], -1,
+					  PERF_FLAG_FD_CLOEXEC);
+		}
 
 		if (fd < 0) {
 			*failed_cpu = cpus[i];
@@ -213,15 +224,19 @@ struct kp_ring *kp_perf_ring(const struct kp_perf *p, size_t i)
 	return p->rings[i];
 }
 
-int kp_perf_hits(const struct kp_perf *p, uint64_t *hits)
+int kp_perf_counts(const struct kp_perf *p, uint64_t *hits, uint64_t *lost)
 {
-	uint64_t sum = 0, v;
+	uint64_t v[2], sum = 0, lsum = 0;
+	size_t want = p->has_lost ? 16 : 8;
 
 	for (size_t i = 0; i < p->n; i++) {
-		if (read(p->fds[i], &v, sizeof(v)) != (ssize_t)sizeof(v))
+		if (read(p->fds[i], v, want) != (ssize_t)want)
 			return errno ? -errno : -EIO;
-		sum += v;
+		sum += v[0];
+		if (p->has_lost)
+			lsum += v[1];
 	}
 	*hits = sum;
+	*lost = p->has_lost ? lsum : UINT64_MAX;
 	return 0;
 }

@@ -44,11 +44,16 @@ int kp_perf_cpu(const struct kp_perf *p, size_t i);
 struct kp_ring *kp_perf_ring(const struct kp_perf *p, size_t i);
 
 /*
- * kp_perf_hits() - how often the event fired, summed over CPUs: read(2) of a
- * sampling tracepoint counts every hit that passed the filter, whether its
- * sample reached the ring or was lost. 0 or -errno.
+ * kp_perf_counts() - the kernel's counts, summed over CPUs.
+ * @hits: how often the event fired and passed the filter
+ * @lost: samples the kernel could not write because the ring was full
+ *        (PERF_FORMAT_LOST, Linux 6.0+), or UINT64_MAX when this kernel
+ *        does not keep that count
+ * A hit is not always a sample: the kernel counts some hits that it never
+ * samples (seen for sched_wakeup under load), so hits - samples read is not
+ * a loss count. 0 or -errno.
  */
-int kp_perf_hits(const struct kp_perf *p, uint64_t *hits);
+int kp_perf_counts(const struct kp_perf *p, uint64_t *hits, uint64_t *lost);
 
 /* Online CPU numbers; returns the count or -errno. *cpus is malloc'd. */
 int kp_cpus_online(int **cpus);
