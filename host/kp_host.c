@@ -84,7 +84,8 @@ struct kp_host {
 	size_t ntimers;
 	int mk64_ref;
 	bool ran, running, stop_now, stop_drain, failed;
-	pid_t child;
+	pid_t child; /* the -c command while it runs */
+	pid_t child_pid; /* and after it exited, for kp.cpid() */
 	int child_status;
 	int pidfd;
 	char *error; /* a callback's error, with traceback */
@@ -860,7 +861,7 @@ static int kp_start_child(struct kp_host *h)
 		fprintf(stderr, "kpscript: cannot run /bin/sh: %s\n", strerror(errno));
 		_exit(127);
 	}
-	h->child = pid;
+	h->child = h->child_pid = pid;
 	return 0;
 }
 
@@ -1106,9 +1107,9 @@ static int kp_core_cpid(lua_State *L)
 {
 	struct kp_host *h = kp_host_of(L);
 
-	if (!h->child)
+	if (!h->child_pid)
 		return 0;
-	lua_pushnumber(L, h->child);
+	lua_pushnumber(L, h->child_pid);
 	return 1;
 }
 

@@ -135,54 +135,59 @@ const char *kp_dynevent_group(void)
 }
 
 /*
- * The kernel appends one entry per refused command to error_log:
+ * The kernel appends one entry per refused command to error_log and keeps
+ * only the last few (8 in 6.x), so the file does not only grow:
  *   [  240.146851] trace_uprobe: error: Invalid register name
  *     Command: p:grp/ev /usr/bin/true:0x1000 a=%zz:s32
  *                                                ^
- * Keep what follows the old contents, dropping the timestamp prefix.
+ * Take the last entry whose Command line starts with @cmd (our group and
+ * event name make it unique), without its timestamp.
  */
-static void kp_error_log_since(size_t before, char *why, size_t whylen)
+static void kp_error_log_find(const char *cmd, char *why, size_t whylen)
 {
-	char *log = NULL, *p;
-	size_t len = 0, n = 0;
+	char *log = NULL, *hit = NULL, *p, *start, *end;
+	char key[128];
+	size_t n;
 
 	why[0] = '\0';
-	if (kp_tracefs_read("error_log", &log, &len) || len <= before) {
-		free(log);
+	snprintf(key, sizeof(key), "Command: %.100s", cmd);
+	if (kp_tracefs_read("error_log", &log, NULL))
 		return;
-	}
-	p = log + before;
-	if (*p == '[') {
-		char *end = strchr(p, ']');
+	for (p = log; (p = strstr(p, key)); p++)
+		hit = p;
+	if (!hit)
+		goto out;
+	/* the entry opens on the line before its Command: line */
+	start = hit;
+	while (start > log && start[-1] != '\n')
+		start--;
+	if (start > log)
+		start--;
+	while (start > log && start[-1] != '\n')
+		start--;
+	if (*start == '[') {
+		char *rb = strchr(start, ']');
 
-		if (end)
-			p = end + 1 + (end[1] == ' ');
+		if (rb && rb < hit)
+			start = rb + 1 + (rb[1] == ' ');
 	}
-	n = strlen(p);
-	while (n && p[n - 1] == '\n')
+	/* and ends where the next entry's "[" opens a line */
+	end = strstr(hit, "\n[");
+	n = end ? (size_t)(end - start) : strlen(start);
+	while (n && start[n - 1] == '\n')
 		n--;
 	if (n >= whylen)
 		n = whylen - 1;
-	memcpy(why, p, n);
+	memcpy(why, start, n);
 	why[n] = '\0';
+out:
 	free(log);
-}
-
-static size_t kp_error_log_size(void)
-{
-	char *log;
-	size_t len = 0;
-
-	if (kp_tracefs_read("error_log", &log, &len))
-		return 0;
-	free(log);
-	return len;
 }
 
 int kp_dynevent_write(const char *cmd, char *why, size_t whylen)
 {
 	char path[4096];
-	size_t before, len = strlen(cmd);
+	size_t len = strlen(cmd);
 	ssize_t n;
 	int fd, err;
 
@@ -195,13 +200,12 @@ int kp_dynevent_write(const char *cmd, char *why, size_t whylen)
 	fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? -KP_ENOTRACEFS : -errno;
-	before = why ? kp_error_log_size() : 0;
 	/* the kernel parses one command per write(): never split it */
 	n = write(fd, cmd, len);
 	err = n < 0 ? -errno : (size_t)n != len ? -EIO : 0;
 	close(fd);
 	if (err && why && whylen)
-		kp_error_log_since(before, why, whylen);
+		kp_error_log_find(cmd, why, whylen);
 	return err;
 }
 

@@ -3,6 +3,7 @@
 -- functions with each event. docs/API.md documents every function.
 local core = require "kp.core"
 local ffi = require "ffi"
+local bit = require "bit"
 
 local kp = { version = core.version }
 
@@ -67,6 +68,16 @@ local function check_opts(fname, opts)
     if type(v) ~= want then
       fail(3, "%s: opts.%s must be a %s, got %s", fname, k, want, type(v))
     end
+  end
+  local pages = opts.pages
+  if pages ~= nil and (pages < 1 or pages > 65536 or pages % 1 ~= 0
+      or bit.band(pages, pages - 1) ~= 0) then
+    fail(3, "%s: opts.pages must be a power of two from 1 to 65536, got %s", fname, tostring(pages))
+  end
+  local wakeup = opts.wakeup
+  if wakeup ~= nil and (wakeup < 1 or wakeup > 1e6 or wakeup % 1 ~= 0) then
+    fail(3, "%s: opts.wakeup must be a whole number of events from 1 to 1000000, got %s",
+      fname, tostring(wakeup))
   end
   return opts
 end

@@ -4,14 +4,15 @@ KPSCRIPT=${KPSCRIPT:-build/kpscript}
 PROGS=${PROGS:-build/progs}
 TMP=$(mktemp -d /tmp/kplive.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
+trap 'exit 130' INT TERM
 
 ok() { echo "ok - $*"; }
 notok() { echo "not ok - $*"; }
 skip() { echo "skip - $*"; }
 check() { # check NAME COND...: ok when the command succeeds
-	name=$1
+	_ck_name=$1
 	shift
-	if "$@"; then ok "$name"; else notok "$name"; fi
+	if "$@"; then ok "$_ck_name"; else notok "$_ck_name"; fi
 }
 
 tracefs() {
@@ -30,6 +31,10 @@ need_live() {
 	if [ -z "$TRACEFS" ]; then
 		skip "$1: no tracefs"
 		exit 0
+	fi
+	if [ ! -x "$KPSCRIPT" ]; then
+		notok "$1: $KPSCRIPT is not built"
+		exit 1
 	fi
 }
 

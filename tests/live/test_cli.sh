@@ -1,0 +1,177 @@
+#!/bin/sh
+# Command line: --version, -h, -l, --dry-run, script arguments, -d, -p, and
+# scripts found by name next to the binary.
+. tests/live/lib.sh
+need_live cli
+
+oneline() { tr "\n" " " <"$1" | cut -c1-300; } # oneline FILE: for messages
+not() { ! "$@" >/dev/null 2>&1; }
+has() { printf '%s\n' "$1" | grep -qF -- "$2"; } # has TEXT STRING
+
+T=$PROGS/uprobe_target
+if [ ! -x "$T" ]; then
+	notok "cli: $T is not built (make build/progs/uprobe_target)"
+	exit 0
+fi
+ABS=$(readlink -f "$T")
+KPABS=$(readlink -f "$KPSCRIPT")
+
+# --version: "kpscript X.Y.Z", the Makefile's VERSION
+out=$("$KPSCRIPT" --version 2>&1)
+rc=$?
+want=$(sed -n 's/^VERSION *:= *//p' Makefile)
+check "cli/--version: exit 0 (got $rc)" [ "$rc" -eq 0 ]
+check "cli/--version: prints 'kpscript $want' (got: $out)" [ "$out" = "kpscript $want" ]
+
+# -h / --help: exit 0 and every option appears
+"$KPSCRIPT" -h >"$TMP/help" 2>&1
+rc=$?
+check "cli/-h: exit 0 (got $rc)" [ "$rc" -eq 0 ]
+for o in "-e CODE" "-c CMD" "-p PID" "-d SECS" "--dry-run" "-l" "-h" "--help" "--version"; do
+	check "cli/-h: mentions $o" grep -qF -- "$o" "$TMP/help"
+done
+"$KPSCRIPT" --help >"$TMP/help2" 2>&1
+check "cli/--help: same text as -h" cmp -s "$TMP/help" "$TMP/help2"
+
+# -l 'sched:*': exactly the sched tracepoints of available_events
+"$KPSCRIPT" -l 'sched:*' >"$TMP/list" 2>"$TMP/err"
+rc=$?
+check "cli/-l sched:*: exit 0 (got $rc)" [ "$rc" -eq 0 ]
+grep '^sched:' "$TRACEFS/available_events" | sed 's/^/tracepoint:/' | sort >"$TMP/want"
+sort "$TMP/list" >"$TMP/got"
+check "cli/-l sched:*: lists exactly the $(wc -l <"$TMP/want") sched tracepoints as tracepoint:sched:NAME ($(wc -l <"$TMP/got") lines)" \
+	cmp -s "$TMP/want" "$TMP/got"
+check "cli/-l sched:*: includes tracepoint:sched:sched_process_exec" grep -qx 'tracepoint:sched:sched_process_exec' "$TMP/list"
+"$KPSCRIPT" -l 'kp_nothing_matches_*' >"$TMP/list" 2>"$TMP/err"
+rc=$?
+check "cli/-l with no match: exit 1 (got $rc)" [ "$rc" -eq 1 ]
+check "cli/-l with no match: nothing listed" [ ! -s "$TMP/list" ]
+check "cli/-l with no match: says so on stderr" grep -q 'kp_nothing_matches_' "$TMP/err"
+
+# --dry-run: prints the definitions, creates nothing, runs no handler
+cat >"$TMP/dry.lua" <<EOF
+local p = kp.uprobe("$T:kp_target_int", { a = "%di:s32", s = "+0(%cx):ustring" }, function() print("HANDLER RAN") end)
+kp.uretprobe("$T:kp_target_int", { r = "\$retval:s32" }, function() print("HANDLER RAN") end)
+kp.tracepoint("sched:sched_process_exec", function() print("HANDLER RAN") end)
+local f = assert(io.open("/proc/self/stat"))
+local pid = f:read("*n")
+f:close()
+local n = 0
+for l in io.lines("$TRACEFS/dynamic_events") do
+  if l:find("kpscript_" .. pid .. "/", 1, true) then n = n + 1 end
+end
+print("registered " .. n)
+EOF
+"$KPSCRIPT" --dry-run -c "$T 3" "$TMP/dry.lua" >"$TMP/out" 2>"$TMP/err" &
+kpid=$!
+wait $kpid
+rc=$?
+check "cli/--dry-run: exit 0 (got $rc)" [ "$rc" -eq 0 ]
+check "cli/--dry-run: prints 'p:kpscript_$kpid/EVENT $ABS:0x... a=%di:s32 s=+0(%cx):ustring'" \
+	grep -qE "^p:kpscript_$kpid/[A-Za-z0-9_]+ $ABS:0x[0-9a-f]+ a=%di:s32 s=\+0\(%cx\):ustring\$" "$TMP/out"
+check "cli/--dry-run: prints 'r:kpscript_$kpid/EVENT $ABS:0x... r=\$retval:s32'" \
+	grep -qE "^r:kpscript_$kpid/[A-Za-z0-9_]+ $ABS:0x[0-9a-f]+ r=\\\$retval:s32\$" "$TMP/out"
+check "cli/--dry-run: nothing registered while the script ran" grep -qx 'registered 0' "$TMP/out"
+check "cli/--dry-run: no handler ran" not grep -q 'HANDLER RAN' "$TMP/out"
+check "cli/--dry-run: nothing left registered" not leftovers "$kpid"
+
+# ARGS reach the script as arg[1..] and ...; arg[0] is the script
+printf 'print("n", select("#", ...), ...)\nprint("arg", arg[0], #arg, arg[1], arg[2], arg[3])\n' >"$TMP/args.lua"
+"$KPSCRIPT" "$TMP/args.lua" one "two words" -d >"$TMP/out" 2>"$TMP/err"
+rc=$?
+tab=$(printf '\t')
+check "cli/args: exit 0 (got $rc)" [ "$rc" -eq 0 ]
+check "cli/args: ... holds the 3 arguments, options after SCRIPT included" \
+	grep -qx "n${tab}3${tab}one${tab}two words${tab}-d" "$TMP/out"
+check "cli/args: arg[0] is the script, arg[1..3] the arguments" \
+	grep -qx "arg${tab}$TMP/args.lua${tab}3${tab}one${tab}two words${tab}-d" "$TMP/out"
+"$KPSCRIPT" -e 'print("e", arg[0], ...)' x y >"$TMP/out" 2>"$TMP/err"
+check "cli/args with -e: ... and arg[0] = '-e' (got: $(oneline "$TMP/out"))" grep -qx "e${tab}-e${tab}x${tab}y" "$TMP/out"
+
+# -d 0.5: the run stops by itself, cleanly (timing is not asserted)
+cat >"$TMP/dur.lua" <<'EOF'
+kp.tracepoint("sched:sched_switch", function() end)
+kp.run()
+print("after run")
+EOF
+"$KPSCRIPT" -d 0.5 "$TMP/dur.lua" >"$TMP/out" 2>"$TMP/err" &
+kpid=$!
+wait $kpid
+rc=$?
+check "cli/-d 0.5: exit 0 (got $rc)" [ "$rc" -eq 0 ]
+check "cli/-d 0.5: code after kp.run() ran" grep -qx 'after run' "$TMP/out"
+check "cli/-d 0.5: nothing left registered" not leftovers "$kpid"
+
+# -p PID: only that process's events. Two uprobe_target processes, started
+# first and blocked on fifos, make 3 (a) and 5 (b) calls with our unique
+# string; the kernel filter on it keeps other runs of uprobe_target out, so
+# with -p a, a's 3 calls are delivered and b's 5 are counted as filtered.
+STR="kpcli$$"
+for w in a b; do
+	mkfifo "$TMP/go_$w"
+done
+# launch W N: uprobe_target N STR waiting on fifo go_W; pid in pid_W,
+# exit status in rc_W once it is done
+launch() {
+	(
+		"$T" wait "$2" "$STR" <>"$TMP/go_$1" >/dev/null &
+		echo $! >"$TMP/pid_$1"
+		wait $!
+		echo $? >"$TMP/rc_$1"
+	) &
+}
+launch a 3
+launch b 5
+i=0
+while { [ ! -s "$TMP/pid_a" ] || [ ! -s "$TMP/pid_b" ]; } && [ $i -lt 500 ]; do
+	sleep 0.01
+	i=$((i + 1))
+done
+pa=$(cat "$TMP/pid_a" 2>/dev/null)
+pb=$(cat "$TMP/pid_b" 2>/dev/null)
+cat >"$TMP/pid.lua" <<'EOF'
+local n, others = 0, 0
+kp.uprobe(arg[1] .. ":kp_target_int", { s = "+0(%cx):ustring" }, { filter = 's == "' .. arg[2] .. '"' },
+  function(e)
+    if e.pid == tonumber(arg[3]) then n = n + 1 else others = others + 1 end
+  end)
+kp.run()
+for _, s in pairs(kp.stats()) do
+  print(string.format("mine %d others %d events %d filtered %d", n, others, s.events, s.filtered))
+end
+EOF
+# b runs first, then a: -p also ends the run when its process exits
+wait_cmd="echo go 1<>$TMP/go_b; i=0; while [ ! -s $TMP/rc_b ] && [ \$i -lt 1000 ]; do sleep 0.01; i=\$((i+1)); done;
+	echo go 1<>$TMP/go_a; i=0; while [ ! -s $TMP/rc_a ] && [ \$i -lt 1000 ]; do sleep 0.01; i=\$((i+1)); done"
+"$KPSCRIPT" -p "$pa" -c "$wait_cmd" "$TMP/pid.lua" "$T" "$STR" "$pa" >"$TMP/out" 2>"$TMP/err" &
+kpid=$!
+wait $kpid
+rc=$?
+# never leave a target blocked
+echo go 1<>"$TMP/go_a"
+echo go 1<>"$TMP/go_b"
+wait
+check "cli/-p: exit 0 (got $rc)" [ "$rc" -eq 0 ]
+check "cli/-p: both targets ran (status $(cat "$TMP/rc_a" "$TMP/rc_b" 2>/dev/null | tr '\n' ' '))" \
+	[ "$(cat "$TMP/rc_a" "$TMP/rc_b" 2>/dev/null | tr -d '\n')" = 00 ]
+check "cli/-p $pa: its 3 calls delivered, none of $pb's 5 (got: $(oneline "$TMP/out"))" \
+	grep -qx 'mine 3 others 0 events 3 filtered 5' "$TMP/out"
+check "cli/-p: nothing left registered" not leftovers "$kpid"
+
+# a script found by name next to the binary: scripts/ in the source tree
+if [ ! -f scripts/exec_watch.lua ]; then
+	skip "cli/script by name: scripts/exec_watch.lua does not exist yet"
+else
+	(cd "$TMP" && "$KPABS" -d 0.3 exec_watch.lua) >"$TMP/out" 2>"$TMP/err" &
+	kpid=$!
+	wait $kpid
+	rc=$?
+	check "cli/script by name: 'kpscript -d 0.3 exec_watch.lua' from another directory exits 0 (got $rc: $(head -n 1 "$TMP/err"))" \
+		[ "$rc" -eq 0 ]
+	check "cli/script by name: it ran (printed its header)" grep -q 'PID' "$TMP/out"
+	check "cli/script by name: no 'cannot open'" not grep -q 'cannot open' "$TMP/err"
+fi
+"$KPSCRIPT" kp_no_such_script_by_name.lua >"$TMP/out" 2>"$TMP/err"
+rc=$?
+check "cli/script by name: an unknown name fails with exit 1 (got $rc)" [ "$rc" -eq 1 ]
+check "cli/script by name: the error names it" grep -q 'kp_no_such_script_by_name.lua' "$TMP/err"
