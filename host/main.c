@@ -201,7 +201,7 @@ static int kp_list(const char *pattern)
 static const char *kp_find_script(const char *name, char *buf, size_t len)
 {
 	char exe[PATH_MAX], *slash;
-	const char *dirs[3];
+	const char *dirs[4];
 	struct stat st;
 	ssize_t n;
 
@@ -212,9 +212,10 @@ static const char *kp_find_script(const char *name, char *buf, size_t len)
 	slash = strrchr(exe, '/');
 	if (slash)
 		*slash = '\0';
-	dirs[0] = "/../scripts";
-	dirs[1] = "/../share/kpscript/scripts";
-	dirs[2] = NULL;
+	dirs[0] = "/../scripts"; /* build/kpscript in a source tree */
+	dirs[1] = "/../../scripts"; /* build/asan/kpscript */
+	dirs[2] = "/../share/kpscript/scripts"; /* an installed tree, wherever it is */
+	dirs[3] = NULL;
 	for (int i = 0; dirs[i]; i++) {
 		int w = snprintf(buf, len, "%s%s/%s", exe, dirs[i], name);
 

@@ -25,7 +25,7 @@ run() { # run NAME CMD...: stream its lines, keep them for counting
 if [ "$tier" = unit ] || [ "$tier" = all ]; then
 	for t in build/tests/test_*; do
 		[ -x "$t" ] || continue
-		ASAN_OPTIONS=detect_leaks=1 run "unit: ${t##*/}" "$t"
+		run "unit: ${t##*/}" env ASAN_OPTIONS=detect_leaks=1 "$t"
 	done
 	# the Lua API's argument checks, through the sanitizer build; --dry-run
 	# touches no kernel state
@@ -37,6 +37,18 @@ if [ "$tier" = live ] || [ "$tier" = all ]; then
 		[ -f "$t" ] || continue
 		run "live: ${t##*/}" sh "$t"
 	done
+	# the same tests through the ASan/UBSan build: memory errors in the
+	# host show up on real kernel data
+	if [ -x build/asan/kpscript ]; then
+		(
+			export KPSCRIPT=build/asan/kpscript
+			export ASAN_OPTIONS=detect_leaks=0
+			for t in tests/live/test_*.sh; do
+				[ -f "$t" ] || continue
+				run "live-asan: ${t##*/}" sh "$t"
+			done
+		)
+	fi
 fi
 
 if [ "$tier" = vm ] || [ "$tier" = all ]; then
