@@ -42,7 +42,7 @@ if [ "$tier" = live ] || [ "$tier" = all ]; then
 	if [ -x build/asan/kpscript ]; then
 		(
 			export KPSCRIPT=build/asan/kpscript
-			export ASAN_OPTIONS=detect_leaks=0
+			export ASAN_OPTIONS=detect_leaks=1
 			for t in tests/live/test_*.sh; do
 				[ -f "$t" ] || continue
 				run "live-asan: ${t##*/}" sh "$t"
