@@ -31,7 +31,10 @@ struct kp_comm {
 
 static uint32_t kp_hash(int32_t tid)
 {
-	return (uint32_t)tid * 2654435761u;
+	uint32_t x = (uint32_t)tid * 2654435761u;
+
+	/* fold the high bits in: the table indexes by the low ones */
+	return x ^ (x >> 16);
 }
 
 struct kp_comm *kp_comm_new(void)

@@ -89,6 +89,7 @@ struct kp_host {
 	int child_status;
 	int pidfd;
 	char *error; /* a callback's error, with traceback */
+	uint64_t corrupt, sideband_lost; /* kept from the loop at shutdown */
 	const unsigned char *raw;
 	uint32_t raw_size;
 };
@@ -1281,6 +1282,10 @@ void kp_host_shutdown(struct kp_host *h)
 		kp_probe_release(p);
 	kp_perf_close(h->sideband);
 	h->sideband = NULL;
+	if (h->loop) {
+		h->corrupt = kp_loop_corrupt(h->loop);
+		h->sideband_lost = kp_loop_sideband_lost(h->loop);
+	}
 	kp_loop_free(h->loop);
 	h->loop = NULL;
 	if (h->pidfd >= 0)
@@ -1328,8 +1333,11 @@ bool kp_host_report_losses(struct kp_host *h)
 				(unsigned long long)(lost - full));
 		fputc('\n', stderr);
 	}
-	if (h->loop && kp_loop_corrupt(h->loop))
+	if (h->sideband_lost)
+		fprintf(stderr, "kpscript: %llu process records (comm, fork, exit) lost: some ev.comm "
+				"may be stale\n", (unsigned long long)h->sideband_lost);
+	if (h->corrupt)
 		fprintf(stderr, "kpscript: %llu corrupt ring records skipped\n",
-			(unsigned long long)kp_loop_corrupt(h->loop));
+			(unsigned long long)h->corrupt);
 	return any;
 }

@@ -34,6 +34,7 @@ struct kp_loop {
 	struct kp_src **heap;
 	size_t nheap;
 	uint64_t corrupt;
+	uint64_t sideband_lost;
 };
 
 uint64_t kp_now_ns(void)
@@ -132,6 +133,11 @@ int kp_loop_wait(struct kp_loop *l, int timeout_ms)
 uint64_t kp_loop_corrupt(const struct kp_loop *l)
 {
 	return l->corrupt;
+}
+
+uint64_t kp_loop_sideband_lost(const struct kp_loop *l)
+{
+	return l->sideband_lost;
 }
 
 /*
@@ -242,9 +248,12 @@ static int kp_dispatch(struct kp_loop *l, struct kp_src *s)
 	case PERF_RECORD_LOST: {
 		uint64_t lost;
 
-		if (body >= 16 && s->owner) {
+		if (body >= 16) {
 			memcpy(&lost, p + 8, 8);
-			l->ops->lost(s->owner, lost, l->ctx);
+			if (s->owner)
+				l->ops->lost(s->owner, lost, l->ctx);
+			else
+				l->sideband_lost += lost; /* comm updates missed */
 		}
 		return 0;
 	}

@@ -57,6 +57,8 @@ long kp_loop_drain(struct kp_loop *l, uint64_t horizon, bool *held);
 
 /* Ring headers found corrupt and skipped. */
 uint64_t kp_loop_corrupt(const struct kp_loop *l);
+/* COMM/FORK/EXIT records the side-band rings lost (ev.comm may be stale). */
+uint64_t kp_loop_sideband_lost(const struct kp_loop *l);
 
 /* CLOCK_MONOTONIC now, in ns: the clock every sample is stamped with. */
 uint64_t kp_now_ns(void);
