@@ -806,9 +806,13 @@ static int kp_core_uprobe(lua_State *L)
 	if (!kp_tracefs_dir())
 		return kp_fail(L, -KP_ENOTRACEFS,
 			       "%s: tracefs is not mounted and could not be mounted", name);
-	if (!kp_tracefs_has("uprobe_events"))
+	err = kp_tracefs_access("uprobe_events");
+	if (err == -ENOENT)
 		return kp_fail(L, -ENOTSUP,
 			       "%s: this kernel has no uprobe_events (CONFIG_UPROBE_EVENTS)", name);
+	if (err)
+		return kp_fail(L, err, "%s: tracefs: %s%s", name, kp_strerror(err),
+			       kp_perm_hint(err));
 	if ((n = kp_host_ready(L, h)))
 		return n;
 	err = kp_dynevent_write(def, why, sizeof(why));

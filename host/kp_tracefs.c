@@ -42,6 +42,16 @@ static int kp_tracefs_path(const char *rel, char *buf, size_t len)
 	return 0;
 }
 
+int kp_tracefs_access(const char *rel)
+{
+	char path[4096];
+	int err = kp_tracefs_path(rel, path, sizeof(path));
+
+	if (err)
+		return err;
+	return access(path, F_OK) ? -errno : 0;
+}
+
 bool kp_tracefs_has(const char *rel)
 {
 	char path[4096];

@@ -29,6 +29,10 @@ const char *kp_tracefs_dir(void);
  */
 int kp_tracefs_read(const char *rel, char **out, size_t *len);
 
+/* 0 when tracefs has @rel, else -errno (-ENOENT: the kernel lacks it,
+ * -EACCES: we may not look). */
+int kp_tracefs_access(const char *rel);
+
 /* True when tracefs has @rel (e.g. "kprobe_events"). */
 bool kp_tracefs_has(const char *rel);
 

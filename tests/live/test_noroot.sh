@@ -1,0 +1,31 @@
+# Without root: one clear line that says what is missing, exit 1, nothing
+# registered. Runs kpscript as user nobody through setpriv.
+. tests/live/lib.sh
+need_live noroot
+if ! command -v setpriv >/dev/null; then
+	skip "noroot: setpriv (util-linux) is missing"
+	exit 0
+fi
+asnobody() {
+	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$@"
+}
+if ! asnobody test -x "$KPSCRIPT"; then
+	skip "noroot: user nobody cannot run $KPSCRIPT (its directory is not world-readable)"
+	exit 0
+fi
+before=$(leftovers | wc -l)
+for kind in tracepoint uprobe; do
+	if [ $kind = tracepoint ]; then
+		code='kp.tracepoint("sched:sched_switch", function() end)'
+	else
+		code='kp.uprobe("/bin/sh:0x1000", {}, function() end)'
+	fi
+	asnobody "$KPSCRIPT" -e "$code" >"$TMP/out" 2>"$TMP/err"
+	rc=$?
+	check "noroot/$kind: exit status 1 (got $rc)" [ $rc -eq 1 ]
+	check "noroot/$kind: one line on stderr (got $(wc -l <"$TMP/err"))" [ "$(wc -l <"$TMP/err")" -eq 1 ]
+	check "noroot/$kind: the line names root and CAP_PERFMON ($(head -c 200 "$TMP/err"))" \
+		grep -q 'needs root, or CAP_PERFMON' "$TMP/err"
+	check "noroot/$kind: the line names the script line" grep -q '^kpscript: -e:1: ' "$TMP/err"
+done
+check "noroot: nothing new registered" [ "$(leftovers | wc -l)" -eq "$before" ]
