@@ -205,45 +205,36 @@ static bool kp_is_num(const char *s)
 
 int kp_comm_seed(struct kp_comm *c)
 {
-	struct dirent *pd, *td;
-	DIR *proc, *task;
-	int n = 0;
+	struct dirent *pd;
+	DIR *proc;
+	int n = 0, dfd;
 
 	proc = opendir("/proc");
 	if (!proc)
 		return -errno;
+	dfd = dirfd(proc);
+	/* one read per process, not per thread: start-up stays flat on hosts
+	 * with thousands of threads; a thread never seen is looked up once,
+	 * when its first event arrives */
 	while ((pd = readdir(proc))) {
-		char path[300];
-		int dfd;
+		char rel[300], comm[KP_COMM_LEN + 2];
+		ssize_t len;
+		int fd;
 
 		if (!kp_is_num(pd->d_name))
 			continue;
-		snprintf(path, sizeof(path), "/proc/%s/task", pd->d_name);
-		task = opendir(path);
-		if (!task)
+		snprintf(rel, sizeof(rel), "%s/comm", pd->d_name);
+		fd = openat(dfd, rel, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
 			continue; /* it exited while we looked */
-		dfd = dirfd(task);
-		while ((td = readdir(task))) {
-			char rel[300], comm[KP_COMM_LEN + 2];
-			ssize_t len;
-			int fd;
-
-			if (!kp_is_num(td->d_name))
-				continue;
-			snprintf(rel, sizeof(rel), "%s/comm", td->d_name);
-			fd = openat(dfd, rel, O_RDONLY | O_CLOEXEC);
-			if (fd < 0)
-				continue;
-			len = read(fd, comm, sizeof(comm) - 1);
-			close(fd);
-			if (len <= 0)
-				continue;
-			comm[len] = '\0';
-			comm[strcspn(comm, "\n")] = '\0';
-			kp_comm_set(c, atoi(pd->d_name), atoi(td->d_name), comm);
-			n++;
-		}
-		closedir(task);
+		len = read(fd, comm, sizeof(comm) - 1);
+		close(fd);
+		if (len <= 0)
+			continue;
+		comm[len] = '\0';
+		comm[strcspn(comm, "\n")] = '\0';
+		kp_comm_set(c, atoi(pd->d_name), atoi(pd->d_name), comm);
+		n++;
 	}
 	closedir(proc);
 	return n;
