@@ -16,8 +16,11 @@
 --     kernel at that moment. Static binaries and programs that do not use
 --     glibc never call it: their line is printed from /proc/PID/cmdline when
 --     it is still readable (marked "(proc)"), else with argv "?";
---   * uid is read from /proc/PID/status when the line is printed ("?" when the
---     process is already gone).
+--   * uid (the real uid) is read from /proc/PID/status when the line is
+--     printed. A short-lived process is often gone by then: its uid is then
+--     the one its parent had at fork, marked "*" (real uids survive fork and
+--     exec; a setuid() between the two, as su or sudo do, would not show);
+--     "?" when neither is known.
 -- Where kprobes exist, the kprobe issue gives this script argv straight from
 -- the kernel's exec path.
 local quiet = arg[1] == "-q"
@@ -61,13 +64,16 @@ local function quote(s)
 end
 
 local parent = {}  -- pid -> ppid, from fork events
+local inherited = {} -- pid -> parent's uid at fork
 local pending = {} -- pid -> exec waiting for its argv
 local order = {}   -- pids of pending execs, oldest first
 
 local function emit(e, argv)
   local ppid = parent[e.pid] or proc_ppid(e.pid)
+  local uid = proc_uid(e.pid)
+  if uid == "?" and inherited[e.pid] then uid = inherited[e.pid] .. "*" end
   io.write(string.format("%s %-7d %-7s %-5s %-16s %s %s\n",
-    kp.strftime("%H:%M:%S.%N", e.time), e.pid, ppid, proc_uid(e.pid), e.comm, e.filename, argv))
+    kp.strftime("%H:%M:%S.%N", e.time), e.pid, ppid, uid, e.comm, e.filename, argv))
   io.flush()
 end
 
@@ -93,12 +99,16 @@ end
 
 kp.tracepoint("sched:sched_process_fork", { wakeup = 1 }, function(e)
   parent[e.child_pid] = e.pid
+  local uid = proc_uid(e.pid)
+  if uid == "?" then uid = inherited[e.pid] end
+  inherited[e.child_pid] = uid
 end)
 
 kp.tracepoint("sched:sched_process_exit", { wakeup = 1 }, function(e)
   if e.pid == e.tid then
     if pending[e.pid] then flush() end
     parent[e.pid] = nil
+    inherited[e.pid] = nil
   end
 end)
 

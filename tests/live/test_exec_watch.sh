@@ -1,0 +1,26 @@
+# scripts/exec_watch.lua: one line per exec with pid, ppid, uid, comm, file
+# and the command line, on a kernel without kprobes.
+. tests/live/lib.sh
+need_live exec_watch
+T=$PROGS/uprobe_target
+cmd="$T 1 'marker $$'; /bin/echo a1 a2 a3 a4 a5 a6 a7 a8 a9 >/dev/null; \
+setpriv --reuid=65534 --regid=65534 --clear-groups sleep 0.3"
+"$KPSCRIPT" -c "$cmd" exec_watch.lua >"$TMP/out" 2>"$TMP/err"
+rc=$?
+check "exec_watch: exit status 0 (got $rc)" [ $rc -eq 0 ]
+check "exec_watch: says which path it uses" grep -q '^exec_watch: tracing execs via ' "$TMP/err"
+check "exec_watch: header line" grep -q '^TIME *PID *PPID *UID *COMM *FILE ARGV' "$TMP/out"
+line=$(grep " uprobe_target .* 1 'marker $$'\$" "$TMP/out")
+check "exec_watch: the target's line with its argv, quoted ($line)" [ -n "$line" ]
+shpid=$(awk '$5 == "sh" && /marker/ { print $2; exit }' "$TMP/out")
+tppid=$(echo "$line" | awk '{ print $3 }')
+check "exec_watch: ppid of the target is the sh that ran it ($tppid = $shpid)" \
+	[ -n "$shpid" ] && [ "$tppid" = "$shpid" ]
+tuid=$(echo "$line" | awk '{ print $4 }')
+check "exec_watch: uid of the target is 0 (got $tuid)" [ "${tuid%\*}" = 0 ]
+echoline=$(grep ' echo .*/bin/echo a1 a2 a3 a4 a5 a6 a7 \.\.\.$' "$TMP/out")
+check "exec_watch: argv cut after 8 arguments, marked ... ($echoline)" [ -n "$echoline" ]
+sleepline=$(grep ' sleep .* sleep 0\.3$' "$TMP/out")
+suid=$(echo "$sleepline" | awk '{ print $4 }')
+check "exec_watch: uid after setpriv is 65534 (got '$suid')" [ "$suid" = 65534 ]
+check "exec_watch: nothing left registered" [ -z "$(leftovers)" ]
