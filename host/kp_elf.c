@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "kp_elf.h"
+#include "kp_near.h"
 #include "kp_err.h"
 
 /* .gnu.version entries: bit 15 marks a non-default ("name@VER") version. */
@@ -355,131 +356,13 @@ out:
 	return err;
 }
 
-/* Longest symbol prefix the edit distance is computed over. */
-#define KP_NEAR_MAXLEN 128
-
-/*
- * Optimal string alignment distance (Levenshtein plus adjacent
- * transposition, so "itn" is one edit from "int"), case-insensitive, or
- * @cap + 1 when it exceeds @cap.
- */
-static unsigned int kp_near_distance(const char *a, size_t la, const char *b, size_t lb,
-				     unsigned int cap)
-{
-	unsigned int rows[3][KP_NEAR_MAXLEN + 1];
-	unsigned int *pp = rows[0], *p = rows[1], *c = rows[2];
-
-	if (la > KP_NEAR_MAXLEN || lb > KP_NEAR_MAXLEN || (la > lb ? la - lb : lb - la) > cap)
-		return cap + 1;
-	for (size_t j = 0; j <= lb; j++)
-		p[j] = (unsigned int)j;
-	for (size_t i = 1; i <= la; i++) {
-		unsigned int rowmin;
-		unsigned int *tmp;
-
-		c[0] = rowmin = (unsigned int)i;
-		for (size_t j = 1; j <= lb; j++) {
-			int ai = tolower((unsigned char)a[i - 1]);
-			int bj = tolower((unsigned char)b[j - 1]);
-			unsigned int v = p[j - 1] + (ai != bj);
-
-			if (p[j] + 1 < v)
-				v = p[j] + 1;
-			if (c[j - 1] + 1 < v)
-				v = c[j - 1] + 1;
-			if (i > 1 && j > 1 && ai == tolower((unsigned char)b[j - 2]) &&
-			    tolower((unsigned char)a[i - 2]) == bj && pp[j - 2] + 1 < v)
-				v = pp[j - 2] + 1;
-			c[j] = v;
-			if (v < rowmin)
-				rowmin = v;
-		}
-		if (rowmin > cap)
-			return cap + 1;
-		tmp = pp;
-		pp = p;
-		p = c;
-		c = tmp;
-	}
-	return p[lb] <= cap ? p[lb] : cap + 1;
-}
-
-/*
- * Score of candidate @n for the misspelt @w, lower is better, UINT_MAX for
- * "not near": small edit distances first, then names containing what was
- * typed (or contained in it), then names sharing most of its prefix.
- */
-static unsigned int kp_near_score(const char *w, size_t lw, const char *n, size_t ln)
-{
-	size_t diff = ln > lw ? ln - lw : lw - ln;
-	unsigned int cap = lw < 15 ? 1 + (unsigned int)(lw / 5) : 4;
-	unsigned int d;
-	size_t pre = 0;
-
-	d = kp_near_distance(w, lw, n, ln, cap);
-	if (d <= cap)
-		return d;
-	if ((lw >= 3 && ln > lw && memmem(n, ln, w, lw)) ||
-	    (ln >= 4 && lw > ln && memmem(w, lw, n, ln)))
-		return 10 + (unsigned int)(diff < 9 ? diff : 9);
-	while (pre < lw && pre < ln &&
-	       tolower((unsigned char)w[pre]) == tolower((unsigned char)n[pre]))
-		pre++;
-	if (pre >= 4 && pre * 2 >= lw)
-		return 20 + (unsigned int)(lw - pre < 9 ? lw - pre : 9);
-	return UINT_MAX;
-}
-
-struct kp_near_cand {
-	const char *name;
-	size_t len;
-	unsigned int score;
-};
-
-/* Total order of candidates: score, then length, then bytes. */
-static int kp_near_cmp(const struct kp_near_cand *a, const struct kp_near_cand *b)
-{
-	if (a->score != b->score)
-		return a->score < b->score ? -1 : 1;
-	if (a->len != b->len)
-		return a->len < b->len ? -1 : 1;
-	return memcmp(a->name, b->name, a->len);
-}
-
-/*
- * Keep the best @max of the candidates seen so far in @best (sorted, @n
- * used). A name met twice (.symtab and .dynsym, or two versions) compares
- * equal to itself and is kept once.
- */
-static void kp_near_add(struct kp_near_cand *best, int *n, int max, const struct kp_near_cand *c)
-{
-	int i;
-
-	for (i = 0; i < *n; i++) {
-		int r = kp_near_cmp(c, &best[i]);
-
-		if (r == 0)
-			return;
-		if (r < 0)
-			break;
-	}
-	if (i == max)
-		return;
-	if (*n < max)
-		(*n)++;
-	memmove(&best[i + 1], &best[i], (size_t)(*n - 1 - i) * sizeof(*best));
-	best[i] = *c;
-}
-
-/* Offer every function of the tables of @type to kp_near_add(). */
-static void kp_near_table(Elf *elf, Elf64_Word type, const struct kp_name *want,
-			  struct kp_near_cand *best, int *n, int max)
+/* Offer every function of the tables of @type to @near. */
+static void kp_near_table(Elf *elf, Elf64_Word type, struct kp_near *near)
 {
 	struct kp_symtab t;
 
 	for (size_t nth = 0; kp_symtab_get(elf, type, nth, &t); nth++) {
 		for (size_t i = 0; i < t.count; i++) {
-			struct kp_near_cand c;
 			struct kp_name have;
 			const char *name;
 			GElf_Sym sym;
@@ -490,11 +373,7 @@ static void kp_near_table(Elf *elf, Elf64_Word type, const struct kp_name *want,
 			/* GCC's split-off cold parts are not entry points. */
 			if (have.baselen == 0 || memmem(have.base, have.baselen, ".cold", 5))
 				continue;
-			c.name = have.base;
-			c.len = have.baselen;
-			c.score = kp_near_score(want->base, want->baselen, c.name, c.len);
-			if (c.score != UINT_MAX)
-				kp_near_add(best, n, max, &c);
+			kp_near_offer(near, have.base, have.baselen);
 		}
 	}
 }
@@ -502,11 +381,9 @@ static void kp_near_table(Elf *elf, Elf64_Word type, const struct kp_name *want,
 int kp_elf_near(const char *path, const char *symbol, char *buf, size_t len, int max)
 {
 	static const Elf64_Word types[] = { SHT_SYMTAB, SHT_DYNSYM };
-	struct kp_near_cand *best = NULL;
+	struct kp_near *near;
 	struct kp_name want;
 	struct kp_elf ke;
-	size_t used = 0;
-	int n = 0, written = 0;
 	int err;
 
 	if (!path || !symbol || (!buf && len))
@@ -518,38 +395,18 @@ int kp_elf_near(const char *path, const char *symbol, char *buf, size_t len, int
 	kp_name_split(symbol, &want);
 	if (want.baselen == 0)
 		return 0;
-	/* n names of at least one byte need 3n - 1 bytes with separators and NUL. */
-	if ((size_t)max > (len + 1) / 3)
-		max = (int)((len + 1) / 3);
-	if (max == 0)
-		return 0;
-
 	err = kp_elf_open(path, &ke);
 	if (err)
 		return err;
-	best = calloc((size_t)max, sizeof(*best));
-	if (!best) {
+	near = kp_near_new(want.base, want.baselen, max);
+	if (!near) {
 		err = -ENOMEM;
 		goto out_close;
 	}
 	for (size_t k = 0; k < sizeof(types) / sizeof(types[0]); k++)
-		kp_near_table(ke.elf, types[k], &want, best, &n, max);
-	for (int i = 0; i < n; i++) {
-		size_t need = best[i].len + (i ? 2 : 0);
-
-		if (used + need >= len)
-			break;
-		if (i) {
-			memcpy(buf + used, ", ", 2);
-			used += 2;
-		}
-		memcpy(buf + used, best[i].name, best[i].len);
-		used += best[i].len;
-		buf[used] = '\0';
-		written++;
-	}
-	err = written;
-	free(best);
+		kp_near_table(ke.elf, types[k], near);
+	err = kp_near_format(near, buf, len);
+	kp_near_free(near);
 out_close:
 	kp_elf_close(&ke);
 	return err;

@@ -27,7 +27,9 @@
 #include "kp_elf.h"
 #include "kp_err.h"
 #include "kp_format.h"
+#include "kp_btf.h"
 #include "kp_host.h"
+#include "kp_ksyms.h"
 #include "kp_loop.h"
 #include "kp_perf.h"
 #include "kp_ring.h"
@@ -41,7 +43,7 @@
 #define KP_COMM_GRACE_NS 2000000000ull
 #define KP_EXACT (9007199254740992.0) /* 2^53: doubles hold integers below it */
 
-enum kp_probe_kind { KP_TRACEPOINT, KP_UPROBE, KP_URETPROBE };
+enum kp_probe_kind { KP_TRACEPOINT, KP_UPROBE, KP_URETPROBE, KP_KPROBE, KP_KRETPROBE };
 
 struct kp_probe {
 	struct kp_host *host;
@@ -90,6 +92,12 @@ struct kp_host {
 	int pidfd;
 	char *error; /* a callback's error, with traceback */
 	uint64_t corrupt, sideband_lost; /* kept from the loop at shutdown */
+	int exit_code; /* os.exit() from a handler */
+	bool exit_req;
+	struct kp_ksyms *ksyms; /* /proc/kallsyms, loaded for kprobes */
+	bool ksyms_tried;
+	struct kp_btf *btf; /* the kernel's BTF, loaded on first use */
+	bool btf_tried;
 	const unsigned char *raw;
 	uint32_t raw_size;
 };
@@ -574,6 +582,32 @@ static const char *kp_comm_of(struct kp_host *h, uint32_t pid, uint32_t tid)
 	return c ? c : "";
 }
 
+/*
+ * A handler raised the error at the top of @L's stack: stop the run. os.exit()
+ * in a script raises { kp_exit = true, code = N } (lua/kp.lua), which ends
+ * the run with that status instead of failing it.
+ */
+static void kp_handler_failed(struct kp_host *h, lua_State *L)
+{
+	h->stop_now = true;
+	if (lua_istable(L, -1)) {
+		lua_getfield(L, -1, "kp_exit");
+		if (lua_toboolean(L, -1)) {
+			lua_getfield(L, -2, "code");
+			h->exit_code = (int)lua_tonumber(L, -1);
+			h->exit_req = true;
+			lua_pop(L, 2);
+			return;
+		}
+		lua_pop(L, 1);
+		lua_getfield(L, -1, "msg");
+		lua_replace(L, -2);
+	}
+	free(h->error);
+	h->error = strdup(lua_tostring(L, -1) ? lua_tostring(L, -1) : "error in a handler");
+	h->failed = true;
+}
+
 static int kp_on_sample(void *owner, const struct kp_sample *s, void *ctx)
 {
 	struct kp_probe *p = owner;
@@ -632,9 +666,8 @@ static int kp_on_sample(void *owner, const struct kp_sample *s, void *ctx)
 	status = lua_pcall(L, 1, 0, 1); /* the traceback handler sits at index 1 */
 	h->raw = NULL;
 	if (status) {
-		h->error = strdup(lua_tostring(L, -1) ? lua_tostring(L, -1) : "error in callback");
+		kp_handler_failed(h, L);
 		lua_settop(L, top);
-		h->failed = h->stop_now = true;
 		return 1;
 	}
 	lua_settop(L, top);
@@ -748,6 +781,66 @@ static void kp_event_name(struct kp_host *h, const char *prefix, const char *sym
 }
 
 /*
+ * Can this kernel take dynamic events through @file? Return 0, or the
+ * number of values kp_fail() pushed. @hint completes the message when the
+ * kernel lacks the file.
+ */
+static int kp_dyn_available(lua_State *L, const char *name, const char *file, const char *config,
+			    const char *hint)
+{
+	int err;
+
+	if (!kp_tracefs_dir())
+		return kp_fail(L, -KP_ENOTRACEFS,
+			       "%s: tracefs is not mounted and could not be mounted", name);
+	err = kp_tracefs_access(file);
+	if (err == -ENOENT)
+		return kp_fail(L, -ENOTSUP, "%s: this kernel has no %s (%s is off)%s", name, file,
+			       config, hint ? hint : "");
+	if (err)
+		return kp_fail(L, err, "%s: tracefs: %s%s", name, kp_strerror(err),
+			       kp_perm_hint(err));
+	return 0;
+}
+
+/*
+ * The dynamic event @event (just created by @def) becomes a probe: read its
+ * format, open it on every CPU. On failure the event is removed again.
+ * Return: values pushed (the probe, or nil, message, errname).
+ */
+static int kp_dyn_attach(lua_State *L, struct kp_host *h, enum kp_probe_kind kind, const char *name,
+			 const char *event, const char *def, const struct kp_popts *o, int fn_index)
+{
+	struct kp_format *fmt = NULL;
+	struct kp_probe *p;
+	int err, n;
+
+	p = kp_probe_new(L, h, kind);
+	p->name = strdup(name);
+	p->event = strdup(event);
+	p->def = strdup(def);
+	p->closed = false;
+	h->nprobes++;
+	if ((n = kp_host_ready(L, h))) {
+		kp_probe_release(p);
+		return n;
+	}
+	err = kp_tracefs_format(kp_dynevent_group(), event, &fmt);
+	if (err) {
+		kp_probe_release(p);
+		return kp_fail(L, err, "%s: reading the new event's format: %s", name,
+			       kp_strerror(err));
+	}
+	p->fmt = fmt;
+	if ((n = kp_probe_attach(L, p, o, fn_index))) {
+		kp_probe_release(p);
+		return n;
+	}
+	kp_probe_anchor(L);
+	return 1;
+}
+
+/*
  * core.uprobe(path, symbol|nil, offset, ret, args, opts, fn)
  *   -> probe | nil, msg, errname
  * @offset is the +OFF added to @symbol, or the file offset when @symbol is nil.
@@ -762,8 +855,6 @@ static int kp_core_uprobe(lua_State *L)
 	enum kp_probe_kind kind = ret ? KP_URETPROBE : KP_UPROBE;
 	const char *kname = ret ? "uretprobe" : "uprobe";
 	char abs[4096], name[4600], event[64], def[8192], why[2048];
-	struct kp_format *fmt = NULL;
-	struct kp_probe *p;
 	struct kp_popts o;
 	int err, n;
 
@@ -803,40 +894,187 @@ static int kp_core_uprobe(lua_State *L)
 		return kp_fail(L, -E2BIG, "%s: probe definition too long", name);
 	if (h->opts.dry_run)
 		return kp_dry_probe(L, h, kind, name, def);
-	if (!kp_tracefs_dir())
-		return kp_fail(L, -KP_ENOTRACEFS,
-			       "%s: tracefs is not mounted and could not be mounted", name);
-	err = kp_tracefs_access("uprobe_events");
-	if (err == -ENOENT)
-		return kp_fail(L, -ENOTSUP,
-			       "%s: this kernel has no uprobe_events (CONFIG_UPROBE_EVENTS)", name);
+	err = kp_dyn_available(L, name, "uprobe_events", "CONFIG_UPROBE_EVENTS", NULL);
 	if (err)
-		return kp_fail(L, err, "%s: tracefs: %s%s", name, kp_strerror(err),
-			       kp_perm_hint(err));
-	if ((n = kp_host_ready(L, h)))
-		return n;
+		return err;
 	err = kp_dynevent_write(def, why, sizeof(why));
 	if (err)
 		return kp_fail(L, err, "%s: the kernel refused '%s': %s%s", name, def,
 			       why[0] ? why : kp_strerror(err), kp_perm_hint(err));
-	p = kp_probe_new(L, h, kind);
-	p->name = strdup(name);
-	p->event = strdup(event);
-	p->def = strdup(def);
-	p->closed = false;
-	h->nprobes++;
-	err = kp_tracefs_format(kp_dynevent_group(), event, &fmt);
-	if (err) {
-		kp_probe_release(p);
-		return kp_fail(L, err, "%s: reading the new event's format: %s", name,
-			       kp_strerror(err));
+	return kp_dyn_attach(L, h, kind, name, event, def, &o, 7);
+}
+
+static const char kp_no_kprobes_hint[] =
+    ": kprobes cannot be used here; use kp.tracepoint (kpscript -l lists them) or "
+    "kp.uprobe, or branch on kp.has(\"kprobe\")";
+
+/* The kernel's function symbols, loaded once; NULL when unreadable. */
+static const struct kp_ksyms *kp_host_ksyms(struct kp_host *h)
+{
+	if (!h->ksyms_tried) {
+		h->ksyms_tried = true;
+		h->ksyms = kp_ksyms_load();
 	}
-	p->fmt = fmt;
-	if ((n = kp_probe_attach(L, p, &o, 7))) {
-		kp_probe_release(p);
+	return h->ksyms;
+}
+
+/*
+ * core.kprobe({ target, ... }, ret, args, opts, fn, maxactive)
+ *   -> probe | nil, msg, errname
+ * Each target is SYMBOL, SYMBOL+OFF or MODULE:SYMBOL; the first one the
+ * kernel has (and accepts) is used, and ev.probe names it.
+ */
+static int kp_core_kprobe(lua_State *L)
+{
+	struct kp_host *h = kp_host_of(L);
+	bool ret = lua_toboolean(L, 2);
+	const char *args = luaL_optstring(L, 3, "");
+	int maxactive = (int)luaL_optnumber(L, 6, 0);
+	enum kp_probe_kind kind = ret ? KP_KRETPROBE : KP_KPROBE;
+	const char *kname = ret ? "kretprobe" : "kprobe";
+	char name[600], event[64], def[8192], why[2048] = "", kind_s[16], refused[12288] = "";
+	const struct kp_ksyms *ks = NULL;
+	const char *first = NULL;
+	int ntargets, err = 0, n;
+	struct kp_popts o;
+	luaL_Buffer missing;
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	luaL_checktype(L, 5, LUA_TFUNCTION);
+	kp_read_opts(L, 4, &o);
+	ntargets = (int)lua_objlen(L, 1);
+	if (ntargets < 1)
+		return luaL_argerror(L, 1, "no kernel function given");
+	if (!h->opts.dry_run &&
+	    (n = kp_dyn_available(L, kname, "kprobe_events", "CONFIG_KPROBES", kp_no_kprobes_hint)))
 		return n;
+	ks = kp_host_ksyms(h);
+	if (maxactive > 0)
+		snprintf(kind_s, sizeof(kind_s), "r%d", maxactive);
+	else
+		snprintf(kind_s, sizeof(kind_s), "%c", ret ? 'r' : 'p');
+	luaL_buffinit(L, &missing);
+	for (int i = 1; i <= ntargets; i++) {
+		char base[256];
+		const char *target;
+
+		lua_rawgeti(L, 1, i);
+		target = lua_tostring(L, -1);
+		lua_pop(L, 1); /* the string stays in the table */
+		if (!target)
+			return luaL_argerror(L, 1, "kernel function names must be strings");
+		if (!first)
+			first = target;
+		snprintf(base, sizeof(base), "%.*s", (int)strcspn(target, "+"), target);
+		if (ks && !kp_ksyms_has(ks, base)) {
+			if (i > 1)
+				luaL_addstring(&missing, ", ");
+			luaL_addstring(&missing, base);
+			continue;
+		}
+		snprintf(name, sizeof(name), "%s:%s", kname, target);
+		kp_event_name(h, ret ? "kr" : "k", base, event, sizeof(event));
+		n = snprintf(def, sizeof(def), "%s:%s/%s %s%s%s", kind_s, kp_dynevent_group(),
+			     event, target, *args ? " " : "", args);
+		if (n < 0 || (size_t)n >= sizeof(def))
+			return kp_fail(L, -E2BIG, "%s: probe definition too long", name);
+		if (h->opts.dry_run)
+			return kp_dry_probe(L, h, kind, name, def);
+		err = kp_dynevent_write(def, why, sizeof(why));
+		if (err) {
+			/* the kernel may refuse one candidate (not probeable) and
+			 * take the next; report the last refusal if none works */
+			snprintf(refused, sizeof(refused), "%s: the kernel refused '%s': %s%s",
+				 name, def, why[0] ? why : kp_strerror(err), kp_perm_hint(err));
+			continue;
+		}
+		luaL_pushresult(&missing);
+		lua_pop(L, 1);
+		return kp_dyn_attach(L, h, kind, name, event, def, &o, 5);
 	}
-	kp_probe_anchor(L);
+	luaL_pushresult(&missing);
+	if (refused[0])
+		return kp_fail(L, err, "%s", refused);
+	{
+		char near[512] = "";
+
+		if (ks)
+			kp_ksyms_near(ks, first, near, sizeof(near), 6);
+		if (ntargets == 1)
+			return kp_fail(L, -KP_ENOSYM,
+				       "%s: unknown kernel function '%s' (not in "
+				       "/proc/kallsyms)%s%s",
+				       kname, lua_tostring(L, -1), near[0] ? "; close names: " : "",
+				       near);
+		return kp_fail(L, -KP_ENOSYM,
+			       "%s: none of the kernel functions %s exists (not in "
+			       "/proc/kallsyms)%s%s",
+			       kname, lua_tostring(L, -1), near[0] ? "; close to the first: " : "",
+			       near);
+	}
+}
+
+/* core.offsetof(struct, member[.sub]) -> offset, size | nil, msg, errname:
+ * a member's place in a kernel struct, from the running kernel's BTF */
+static int kp_core_offsetof(lua_State *L)
+{
+	struct kp_host *h = kp_host_of(L);
+	const char *st = luaL_checkstring(L, 1), *path = luaL_checkstring(L, 2);
+	size_t off, size;
+	int err;
+
+	if (!h->btf_tried) {
+		h->btf_tried = true;
+		h->btf = kp_btf_load();
+	}
+	if (!h->btf)
+		return kp_fail(L, -ENOENT,
+			       "kp.offsetof: this kernel has no BTF "
+			       "(/sys/kernel/btf/vmlinux, CONFIG_DEBUG_INFO_BTF)");
+	err = kp_btf_member(h->btf, st, path, &off, &size);
+	if (err == -ENOENT)
+		return kp_fail(L, err, "kp.offsetof: no struct %s in the kernel's BTF", st);
+	if (err == -ESRCH)
+		return kp_fail(L, err, "kp.offsetof: struct %s has no member %s", st, path);
+	if (err)
+		return kp_fail(L, err, "kp.offsetof: struct %s member %s is a bitfield", st, path);
+	lua_pushnumber(L, (lua_Number)off);
+	lua_pushnumber(L, (lua_Number)size);
+	return 2;
+}
+
+/* core.has(feature) -> boolean: what this kernel supports */
+static int kp_core_has(lua_State *L)
+{
+	const char *f = luaL_checkstring(L, 1);
+	const char *file = NULL;
+	bool yes = false;
+
+	if (!strcmp(f, "kprobe") || !strcmp(f, "kretprobe"))
+		file = "kprobe_events";
+	else if (!strcmp(f, "uprobe") || !strcmp(f, "uretprobe"))
+		file = "uprobe_events";
+	else if (!strcmp(f, "tracepoint"))
+		file = "events";
+	if (file) {
+		/* EACCES means it is there but we may not use it: still "has" */
+		int err = kp_tracefs_dir() ? kp_tracefs_access(file) : -ENOENT;
+
+		yes = err == 0 || err == -EACCES;
+	} else if (!strcmp(f, "btf")) {
+		yes = access("/sys/kernel/btf/vmlinux", R_OK) == 0;
+	} else if (!strcmp(f, "callchain")) {
+		/* perf callchains exist where their depth limit does */
+		yes = access("/proc/sys/kernel/perf_event_max_stack", F_OK) == 0;
+	} else {
+		return luaL_argerror(
+		    L, 1,
+		    lua_pushfstring(L,
+				    "unknown feature '%s' (known: kprobe, "
+				    "kretprobe, uprobe, uretprobe, tracepoint, btf, callchain)",
+				    f));
+	}
+	lua_pushboolean(L, yes);
 	return 1;
 }
 
@@ -906,10 +1144,8 @@ static int kp_run_timers(lua_State *L, struct kp_host *h, uint64_t now)
 			t->next += t->period;
 		lua_rawgeti(L, LUA_REGISTRYINDEX, t->fn_ref);
 		if (lua_pcall(L, 0, 0, 1)) {
-			h->error =
-			    strdup(lua_tostring(L, -1) ? lua_tostring(L, -1) : "error in timer");
+			kp_handler_failed(h, L);
 			lua_pop(L, 1);
-			h->failed = h->stop_now = true;
 			return -1;
 		}
 	}
@@ -1031,6 +1267,11 @@ static int kp_core_run(lua_State *L)
 		return 2;
 	}
 	lua_pushboolean(L, 1);
+	if (h->exit_req) {
+		lua_pushnil(L);
+		lua_pushnumber(L, h->exit_code);
+		return 3;
+	}
 	return 1;
 }
 
@@ -1206,6 +1447,9 @@ static int kp_open_core(lua_State *L)
 	static const luaL_Reg fns[] = {
 		{ "tracepoint", kp_core_tracepoint },
 		{ "uprobe", kp_core_uprobe },
+		{ "kprobe", kp_core_kprobe },
+		{ "has", kp_core_has },
+		{ "offsetof", kp_core_offsetof },
 		{ "run", kp_core_run },
 		{ "stop", kp_core_stop },
 		{ "every", kp_core_every },
@@ -1302,6 +1546,8 @@ void kp_host_free(struct kp_host *h)
 	if (!h)
 		return;
 	kp_comm_free(h->comm);
+	kp_ksyms_free(h->ksyms);
+	kp_btf_free(h->btf);
 	free(h->timers);
 	free(h->error);
 	free(h);
@@ -1338,8 +1584,10 @@ bool kp_host_report_losses(struct kp_host *h)
 		fputc('\n', stderr);
 	}
 	if (h->sideband_lost)
-		fprintf(stderr, "kpscript: %llu process records (comm, fork, exit) lost: some ev.comm "
-				"may be stale\n", (unsigned long long)h->sideband_lost);
+		fprintf(stderr,
+			"kpscript: %llu process records (comm, fork, exit) lost: some ev.comm "
+			"may be stale\n",
+			(unsigned long long)h->sideband_lost);
 	if (h->corrupt)
 		fprintf(stderr, "kpscript: %llu corrupt ring records skipped\n",
 			(unsigned long long)h->corrupt);

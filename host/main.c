@@ -228,17 +228,26 @@ static const char *kp_find_script(const char *name, char *buf, size_t len)
 	return name;
 }
 
-static void kp_report(lua_State *L)
+/* An error at the top of @L's stack: print it and return the exit status;
+ * os.exit(N) arrives here as { kp_exit = true, code = N }. */
+static int kp_report(lua_State *L)
 {
 	const char *msg;
 
 	if (lua_istable(L, -1)) {
+		lua_getfield(L, -1, "kp_exit");
+		if (lua_toboolean(L, -1)) {
+			lua_getfield(L, -2, "code");
+			return (int)lua_tonumber(L, -1);
+		}
+		lua_pop(L, 1);
 		lua_getfield(L, -1, "msg");
 		msg = lua_tostring(L, -1);
 	} else {
 		msg = lua_tostring(L, -1);
 	}
 	fprintf(stderr, "kpscript: %s\n", msg ? msg : "(error without a message)");
+	return 1;
 }
 
 static int kp_main(struct kp_args *a)
@@ -272,8 +281,7 @@ static int kp_main(struct kp_args *a)
 	lua_getglobal(L, "require");
 	lua_pushstring(L, "kp");
 	if (kp_pcall(L, 1, 1)) {
-		kp_report(L);
-		status = 1;
+		status = kp_report(L);
 		goto out;
 	}
 	lua_setglobal(L, "kp");
@@ -285,8 +293,7 @@ static int kp_main(struct kp_args *a)
 		n = luaL_loadfile(L, path);
 	}
 	if (n) {
-		kp_report(L);
-		status = 1;
+		status = kp_report(L);
 		goto out;
 	}
 	/* arg[0] is the script, arg[1..] its arguments, as with lua(1) */
@@ -302,8 +309,7 @@ static int kp_main(struct kp_args *a)
 	for (int i = 0; i < a->argc; i++)
 		lua_pushstring(L, a->argv[i]);
 	if (kp_pcall(L, a->argc, 0)) {
-		kp_report(L);
-		status = 1;
+		status = kp_report(L);
 		goto out;
 	}
 	/* a script that declared probes and ended runs them, as bpftrace does */
@@ -311,10 +317,8 @@ static int kp_main(struct kp_args *a)
 		lua_getglobal(L, "kp");
 		lua_getfield(L, -1, "run");
 		lua_remove(L, -2);
-		if (kp_pcall(L, 0, 0)) {
-			kp_report(L);
-			status = 1;
-		}
+		if (kp_pcall(L, 0, 0))
+			status = kp_report(L);
 	}
 out:
 	kp_host_shutdown(h);

@@ -50,7 +50,7 @@ local function check_fn(fname, fn, pos)
   end
 end
 
-local known_opts = { filter = "string", pages = "number", wakeup = "number" }
+local known_opts = { filter = "string", pages = "number", wakeup = "number", maxactive = "number" }
 
 local function check_opts(fname, opts)
   if opts == nil then return {} end
@@ -172,6 +172,106 @@ function kp.uretprobe(spec, args, opts, fn)
   return p
 end
 
+-- kprobe targets: "SYMBOL", "SYMBOL+OFF", "MODULE:SYMBOL", or a list of
+-- such candidates tried in order.
+local function kprobe_targets(fname, ret, sym)
+  local list = type(sym) == "table" and sym or { sym }
+  if type(sym) ~= "string" and type(sym) ~= "table" then
+    fail(3, "%s: argument 1 must be a kernel function name or a list of candidates, got %s",
+      fname, type(sym))
+  end
+  if #list == 0 then fail(3, "%s: the list of candidate functions is empty", fname) end
+  for i, t in ipairs(list) do
+    if type(t) ~= "string" or not (t:match("^[%a_][%w_.]*$") or t:match("^[%a_][%w_.]*%+%w+$")
+        or t:match("^[%w_-]+:[%a_][%w_.]*$")) then
+      fail(3, "%s: '%s' is not a kernel function name (SYMBOL, SYMBOL+OFF or MODULE:SYMBOL)",
+        fname, tostring(t))
+    end
+    if ret and t:find("+", 1, true) then
+      fail(3, "%s: '%s': a return probe goes on a function's entry, without +OFF", fname, t)
+    end
+  end
+  return list
+end
+
+local function kprobe(fname, ret, sym, args, opts, fn)
+  if type(opts) == "function" and fn == nil then opts, fn = nil, opts end
+  if type(args) == "function" and opts == nil and fn == nil then args, fn = nil, args end
+  local list = kprobe_targets(fname, ret, sym)
+  local argstr = compile_args(fname, args)
+  opts = check_opts(fname, opts)
+  check_fn(fname, fn, 4)
+  local maxactive = opts.maxactive
+  if maxactive ~= nil then
+    if not ret then fail(3, "%s: opts.maxactive is for kretprobes", fname) end
+    if maxactive < 1 or maxactive > 4096 or maxactive % 1 ~= 0 then
+      fail(3, "%s: opts.maxactive must be a whole number from 1 to 4096, got %s", fname,
+        tostring(maxactive))
+    end
+  end
+  local p, err = core.kprobe(list, ret, argstr, opts, fn, maxactive)
+  if not p then raise(err) end
+  return p
+end
+
+--- kp.kprobe(SYMBOL[+OFF] | { candidates }, args, [opts,] fn)
+function kp.kprobe(sym, args, opts, fn)
+  local p = kprobe("kp.kprobe", false, sym, args, opts, fn)
+  return p
+end
+
+--- kp.kretprobe(SYMBOL | { candidates }, args, [opts,] fn); opts.maxactive
+function kp.kretprobe(sym, args, opts, fn)
+  local p = kprobe("kp.kretprobe", true, sym, args, opts, fn)
+  return p
+end
+
+--- kp.probe("p:SYMBOL[+OFF] ARGS..." | "r[N]:SYMBOL ARGS...", [opts,] fn): a raw
+--- kprobe_events definition; kpscript chooses the group and event names.
+function kp.probe(def, opts, fn)
+  if type(opts) == "function" and fn == nil then opts, fn = nil, opts end
+  if type(def) ~= "string" then
+    fail(2, "kp.probe: argument 1 must be a kprobe_events definition string, got %s", type(def))
+  end
+  local kind, maxactive, target, rest = def:match("^%s*([pr])(%d*):(%S+)%s*(.-)%s*$")
+  if not kind then
+    fail(2, "kp.probe: '%s' is not 'p:SYMBOL[+OFF] ARGS...' or 'r[MAXACTIVE]:SYMBOL ARGS...'", def)
+  end
+  if target:find("/", 1, true) then
+    fail(2, "kp.probe: '%s': leave out GROUP/EVENT (kpscript names its own events)", def)
+  end
+  if kind == "p" and maxactive ~= "" then
+    fail(2, "kp.probe: '%s': MAXACTIVE is for return probes (r%s:)", def, maxactive)
+  end
+  local ret = kind == "r"
+  local list = kprobe_targets("kp.probe", ret, target)
+  opts = check_opts("kp.probe", opts)
+  check_fn("kp.probe", fn, 2)
+  if maxactive ~= "" then opts.maxactive = tonumber(maxactive) end
+  local p, err = core.kprobe(list, ret, rest, opts, fn, opts.maxactive)
+  if not p then raise(err) end
+  return p
+end
+
+--- kp.has(feature): does this kernel support "kprobe", "kretprobe", "uprobe",
+--- "uretprobe", "tracepoint", "btf", "callchain"?
+function kp.has(feature)
+  if type(feature) ~= "string" then
+    fail(2, "kp.has: argument 1 must be a feature name, got %s", type(feature))
+  end
+  return core.has(feature)
+end
+
+--- kp.offsetof(struct, member[.sub]): byte offset and size of a member of a
+--- kernel struct, from the running kernel's BTF; nil, message without BTF
+function kp.offsetof(st, member)
+  if type(st) ~= "string" or type(member) ~= "string" then
+    fail(2, "kp.offsetof: arguments must be a struct name and a member path, got %s, %s",
+      type(st), type(member))
+  end
+  return core.offsetof(st, member)
+end
+
 --- kp.every(ms, fn): call fn every ms milliseconds while running
 function kp.every(ms, fn)
   if type(ms) ~= "number" or ms < 1 then
@@ -216,8 +316,18 @@ function kp.config() return core.config() end
 
 --- kp.run(): deliver events until stopped; returns when the run ends
 function kp.run()
-  local ok, err = core.run()
+  local ok, err, code = core.run()
   if not ok then error(setmetatable({ msg = err, kp_error = true }, KpError), 0) end
+  if code then os.exit(code) end
+end
+
+-- os.exit() must not skip kpscript's cleanup (it would leave probes in the
+-- kernel): it raises an exit request that the host turns into the exit
+-- status after removing every probe.
+local KpExit = { __tostring = function(e) return "os.exit(" .. tostring(e.code) .. ")" end }
+os.exit = function(code)
+  if code == true or code == nil then code = 0 elseif code == false then code = 1 end
+  error(setmetatable({ kp_exit = true, code = tonumber(code) or 1 }, KpExit), 0)
 end
 
 return kp

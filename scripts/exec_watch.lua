@@ -3,78 +3,60 @@
 --   sudo kpscript exec_watch.lua [-q]
 --
 -- Columns: wall time, pid, parent pid, uid, comm (the new program's name),
--- the executed file, and the command line (at most 8 arguments from the
--- kernel, "..." when more were cut).
+-- the executed file, and the command line: at most 8 arguments, quoted as a
+-- shell would need them, and "..." when more were cut. -q leaves out the
+-- header and the start message.
 --
--- How each column is found on a kernel without kprobes:
---   * sched:sched_process_exec gives the pid and the executed file;
---   * sched:sched_process_fork keeps child -> parent, so ppid needs no /proc
---     read for processes started while we watch (older ones: /proc/PID/stat);
---   * argv comes from a uprobe on glibc's __libc_start_main, which every
---     dynamically linked glibc program calls with argc in %si and argv in %dx
---     before main; the strings are read from the process's own memory by the
---     kernel at that moment. Static binaries and programs that do not use
---     glibc never call it: their line is printed from /proc/PID/cmdline when
---     it is still readable (marked "(proc)"), else with argv "?";
---   * uid (the real uid) is read from /proc/PID/status when the line is
---     printed. A short-lived process is often gone by then: its uid is then
---     the one its parent had at fork, marked "*" (real uids survive fork and
---     exec; a setuid() between the two, as su or sudo do, would not show);
---     "?" when neither is known.
--- Where kprobes exist, the kprobe issue gives this script argv straight from
--- the kernel's exec path.
+-- The pid and the file come from sched:sched_process_exec. The command line
+-- comes from the first of these paths this kernel allows (the start message
+-- names it):
+--   kprobe   kprobes on __x64_sys_execve and __x64_sys_execveat read argv
+--            from the caller's memory as the syscall starts: every exec,
+--            whatever the program (static, not glibc, a script);
+--   uprobe   without kprobes (CONFIG_KPROBES off), a uprobe on glibc's
+--            __libc_start_main, which every dynamically linked glibc
+--            program calls with argc in %si and argv in %dx before main.
+--            Programs that never call it get /proc/PID/cmdline when it is
+--            still readable (marked "(proc)"), else "?";
+--   proc     /proc/PID/cmdline alone, read when the line is printed.
+-- The parent comes from sched_process_fork (no /proc read for processes
+-- started while we watch). The uid is the real uid from /proc/PID/status;
+-- for a process already gone, the uid its parent had at fork, marked "*"
+-- (real uids survive fork and exec; a setuid() between the two would not
+-- show); "?" when neither is known.
+local util = require "kp.util"
+
 local quiet = arg[1] == "-q"
 local MAXARGS = 8
 local HOLD_NS = 300e6 -- how long an exec waits for its argv before printing
 
-local function libc_path()
-  local f = io.open("/proc/self/maps")
-  if not f then return nil end
-  for line in f:lines() do
-    local path = line:match("%s(/%S*/libc%.so%.6)$") or line:match("%s(/%S*/libc%-[%d.]+%.so)$")
-    if path then f:close(); return path end
-  end
-  f:close()
-end
-
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function proc_uid(pid)
-  local s = read_file("/proc/" .. pid .. "/status")
-  return s and s:match("\nUid:%s+(%d+)") or "?"
-end
-
-local function proc_ppid(pid)
-  local s = read_file("/proc/" .. pid .. "/stat")
-  -- comm may hold spaces and parens: the fields after the last ')' are fixed
-  return s and s:match("%)%s+%S+%s+(%d+)") or "?"
-end
-
-local function quote(s)
-  if s == "" or s:find("[%s'\"\\]") then
-    return "'" .. s:gsub("'", "'\\''") .. "'"
-  end
-  return s
-end
-
-local parent = {}  -- pid -> ppid, from fork events
-local inherited = {} -- pid -> parent's uid at fork
-local pending = {} -- pid -> exec waiting for its argv
+local procs = util.parents()
+local pending = {} -- pid -> exec waiting for its argv (uprobe path)
 local order = {}   -- pids of pending execs, oldest first
+local argvs = {}   -- tid -> argv read at execve entry (kprobe path)
 
 local function emit(e, argv)
-  local ppid = parent[e.pid] or proc_ppid(e.pid)
-  local uid = proc_uid(e.pid)
-  if uid == "?" and inherited[e.pid] then uid = inherited[e.pid] .. "*" end
+  local uid, inherited = procs:uid(e.pid)
   io.write(string.format("%s %-7d %-7s %-5s %-16s %s %s\n",
-    kp.strftime("%H:%M:%S.%N", e.time), e.pid, ppid, uid, e.comm, e.filename, argv))
+    kp.strftime("%H:%M:%S.%N", e.time), e.pid, tostring(procs:ppid(e.pid) or "?"),
+    uid and (uid .. (inherited and "*" or "")) or "?", e.comm, e.filename, argv))
   io.flush()
+end
+
+local function argv_of(e, n, more)
+  local words = {}
+  for i = 0, math.min(n, MAXARGS) - 1 do words[#words + 1] = util.quote(e["a" .. i]) end
+  local s = table.concat(words, " ")
+  if more then s = s .. " ..." end
+  return s
+end
+
+local function proc_argv(pid)
+  local cmd = util.read_file("/proc/" .. pid .. "/cmdline")
+  if not cmd or cmd == "" then return "?" end
+  local words = {}
+  for w in cmd:gmatch("([^%z]*)%z") do words[#words + 1] = util.quote(w) end
+  return table.concat(words, " ") .. " (proc)"
 end
 
 local function flush(now)
@@ -83,64 +65,79 @@ local function flush(now)
     local e = pending[pid]
     if e then
       if now and now - e.time < HOLD_NS then break end
-      local cmd = read_file("/proc/" .. pid .. "/cmdline")
-      local argv = "?"
-      if cmd and cmd ~= "" then
-        local words = {}
-        for w in cmd:gmatch("([^%z]*)%z") do words[#words + 1] = quote(w) end
-        argv = table.concat(words, " ") .. " (proc)"
-      end
-      emit(e, argv)
+      emit(e, proc_argv(pid))
       pending[pid] = nil
     end
     table.remove(order, 1)
   end
 end
 
-kp.tracepoint("sched:sched_process_fork", { wakeup = 1 }, function(e)
-  parent[e.child_pid] = e.pid
-  local uid = proc_uid(e.pid)
-  if uid == "?" then uid = inherited[e.pid] end
-  inherited[e.child_pid] = uid
-end)
-
-kp.tracepoint("sched:sched_process_exit", { wakeup = 1 }, function(e)
-  if e.pid == e.tid then
-    if pending[e.pid] then flush() end
-    parent[e.pid] = nil
-    inherited[e.pid] = nil
+-- argv[i] is read from user memory: the pointer at argv + 8*i (+uOFF reads
+-- user memory), then the string it points to (:ustring). The pointers
+-- themselves (p0..p7) tell where argv ends, since an argument may be "";
+-- argv[8] tells whether there were more.
+local function argv_fetch(argv_reg)
+  local args = { more = "+u64(" .. argv_reg .. "):u64" }
+  for i = 0, MAXARGS - 1 do
+    args["a" .. i] = string.format("+u%d(%s):ustring", i * 8, argv_reg)
+    args["p" .. i] = string.format("+u%d(%s):u64", i * 8, argv_reg)
   end
-end)
+  return args
+end
+
+local path
+if kp.has("kprobe") then
+  -- x86-64 syscall wrappers take struct pt_regs *: regs->si is at +104,
+  -- regs->dx at +96 (execve's argv is its 2nd argument, execveat's its 3rd)
+  local function on_entry(e)
+    local n = 0
+    while n < MAXARGS and e["p" .. n] ~= 0 do n = n + 1 end
+    argvs[e.tid] = argv_of(e, n, e.more ~= 0)
+  end
+  local ok, err = pcall(function()
+    kp.kprobe("__x64_sys_execve", argv_fetch("+104(%di)"), { wakeup = 1 }, on_entry)
+    kp.kprobe("__x64_sys_execveat", argv_fetch("+96(%di)"), { wakeup = 1 }, on_entry)
+  end)
+  if ok then
+    path = "kprobe __x64_sys_execve/__x64_sys_execveat + sched_process_exec"
+  elseif not quiet then
+    io.stderr:write("exec_watch: kprobe path unavailable (" .. tostring(err) .. ")\n")
+  end
+end
 
 kp.tracepoint("sched:sched_process_exec", { wakeup = 1 }, function(e)
+  if path and path:match("^kprobe") then
+    -- the exec'ing thread's tid before exec is old_pid
+    local argv = argvs[e.old_pid] or proc_argv(e.pid)
+    argvs[e.old_pid] = nil
+    emit(e, argv)
+    return
+  end
   if pending[e.pid] then flush() end
   pending[e.pid] = { time = e.time, pid = e.pid, comm = e.comm, filename = e.filename }
   order[#order + 1] = e.pid
 end)
 
-local libc = libc_path()
-local path
-if libc then
-  local args = { argc = "%si:s32" }
-  for i = 0, MAXARGS - 1 do
-    args["a" .. i] = string.format("+0(+%d(%%dx)):ustring", i * 8)
+if not path then
+  local libc
+  local maps = util.read_file("/proc/self/maps") or ""
+  libc = maps:match("%s(/%S*/libc%.so%.6)\n") or maps:match("%s(/%S*/libc%-[%d.]+%.so)\n")
+  if libc then
+    local args = { argc = "%si:s32" }
+    for i = 0, MAXARGS - 1 do
+      args["a" .. i] = string.format("+0(+%d(%%dx)):ustring", i * 8)
+    end
+    local ok = pcall(kp.uprobe, libc .. ":__libc_start_main", args, { wakeup = 1 }, function(e)
+      local p = pending[e.pid]
+      if not p then return end
+      emit(p, argv_of(e, e.argc, e.argc > MAXARGS))
+      pending[p.pid] = nil
+    end)
+    if ok then path = "uprobe " .. libc .. ":__libc_start_main + sched_process_exec" end
   end
-  local ok = pcall(kp.uprobe, libc .. ":__libc_start_main", args, { wakeup = 1 }, function(e)
-    local p = pending[e.pid]
-    if not p then return end
-    local words = {}
-    for i = 0, math.min(e.argc, MAXARGS) - 1 do words[#words + 1] = quote(e["a" .. i]) end
-    local argv = table.concat(words, " ")
-    if e.argc > MAXARGS then argv = argv .. " ..." end
-    -- ev.comm is the name after exec, the pending entry's the same task's
-    emit(p, argv)
-    pending[p.pid] = nil
-  end)
-  path = ok and ("sched_process_exec + uprobe " .. libc .. ":__libc_start_main") or nil
+  path = path or "sched_process_exec + /proc"
+  kp.every(100, function() flush(kp.clock()) end)
 end
-path = path or "sched_process_exec + /proc"
-
-kp.every(100, function() flush(kp.clock()) end)
 
 if not quiet then
   io.stderr:write("exec_watch: tracing execs via " .. path .. "; Ctrl-C to stop\n")

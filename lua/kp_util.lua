@@ -1,0 +1,74 @@
+-- kp.util: small helpers shared by the shipped scripts (require "kp.util").
+-- Reads of /proc here are for printing a line, never per event on a hot path.
+local kp = require "kp"
+
+local util = {}
+
+--- util.read_file(path): the whole file, or nil
+function util.read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+--- util.proc_uid(pid): the real uid from /proc/PID/status, or nil
+function util.proc_uid(pid)
+  local s = util.read_file("/proc/" .. pid .. "/status")
+  return s and tonumber(s:match("\nUid:%s+(%d+)")) or nil
+end
+
+--- util.proc_ppid(pid): the parent pid from /proc/PID/stat, or nil
+function util.proc_ppid(pid)
+  local s = util.read_file("/proc/" .. pid .. "/stat")
+  -- comm may hold spaces and parens: the fields after the last ')' are fixed
+  return s and tonumber(s:match("%)%s+%S+%s+(%d+)")) or nil
+end
+
+--- util.quote(s): s quoted for a shell when it needs it ('a b', 'it'\''s')
+function util.quote(s)
+  if s == "" or s:find("[%s'\"\\$`|&;<>()*?#~!{}%[%]]") then
+    return "'" .. s:gsub("'", "'\\''") .. "'"
+  end
+  return s
+end
+
+--- util.parents(): a table pid -> {ppid, uid} kept from sched_process_fork
+--- and sched_process_exit (declare before kp.run()). t:ppid(pid) and
+--- t:uid(pid) answer from /proc while the process lives, else from what its
+--- fork recorded (the uid it inherited, second result true).
+function util.parents()
+  local fork = {}
+  local t = {}
+  kp.tracepoint("sched:sched_process_fork", { wakeup = 1 }, function(e)
+    local uid = util.proc_uid(e.pid)
+    if uid == nil and fork[e.pid] then uid = fork[e.pid].uid end
+    fork[e.child_pid] = { ppid = e.pid, uid = uid }
+  end)
+  kp.tracepoint("sched:sched_process_exit", function(e)
+    -- exit of a process's last thread: forget it a little later, so lines
+    -- for its last events still find it
+    if e.pid == e.tid and fork[e.pid] then fork[e.pid].gone = kp.clock() end
+  end)
+  kp.every(5000, function()
+    local old = kp.clock() - 5e9
+    for pid, f in pairs(fork) do
+      if f.gone and f.gone < old then fork[pid] = nil end
+    end
+  end)
+  function t.ppid(_, pid)
+    local f = fork[pid]
+    return f and f.ppid or util.proc_ppid(pid)
+  end
+  function t.uid(_, pid)
+    local uid = util.proc_uid(pid)
+    if uid then return uid, false end
+    local f = fork[pid]
+    if f and f.uid then return f.uid, true end
+    return nil
+  end
+  return t
+end
+
+return util

@@ -1,0 +1,85 @@
+-- cred_watch.lua: one line per credential change of a process.
+--
+--   sudo kpscript cred_watch.lua [-q]
+--
+-- Needs kprobes (CONFIG_KPROBES): every change of credentials goes through
+-- the kernel's commit_creds(new). Each line shows the time, pid, parent pid
+-- and comm, then every id that changed as "name old->new" (uid, euid, suid,
+-- fsuid, gid, egid, sgid, fsgid), and ROOT when any of uid, euid, fsuid,
+-- gid or egid became 0 from non-zero: a gain of root. Changes that touch no
+-- id (capabilities, keyrings) print nothing.
+--
+-- The old ids come from a kretprobe on prepare_creds(): every new set of
+-- credentials starts as a copy of the task's current one, so the copy's ids
+-- (read as prepare_creds returns) are the ids before the change; the last
+-- copy a thread made before its commit_creds is the one compared. "?"
+-- marks an old id that was not seen (a copy made before we started).
+--
+-- struct cred's layout differs between kernels (usage is 4 bytes before
+-- 6.8, 8 after, so every id moves by 4): the offsets come from the running
+-- kernel's BTF when it has one, else the layout of 6.8 and later is assumed
+-- (and said at start).
+local util = require "kp.util"
+
+local quiet = arg[1] == "-q"
+local IDS = { "uid", "gid", "suid", "sgid", "euid", "egid", "fsuid", "fsgid" }
+local ROOT_IDS = { uid = true, euid = true, fsuid = true, gid = true, egid = true }
+local SHOWN = { "uid", "euid", "suid", "fsuid", "gid", "egid", "sgid", "fsgid" }
+
+if not kp.has("kprobe") and not kp.config().dry_run then
+  io.stderr:write("cred_watch: this kernel has no kprobes (CONFIG_KPROBES): commit_creds "
+    .. "cannot be watched here\n")
+  os.exit(1)
+end
+
+-- offsets of the ids in struct cred
+local offsets, source = {}, "BTF"
+for i, id in ipairs(IDS) do
+  local off = kp.offsetof("cred", id)
+  if not off then
+    source = "assumed (Linux 6.8+ layout, no BTF)"
+    offsets = {}
+    for j, name in ipairs(IDS) do offsets[name] = 4 + 4 * j end
+    break
+  end
+  offsets[id] = off
+end
+
+local function fetch(base)
+  local args = {}
+  for _, id in ipairs(IDS) do args[id] = string.format("+%d(%s):u32", offsets[id], base) end
+  return args
+end
+
+local procs = util.parents()
+local before = {} -- tid -> ids of the last copy prepared
+
+kp.kretprobe("prepare_creds", fetch("$retval"), { maxactive = 64 }, function(e)
+  local ids = {}
+  for _, id in ipairs(IDS) do ids[id] = e[id] end
+  before[e.tid] = ids
+end)
+
+kp.kprobe("commit_creds", fetch("%di"), function(e)
+  local old = before[e.tid]
+  before[e.tid] = nil
+  local parts, root = {}, false
+  for _, id in ipairs(SHOWN) do
+    local o, n = old and old[id], e[id]
+    if o ~= n then
+      parts[#parts + 1] = string.format("%s %s->%d", id, o and tostring(o) or "?", n)
+      if ROOT_IDS[id] and n == 0 and o and o ~= 0 then root = true end
+    end
+  end
+  if #parts == 0 then return end
+  io.write(string.format("%s %-7d %-7s %-16s %s%s\n", kp.strftime("%H:%M:%S.%N", e.time),
+    e.pid, tostring(procs:ppid(e.pid) or "?"), e.comm, table.concat(parts, " "),
+    root and " ROOT" or ""))
+  io.flush()
+end)
+
+if not quiet then
+  io.stderr:write("cred_watch: watching commit_creds; struct cred offsets from " .. source
+    .. "; Ctrl-C to stop\n")
+  io.write(string.format("%-12s %-7s %-7s %-16s %s\n", "TIME", "PID", "PPID", "COMM", "CHANGES"))
+end
