@@ -78,7 +78,8 @@ struct kp_ksyms *kp_ksyms_parse(char *text)
 		}
 		ks->syms[ks->n++] = (struct kp_ksym){ .name = name, .module = mod };
 	}
-	qsort(ks->syms, ks->n, sizeof(*ks->syms), kp_ksym_cmp);
+	if (ks->n)
+		qsort(ks->syms, ks->n, sizeof(*ks->syms), kp_ksym_cmp);
 	return ks;
 }
 
@@ -150,6 +151,8 @@ bool kp_ksyms_has(const struct kp_ksyms *ks, const char *name)
 		mod[ml] = '\0';
 		name = colon + 1;
 	}
+	if (!ks->n)
+		return false;
 	key.name = name;
 	hit = bsearch(&key, ks->syms, ks->n, sizeof(*ks->syms), kp_ksym_cmp);
 	if (!hit)

@@ -3,7 +3,7 @@
 # Runs apt-get update once, and only when something is missing.
 set -e
 PKGS="make gcc pkg-config luajit libluajit-5.1-dev libbpf-dev libelf-dev \
-libtraceevent-dev libtracefs-dev python3 procps"
+libtraceevent-dev libtracefs-dev python3 procps bpftool"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
