@@ -31,7 +31,7 @@ struct kp_loop {
 	int epfd;
 	struct kp_src *srcs;
 	size_t nsrc, cap;
-	struct kp_src **heap;
+	size_t *heap;
 	size_t nheap;
 	uint64_t corrupt;
 	uint64_t sideband_lost;
@@ -79,7 +79,7 @@ int kp_loop_add(struct kp_loop *l, int fd, struct kp_ring *ring, void *owner)
 	if (l->nsrc == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 16;
 		struct kp_src *s = realloc(l->srcs, cap * sizeof(*s));
-		struct kp_src **h;
+		size_t *h;
 
 		if (!s)
 			return -ENOMEM;
@@ -170,19 +170,24 @@ static void kp_src_peek(struct kp_loop *l, struct kp_src *s)
 		s->time = kp_rec_time(s->rec);
 }
 
-static bool kp_before(const struct kp_src *a, const struct kp_src *b)
+/*
+ * The heap holds indexes into srcs, not pointers: a handler may declare a
+ * probe while records are delivered, and kp_loop_add() may then move srcs.
+ * A source added during a pass joins the merge at the next one.
+ */
+static bool kp_before(const struct kp_loop *l, size_t a, size_t b)
 {
-	return a->time < b->time;
+	return l->srcs[a].time < l->srcs[b].time;
 }
 
-static void kp_heap_push(struct kp_loop *l, struct kp_src *s)
+static void kp_heap_push(struct kp_loop *l, size_t s)
 {
 	size_t i = l->nheap++;
 
 	while (i) {
 		size_t up = (i - 1) / 2;
 
-		if (!kp_before(s, l->heap[up]))
+		if (!kp_before(l, s, l->heap[up]))
 			break;
 		l->heap[i] = l->heap[up];
 		i = up;
@@ -190,9 +195,9 @@ static void kp_heap_push(struct kp_loop *l, struct kp_src *s)
 	l->heap[i] = s;
 }
 
-static struct kp_src *kp_heap_pop(struct kp_loop *l)
+static size_t kp_heap_pop(struct kp_loop *l)
 {
-	struct kp_src *top = l->heap[0], *last = l->heap[--l->nheap];
+	size_t top = l->heap[0], last = l->heap[--l->nheap];
 	size_t i = 0;
 
 	for (;;) {
@@ -200,9 +205,9 @@ static struct kp_src *kp_heap_pop(struct kp_loop *l)
 
 		if (c >= l->nheap)
 			break;
-		if (c + 1 < l->nheap && kp_before(l->heap[c + 1], l->heap[c]))
+		if (c + 1 < l->nheap && kp_before(l, l->heap[c + 1], l->heap[c]))
 			c++;
-		if (!kp_before(l->heap[c], last))
+		if (!kp_before(l, l->heap[c], last))
 			break;
 		l->heap[i] = l->heap[c];
 		i = c;
@@ -302,10 +307,11 @@ long kp_loop_drain(struct kp_loop *l, uint64_t horizon, bool *held)
 	for (size_t i = 0; i < l->nsrc; i++) {
 		kp_src_peek(l, &l->srcs[i]);
 		if (l->srcs[i].rec)
-			kp_heap_push(l, &l->srcs[i]);
+			kp_heap_push(l, i);
 	}
 	while (l->nheap) {
-		struct kp_src *s = l->heap[0];
+		size_t i = l->heap[0];
+		struct kp_src *s = &l->srcs[i];
 
 		if (s->time > horizon) {
 			*held = true;
@@ -313,6 +319,7 @@ long kp_loop_drain(struct kp_loop *l, uint64_t horizon, bool *held)
 		}
 		kp_heap_pop(l);
 		stop = kp_dispatch(l, s);
+		s = &l->srcs[i]; /* the handler may have added sources */
 		kp_ring_consume(s->ring);
 		n++;
 		if (++s->since_commit >= KP_COMMIT_EVERY) {
@@ -323,7 +330,7 @@ long kp_loop_drain(struct kp_loop *l, uint64_t horizon, bool *held)
 			break;
 		kp_src_peek(l, s);
 		if (s->rec)
-			kp_heap_push(l, s);
+			kp_heap_push(l, i);
 	}
 	for (size_t i = 0; i < l->nsrc; i++) {
 		kp_ring_commit(l->srcs[i].ring);
