@@ -71,7 +71,7 @@ build/asan/kpscript: $(SAN_OBJ) $(LUA_OBJ)
 
 asan: build/asan/kpscript
 
-build/tests/%: tests/unit/%.c $(SAN_LIB_OBJ) $(LUA_OBJ) tests/unit/t.h | build/tests
+build/tests/%: tests/unit/%.c $(SAN_LIB_OBJ) $(LUA_OBJ) $(wildcard tests/unit/*.h) | build/tests
 	$(call msg,CC-TEST,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Ihost -Wl,-E -o $@ $< $(SAN_LIB_OBJ) $(LUA_OBJ) $(LDLIBS)
 

@@ -12,30 +12,21 @@
 . tests/live/lib.sh
 need_live cleanup
 
-not() { ! "$@" >/dev/null 2>&1; }
-
 T=$PROGS/uprobe_target
-if [ ! -x "$T" ]; then
-	notok "cleanup: $T is not built (make build/progs/uprobe_target)"
-	exit 0
-fi
+need_prog cleanup "$T"
 
 # Lua prelude: ready(file) as described above
-cat >"$TMP/prelude.lua" <<EOF
-local TRACEFS = "$TRACEFS"
+{
+	lua_registered
+	cat <<'EOF'
 function ready(path)
-  local f = assert(io.open("/proc/self/stat"))
-  local pid = f:read("*n")
-  f:close()
-  local n = 0
-  for l in io.lines(TRACEFS .. "/dynamic_events") do
-    if l:find("kpscript_" .. pid .. "/", 1, true) then n = n + 1 end
-  end
-  f = assert(io.open(path, "w"))
+  local pid, n = registered()
+  local f = assert(io.open(path, "w"))
   f:write(pid, " ", n, "\n")
   f:close()
 end
 EOF
+} >"$TMP/prelude.lua"
 # script NAME BODY: $TMP/NAME.lua = prelude + BODY
 script() {
 	{ cat "$TMP/prelude.lua"; printf '%s\n' "$2"; } >"$TMP/$1.lua"
@@ -43,16 +34,9 @@ script() {
 UP="kp.uprobe(\"$T:kp_target_int\", { a = \"%di:s32\" }, function() end)
 kp.uretprobe(\"$T:kp_target_int\", { r = \"\$retval:s32\" }, function() end)
 kp.tracepoint(\"sched:sched_process_exec\", function() end)"
-
-# wait_ready FILE: until the script wrote its ready line (at most 5 s)
-wait_ready() {
-	i=0
-	while [ ! -s "$1" ] && [ $i -lt 500 ]; do
-		sleep 0.01
-		i=$((i + 1))
-	done
-	[ -s "$1" ]
-}
+# UP, then the ready line
+UPR="$UP
+ready(\"$TMP/ready\")"
 
 # verdict NAME RC WANT_RC: the ready line of $TMP/ready, then nothing left
 verdict() {
@@ -60,7 +44,7 @@ verdict() {
 	set -- $(cat "$TMP/ready" 2>/dev/null)
 	check "$vname: exit status $want (got $vrc)" [ "$vrc" -eq "$want" ]
 	if [ $# -ne 2 ]; then
-		notok "$vname: the script never got to register its probes: $(head -c 300 "$TMP/err" | tr '\n' ' ')"
+		notok "$vname: the script never got to register its probes: $(oneline "$TMP/err")"
 		return
 	fi
 	check "$vname: pid $1 ran as kpscript (its ready line names pid $kpid)" [ "$1" = "$kpid" ]
@@ -68,27 +52,31 @@ verdict() {
 	check "$vname: nothing left of kpscript_$1 in dynamic_events" not leftovers "$1"
 }
 
-start() { # start NAME ARGS...: run kpscript in the background; sets kpid
-	shift
+start() { # start ARGS...: kpscript ARGS in the background (kp_start), no ready line yet
 	rm -f "$TMP/ready"
-	"$KPSCRIPT" "$@" >"$TMP/out" 2>"$TMP/err" &
-	kpid=$!
+	kp_start "$@"
+}
+
+# ends NAME WANT SCRIPT ARGS...: run $TMP/SCRIPT.lua with ARGS before it to
+# its end, then its verdict NAME (exit status WANT)
+ends() {
+	ename=$1 ewant=$2 escript=$3
+	shift 3
+	start "$@" "$TMP/$escript.lua"
+	wait $kpid
+	verdict "$ename" $? "$ewant"
 }
 
 # 1. normal end: -c runs the target, the run ends when it exits
-script normal "$UP
-ready(\"$TMP/ready\")"
-start normal -c "$T 3" "$TMP/normal.lua"
-wait $kpid
-verdict "cleanup/normal end" $? 0
+script normal "$UPR"
+ends "cleanup/normal end" 0 normal -c "$T 3"
 
 # 2-4. signals during the run
 for sig in TERM INT HUP; do
-	script sig "$UP
-ready(\"$TMP/ready\")
+	script sig "$UPR
 kp.run()"
-	start sig "$TMP/sig.lua"
-	if wait_ready "$TMP/ready"; then
+	start "$TMP/sig.lua"
+	if wait_file "$TMP/ready"; then
 		kill -$sig $kpid
 	fi
 	wait $kpid
@@ -111,12 +99,9 @@ kpid=$(cut -d' ' -f1 "$TMP/ready" 2>/dev/null)
 verdict "cleanup/stdout closed" "$(cat "$TMP/piperc")" 0
 
 # 6. Lua error at load, after the probes were declared
-script loaderr "$UP
-ready(\"$TMP/ready\")
+script loaderr "$UPR
 error(\"deliberate load error\")"
-start loaderr "$TMP/loaderr.lua"
-wait $kpid
-verdict "cleanup/error at load" $? 1
+ends "cleanup/error at load" 1 loaderr
 check "cleanup/error at load: the error is reported" grep -q 'deliberate load error' "$TMP/err"
 
 # 7. Lua error in a callback
@@ -126,63 +111,49 @@ end)
 kp.uretprobe(\"$T:kp_target_int\", { r = \"\$retval:s32\" }, function() end)
 kp.tracepoint(\"sched:sched_process_exec\", function() end)
 ready(\"$TMP/ready\")"
-start cberr -c "$T 5" "$TMP/cberr.lua"
-wait $kpid
-verdict "cleanup/error in a callback" $? 1
+ends "cleanup/error in a callback" 1 cberr -c "$T 5"
 check "cleanup/error in a callback: the error is reported" grep -q 'deliberate callback error' "$TMP/err"
 
 # 8-9. failure half-way: good probes, then one that cannot be created
-script halfsym "$UP
-ready(\"$TMP/ready\")
+script halfsym "$UPR
 kp.uprobe(\"$T:no_such_function_kp\", {}, function() end)"
-start halfsym "$TMP/halfsym.lua"
-wait $kpid
-verdict "cleanup/half-way (unknown symbol)" $? 1
-script halfarg "$UP
-ready(\"$TMP/ready\")
+ends "cleanup/half-way (unknown symbol)" 1 halfsym
+script halfarg "$UPR
 kp.uprobe(\"$T:kp_target_str\", { x = \"%nosuchreg\" }, function() end)"
-start halfarg "$TMP/halfarg.lua"
-wait $kpid
-verdict "cleanup/half-way (kernel refuses the fetch arg)" $? 1
-script halftp "$UP
-ready(\"$TMP/ready\")
+ends "cleanup/half-way (kernel refuses the fetch arg)" 1 halfarg
+script halftp "$UPR
 kp.tracepoint(\"sched:no_such_tracepoint_kp\", function() end)"
-start halftp "$TMP/halftp.lua"
-wait $kpid
-verdict "cleanup/half-way (unknown tracepoint)" $? 1
+ends "cleanup/half-way (unknown tracepoint)" 1 halftp
 
 # 10. SIGKILL: the group stays; the next start sweeps it
-script kill "$UP
-ready(\"$TMP/ready\")
+script kill "$UPR
 kp.run()"
-start kill "$TMP/kill.lua"
-if wait_ready "$TMP/ready"; then
+start "$TMP/kill.lua"
+if wait_file "$TMP/ready"; then
 	kill -KILL $kpid
 	wait $kpid 2>/dev/null
 	nleft=$(leftovers "$kpid" | wc -l)
 	check "cleanup/SIGKILL: the killed run's group is still registered ($nleft events)" [ "$nleft" -ge 2 ]
-	"$KPSCRIPT" -e 'local x = 1' >"$TMP/out" 2>"$TMP/err"
-	rc=$?
-	check "cleanup/sweep: the next run exits 0 (got $rc)" [ "$rc" -eq 0 ]
+	kp -e 'local x = 1'
+	exits "cleanup/sweep: the next run exits 0" 0
 	msg=$(grep 'left by killed kpscript runs' "$TMP/err")
 	n=$(printf '%s\n' "$msg" | sed -n 's/.*removed \([0-9][0-9]*\) probes\{0,1\} left by killed kpscript runs.*/\1/p')
 	check "cleanup/sweep: stderr says 'removed N probe(s) left by killed kpscript runs' with N >= $nleft (got: ${msg:-nothing})" \
 		[ "${n:-0}" -ge "$nleft" ]
 	check "cleanup/sweep: the killed run's group is gone" not leftovers "$kpid"
-	"$KPSCRIPT" -e 'local x = 1' >"$TMP/out" 2>"$TMP/err"
+	kp -e 'local x = 1'
 	check "cleanup/sweep: a second run finds nothing to sweep" not grep -q 'left by killed' "$TMP/err"
 else
-	notok "cleanup/SIGKILL: the script never got ready: $(head -c 300 "$TMP/err" | tr '\n' ' ')"
+	notok "cleanup/SIGKILL: the script never got ready: $(oneline "$TMP/err")"
 	kill -KILL $kpid 2>/dev/null
 	wait $kpid 2>/dev/null
 fi
 
 # a --dry-run creates nothing, so it has nothing to leave either
-script dry "$UP
-ready(\"$TMP/ready\")"
-start dry --dry-run "$TMP/dry.lua"
+script dry "$UPR"
+start --dry-run "$TMP/dry.lua"
 wait $kpid
 rc=$?
-check "cleanup/dry-run: exit 0 (got $rc)" [ "$rc" -eq 0 ]
+exits "cleanup/dry-run: exit 0" 0
 check "cleanup/dry-run: nothing registered during the run (ready line: $(cat "$TMP/ready" 2>/dev/null))" \
 	[ "$(cat "$TMP/ready" 2>/dev/null)" = "$kpid 0" ]

@@ -4,15 +4,8 @@
 . tests/live/lib.sh
 need_live cli
 
-oneline() { tr "\n" " " <"$1" | cut -c1-300; } # oneline FILE: for messages
-not() { ! "$@" >/dev/null 2>&1; }
-has() { printf '%s\n' "$1" | grep -qF -- "$2"; } # has TEXT STRING
-
 T=$PROGS/uprobe_target
-if [ ! -x "$T" ]; then
-	notok "cli: $T is not built (make build/progs/uprobe_target)"
-	exit 0
-fi
+need_prog cli "$T"
 ABS=$(readlink -f "$T")
 KPABS=$(readlink -f "$KPSCRIPT")
 
@@ -20,13 +13,13 @@ KPABS=$(readlink -f "$KPSCRIPT")
 out=$("$KPSCRIPT" --version 2>&1)
 rc=$?
 want=$(sed -n 's/^VERSION *:= *//p' Makefile)
-check "cli/--version: exit 0 (got $rc)" [ "$rc" -eq 0 ]
+exits "cli/--version: exit 0" 0
 check "cli/--version: prints 'kpscript $want' (got: $out)" [ "$out" = "kpscript $want" ]
 
 # -h / --help: exit 0 and every option appears
 "$KPSCRIPT" -h >"$TMP/help" 2>&1
 rc=$?
-check "cli/-h: exit 0 (got $rc)" [ "$rc" -eq 0 ]
+exits "cli/-h: exit 0" 0
 for o in "-e CODE" "-c CMD" "-p PID" "-d SECS" "--dry-run" "-l" "-h" "--help" "--version"; do
 	check "cli/-h: mentions $o" grep -qF -- "$o" "$TMP/help"
 done
@@ -36,7 +29,7 @@ check "cli/--help: same text as -h" cmp -s "$TMP/help" "$TMP/help2"
 # -l 'sched:*': exactly the sched tracepoints of available_events
 "$KPSCRIPT" -l 'sched:*' >"$TMP/list" 2>"$TMP/err"
 rc=$?
-check "cli/-l sched:*: exit 0 (got $rc)" [ "$rc" -eq 0 ]
+exits "cli/-l sched:*: exit 0" 0
 grep '^sched:' "$TRACEFS/available_events" | sed 's/^/tracepoint:/' | sort >"$TMP/want"
 sort "$TMP/list" >"$TMP/got"
 check "cli/-l sched:*: lists exactly the $(wc -l <"$TMP/want") sched tracepoints as tracepoint:sched:NAME ($(wc -l <"$TMP/got") lines)" \
@@ -44,48 +37,41 @@ check "cli/-l sched:*: lists exactly the $(wc -l <"$TMP/want") sched tracepoints
 check "cli/-l sched:*: includes tracepoint:sched:sched_process_exec" grep -qx 'tracepoint:sched:sched_process_exec' "$TMP/list"
 "$KPSCRIPT" -l 'kp_nothing_matches_*' >"$TMP/list" 2>"$TMP/err"
 rc=$?
-check "cli/-l with no match: exit 1 (got $rc)" [ "$rc" -eq 1 ]
+exits "cli/-l with no match: exit 1" 1
 check "cli/-l with no match: nothing listed" [ ! -s "$TMP/list" ]
 check "cli/-l with no match: says so on stderr" grep -q 'kp_nothing_matches_' "$TMP/err"
 
 # --dry-run: prints the definitions, creates nothing, runs no handler
-cat >"$TMP/dry.lua" <<EOF
+{
+	lua_registered
+	cat <<EOF
 local p = kp.uprobe("$T:kp_target_int", { a = "%di:s32", s = "+0(%cx):ustring" }, function() print("HANDLER RAN") end)
 kp.uretprobe("$T:kp_target_int", { r = "\$retval:s32" }, function() print("HANDLER RAN") end)
 kp.tracepoint("sched:sched_process_exec", function() print("HANDLER RAN") end)
-local f = assert(io.open("/proc/self/stat"))
-local pid = f:read("*n")
-f:close()
-local n = 0
-for l in io.lines("$TRACEFS/dynamic_events") do
-  if l:find("kpscript_" .. pid .. "/", 1, true) then n = n + 1 end
-end
+local _, n = registered()
 print("registered " .. n)
 EOF
-"$KPSCRIPT" --dry-run -c "$T 3" "$TMP/dry.lua" >"$TMP/out" 2>"$TMP/err" &
-kpid=$!
-wait $kpid
-rc=$?
-check "cli/--dry-run: exit 0 (got $rc)" [ "$rc" -eq 0 ]
+} >"$TMP/dry.lua"
+kp_run --dry-run -c "$T 3" "$TMP/dry.lua"
+exits "cli/--dry-run: exit 0" 0
 check "cli/--dry-run: prints 'p:kpscript_$kpid/EVENT $ABS:0x... a=%di:s32 s=+0(%cx):ustring'" \
 	grep -qE "^p:kpscript_$kpid/[A-Za-z0-9_]+ $ABS:0x[0-9a-f]+ a=%di:s32 s=\+0\(%cx\):ustring\$" "$TMP/out"
 check "cli/--dry-run: prints 'r:kpscript_$kpid/EVENT $ABS:0x... r=\$retval:s32'" \
 	grep -qE "^r:kpscript_$kpid/[A-Za-z0-9_]+ $ABS:0x[0-9a-f]+ r=\\\$retval:s32\$" "$TMP/out"
 check "cli/--dry-run: nothing registered while the script ran" grep -qx 'registered 0' "$TMP/out"
 check "cli/--dry-run: no handler ran" not grep -q 'HANDLER RAN' "$TMP/out"
-check "cli/--dry-run: nothing left registered" not leftovers "$kpid"
+none_left "cli/--dry-run"
 
 # ARGS reach the script as arg[1..] and ...; arg[0] is the script
 printf 'print("n", select("#", ...), ...)\nprint("arg", arg[0], #arg, arg[1], arg[2], arg[3])\n' >"$TMP/args.lua"
-"$KPSCRIPT" "$TMP/args.lua" one "two words" -d >"$TMP/out" 2>"$TMP/err"
-rc=$?
+kp "$TMP/args.lua" one "two words" -d
 tab=$(printf '\t')
-check "cli/args: exit 0 (got $rc)" [ "$rc" -eq 0 ]
+exits "cli/args: exit 0" 0
 check "cli/args: ... holds the 3 arguments, options after SCRIPT included" \
 	grep -qx "n${tab}3${tab}one${tab}two words${tab}-d" "$TMP/out"
 check "cli/args: arg[0] is the script, arg[1..3] the arguments" \
 	grep -qx "arg${tab}$TMP/args.lua${tab}3${tab}one${tab}two words${tab}-d" "$TMP/out"
-"$KPSCRIPT" -e 'print("e", arg[0], ...)' x y >"$TMP/out" 2>"$TMP/err"
+kp -e 'print("e", arg[0], ...)' x y
 check "cli/args with -e: ... and arg[0] = '-e' (got: $(oneline "$TMP/out"))" grep -qx "e${tab}-e${tab}x${tab}y" "$TMP/out"
 
 # -d 0.5: the run stops by itself, cleanly (timing is not asserted)
@@ -94,39 +80,19 @@ kp.tracepoint("sched:sched_switch", function() end)
 kp.run()
 print("after run")
 EOF
-"$KPSCRIPT" -d 0.5 "$TMP/dur.lua" >"$TMP/out" 2>"$TMP/err" &
-kpid=$!
-wait $kpid
-rc=$?
-check "cli/-d 0.5: exit 0 (got $rc)" [ "$rc" -eq 0 ]
+kp_run -d 0.5 "$TMP/dur.lua"
+exits "cli/-d 0.5: exit 0" 0
 check "cli/-d 0.5: code after kp.run() ran" grep -qx 'after run' "$TMP/out"
-check "cli/-d 0.5: nothing left registered" not leftovers "$kpid"
+none_left "cli/-d 0.5"
 
 # -p PID: only that process's events. Two uprobe_target processes, started
 # first and blocked on fifos, make 3 (a) and 5 (b) calls with our unique
 # string; the kernel filter on it keeps other runs of uprobe_target out, so
 # with -p a, a's 3 calls are delivered and b's 5 are counted as filtered.
 STR="kpcli$$"
-for w in a b; do
-	mkfifo "$TMP/go_$w"
-done
-# launch W N: uprobe_target N STR waiting on fifo go_W; pid in pid_W,
-# exit status in rc_W once it is done
-launch() {
-	(
-		"$T" wait "$2" "$STR" <>"$TMP/go_$1" >/dev/null &
-		echo $! >"$TMP/pid_$1"
-		wait $!
-		echo $? >"$TMP/rc_$1"
-	) &
-}
-launch a 3
-launch b 5
-i=0
-while { [ ! -s "$TMP/pid_a" ] || [ ! -s "$TMP/pid_b" ]; } && [ $i -lt 500 ]; do
-	sleep 0.01
-	i=$((i + 1))
-done
+launch a "$T" wait 3 "$STR"
+launch b "$T" wait 5 "$STR"
+wait_file "$TMP/pid_a" "$TMP/pid_b"
 pa=$(cat "$TMP/pid_a" 2>/dev/null)
 pb=$(cat "$TMP/pid_b" 2>/dev/null)
 cat >"$TMP/pid.lua" <<'EOF'
@@ -141,22 +107,17 @@ for _, s in pairs(kp.stats()) do
 end
 EOF
 # b runs first, then a: -p also ends the run when its process exits
-wait_cmd="echo go 1<>$TMP/go_b; i=0; while [ ! -s $TMP/rc_b ] && [ \$i -lt 1000 ]; do sleep 0.01; i=\$((i+1)); done;
-	echo go 1<>$TMP/go_a; i=0; while [ ! -s $TMP/rc_a ] && [ \$i -lt 1000 ]; do sleep 0.01; i=\$((i+1)); done"
-"$KPSCRIPT" -p "$pa" -c "$wait_cmd" "$TMP/pid.lua" "$T" "$STR" "$pa" >"$TMP/out" 2>"$TMP/err" &
-kpid=$!
-wait $kpid
-rc=$?
+wait_cmd="$(release_cmd b 1000); $(release_cmd a 1000)"
+kp_run -p "$pa" -c "$wait_cmd" "$TMP/pid.lua" "$T" "$STR" "$pa"
 # never leave a target blocked
-echo go 1<>"$TMP/go_a"
-echo go 1<>"$TMP/go_b"
+release a b
 wait
-check "cli/-p: exit 0 (got $rc)" [ "$rc" -eq 0 ]
+exits "cli/-p: exit 0" 0
 check "cli/-p: both targets ran (status $(cat "$TMP/rc_a" "$TMP/rc_b" 2>/dev/null | tr '\n' ' '))" \
 	[ "$(cat "$TMP/rc_a" "$TMP/rc_b" 2>/dev/null | tr -d '\n')" = 00 ]
 check "cli/-p $pa: its 3 calls delivered, none of $pb's 5 (got: $(oneline "$TMP/out"))" \
 	grep -qx 'mine 3 others 0 events 3 filtered 5' "$TMP/out"
-check "cli/-p: nothing left registered" not leftovers "$kpid"
+none_left "cli/-p"
 
 # a script found by name next to the binary: scripts/ in the source tree
 if [ ! -f scripts/exec_watch.lua ]; then
@@ -171,7 +132,6 @@ else
 	check "cli/script by name: it ran (printed its header)" grep -q 'PID' "$TMP/out"
 	check "cli/script by name: no 'cannot open'" not grep -q 'cannot open' "$TMP/err"
 fi
-"$KPSCRIPT" kp_no_such_script_by_name.lua >"$TMP/out" 2>"$TMP/err"
-rc=$?
-check "cli/script by name: an unknown name fails with exit 1 (got $rc)" [ "$rc" -eq 1 ]
+kp kp_no_such_script_by_name.lua
+exits "cli/script by name: an unknown name fails with exit 1" 1
 check "cli/script by name: the error names it" grep -q 'kp_no_such_script_by_name.lua' "$TMP/err"

@@ -13,14 +13,8 @@
 . tests/live/lib.sh
 need_live errors
 
-not() { ! "$@" >/dev/null 2>&1; }
-has() { printf '%s\n' "$1" | grep -qF -- "$2"; } # has TEXT STRING
-
 T=$PROGS/uprobe_target
-if [ ! -x "$T" ]; then
-	notok "errors: $T is not built (make build/progs/uprobe_target)"
-	exit 0
-fi
+need_prog errors "$T"
 ABS=$(readlink -f "$T")
 
 # err NAME STATUS LINE3 [WANT...]: a script whose line 3 is LINE3 (lines 1-2
@@ -36,29 +30,25 @@ err() {
 		printf 'kp.tracepoint("sched:sched_process_exec", function() end)\n'
 		printf '%s\n' "$line3"
 	} >"$f"
-	"$KPSCRIPT" -c "$T 1" "$f" >"$TMP/out" 2>"$TMP/err" &
-	kpid=$!
-	wait $kpid
-	rc=$?
+	kp_run -c "$T 1" "$f"
 	first=$(head -n 1 "$TMP/err")
-	check "errors/$ename: exit $want_rc (got $rc)" [ "$rc" -eq "$want_rc" ]
+	exits "errors/$ename: exit $want_rc" "$want_rc"
 	check "errors/$ename: first stderr line starts 'kpscript: $f:3: ' (got: $first)" \
 		has "$first" "kpscript: $f:3: "
 	for w in "$@"; do
 		check "errors/$ename: first stderr line says '$w'" has "$first" "$w"
 	done
 	check "errors/$ename: no traceback through lua/kp.lua" not grep -q 'lua/kp.lua' "$TMP/err"
-	check "errors/$ename: nothing left registered" not leftovers "$kpid"
+	none_left "errors/$ename"
 }
 
 # Lua syntax error: the file does not even load
 printf 'local a = 1\nlocal b = 2\nlocal c = = 3\n' >"$TMP/syntax.lua"
-"$KPSCRIPT" "$TMP/syntax.lua" >"$TMP/out" 2>"$TMP/err"
-rc=$?
+kp "$TMP/syntax.lua"
 first=$(head -n 1 "$TMP/err")
-check "errors/syntax: exit 1 (got $rc)" [ "$rc" -eq 1 ]
+exits "errors/syntax: exit 1" 1
 check "errors/syntax: one line naming $TMP/syntax.lua:3 (got: $first)" has "$first" "$TMP/syntax.lua:3:"
-check "errors/syntax: stderr is that one line" [ "$(wc -l <"$TMP/err")" -eq 1 ]
+one_err_line "errors/syntax: stderr is that one line"
 
 err runtime 1 'local t = nil; local x = t.field' "attempt to index"
 err error_call 1 'error("my own message")' "my own message"
@@ -89,30 +79,25 @@ err every_no_fn 1 'kp.every(10)' "kp.every"
 
 # an error in a callback names the callback's line; it may carry a traceback
 printf 'kp.uprobe("%s:kp_target_int", { a = "%%di:s32" }, function(e)\n  local n = 1\n  if e.a == 0 then error("callback says no") end\nend)\n' "$T" >"$TMP/cb.lua"
-"$KPSCRIPT" -c "$T 2" "$TMP/cb.lua" >"$TMP/out" 2>"$TMP/err" &
-kpid=$!
-wait $kpid
-rc=$?
+kp_run -c "$T 2" "$TMP/cb.lua"
 first=$(head -n 1 "$TMP/err")
-check "errors/callback: exit 1 (got $rc)" [ "$rc" -eq 1 ]
+exits "errors/callback: exit 1" 1
 check "errors/callback: first stderr line names $TMP/cb.lua:3 and the message (got: $first)" \
 	has "$first" "kpscript: $TMP/cb.lua:3: callback says no"
-check "errors/callback: nothing left registered" not leftovers "$kpid"
+none_left "errors/callback"
 
 # a script that does not exist
-"$KPSCRIPT" "$TMP/no_such_script.lua" >"$TMP/out" 2>"$TMP/err"
-rc=$?
-check "errors/no such script: exit 1 (got $rc)" [ "$rc" -eq 1 ]
+kp "$TMP/no_such_script.lua"
+exits "errors/no such script: exit 1" 1
 check "errors/no such script: the message names it" grep -qF "$TMP/no_such_script.lua" "$TMP/err"
 
 # usage errors: exit 2, a message naming the option, nothing run
 usage() { # usage NAME WANT ARGS...
 	uname=$1 want=$2
 	shift 2
-	"$KPSCRIPT" "$@" >"$TMP/out" 2>"$TMP/err"
-	rc=$?
+	kp "$@"
 	first=$(head -n 1 "$TMP/err")
-	check "errors/usage $uname: exit 2 (got $rc)" [ "$rc" -eq 2 ]
+	exits "errors/usage $uname: exit 2" 2
 	check "errors/usage $uname: says '$want' (got: $first)" has "$first" "$want"
 	check "errors/usage $uname: nothing on stdout, no code run" [ ! -s "$TMP/out" ]
 }

@@ -13,8 +13,6 @@
 . tests/live/lib.sh
 need_live exact
 
-not() { ! "$@" >/dev/null 2>&1; }
-
 N=20000
 cat >"$TMP/exact.lua" <<'EOF'
 local pidfile = arg[1]
@@ -35,12 +33,8 @@ EOF
 
 # 1. the generator is a child of sh -c (the trailing "; true" keeps dash from
 #    exec'ing it): its pid holds exactly its N calls
-"$KPSCRIPT" -c "$PROGS/gen_getppid $N $TMP/pid; true" "$TMP/exact.lua" "$TMP/pid" \
-	>"$TMP/out" 2>"$TMP/err" &
-kpid=$!
-wait $kpid
-rc=$?
-check "exact: run exits 0 (got $rc)" [ "$rc" -eq 0 ]
+kp_run -c "$PROGS/gen_getppid $N $TMP/pid; true" "$TMP/exact.lua" "$TMP/pid"
+exits "exact: run exits 0" 0
 line=$(grep '^pid ' "$TMP/out")
 set -- $line
 # pid P count C total T events E lost L
@@ -53,7 +47,7 @@ else
 	notok "exact: no summary line from the script: $(head -c 300 "$TMP/out" "$TMP/err" | tr '\n' ' ')"
 fi
 check "exact: no loss report on stderr" not grep -q 'lost' "$TMP/err"
-check "exact: nothing left registered" not leftovers "$kpid"
+none_left exact
 
 # 2. sh exec's the generator: the same pid makes one getppid() as "sh" (dash
 #    start-up) and N as "gen_getppid". ev.comm must follow the exec exactly,
@@ -85,13 +79,11 @@ end
 print(string.format("other %d", other))
 print(string.format("cpid %d %d", cpid_ok, cpid_bad[pid] or 0))
 EOF
-"$KPSCRIPT" -c "exec $PROGS/gen_getppid $N $TMP/pid2" "$TMP/comm.lua" "$TMP/pid2" \
-	>"$TMP/out2" 2>"$TMP/err2"
-rc=$?
-check "exact/exec: run exits 0 (got $rc)" [ "$rc" -eq 0 ]
-gen=$(sed -n 's/^gen //p' "$TMP/out2")
-other=$(sed -n 's/^other //p' "$TMP/out2")
-cpid=$(sed -n 's/^cpid //p' "$TMP/out2")
+kp -c "exec $PROGS/gen_getppid $N $TMP/pid2" "$TMP/comm.lua" "$TMP/pid2"
+exits "exact/exec: run exits 0" 0
+gen=$(val gen)
+other=$(val other)
+cpid=$(val cpid)
 check "exact/exec: $N events with ev.comm gen_getppid (got ${gen:-none})" [ "${gen:-0}" -eq "$N" ]
 c=no
 [ -n "$other" ] && [ "$other" -le 1 ] && c=yes
@@ -104,5 +96,5 @@ if [ $# -eq 2 ]; then
 	check "exact/exec: kp.cpid() = ev.pid for all $((N + ${other:-0})) events of the command (ok $1, nil or other $2)" \
 		[ $c = yes ]
 else
-	notok "exact/exec: no cpid line: $(head -c 300 "$TMP/err2" | tr '\n' ' ')"
+	notok "exact/exec: no cpid line: $(oneline "$TMP/err")"
 fi

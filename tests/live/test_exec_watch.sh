@@ -5,9 +5,8 @@ need_live exec_watch
 T=$PROGS/uprobe_target
 cmd="$T 1 'marker $$'; /bin/echo a1 a2 a3 a4 a5 a6 a7 a8 a9 >/dev/null; \
 setpriv --reuid=65534 --regid=65534 --clear-groups sleep 0.3"
-"$KPSCRIPT" -c "$cmd" exec_watch.lua >"$TMP/out" 2>"$TMP/err"
-rc=$?
-check "exec_watch: exit status 0 (got $rc)" [ $rc -eq 0 ]
+kp -c "$cmd" exec_watch.lua
+exits "exec_watch: exit status 0" 0
 check "exec_watch: says which path it uses" grep -q '^exec_watch: tracing execs via ' "$TMP/err"
 check "exec_watch: header line" grep -q '^TIME *PID *PPID *UID *COMM *FILE ARGV' "$TMP/out"
 line=$(grep " uprobe_target .* 1 'marker $$'\$" "$TMP/out")

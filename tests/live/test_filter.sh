@@ -10,14 +10,8 @@
 . tests/live/lib.sh
 need_live filter
 
-not() { ! "$@" >/dev/null 2>&1; }
-has() { printf '%s\n' "$1" | grep -qF -- "$2"; } # has TEXT STRING
-
 T=$PROGS/uprobe_target
-if [ ! -x "$T" ]; then
-	notok "filter: $T is not built (make build/progs/uprobe_target)"
-	exit 0
-fi
+need_prog filter "$T"
 STR="kpfilter$$"
 
 cat >"$TMP/filter.lua" <<'EOF'
@@ -41,18 +35,14 @@ EOF
 # LO..HI may pass, and our calls that pass must be exactly WANT (a list)
 filter() {
 	expr=$1 lo=$2 hi=$3 want=$4
-	"$KPSCRIPT" -c "$T 10 $STR" "$TMP/filter.lua" "$T" "$expr" "$STR" "$lo" "$hi" \
-		>"$TMP/out" 2>"$TMP/err" &
-	kpid=$!
-	wait $kpid
-	rc=$?
-	check "filter '$expr': exits 0 (got $rc)" [ "$rc" -eq 0 ]
-	got=$(sed -n 's/^mine //p' "$TMP/out")
+	kp_run -c "$T 10 $STR" "$TMP/filter.lua" "$T" "$expr" "$STR" "$lo" "$hi"
+	exits "filter '$expr': exits 0" 0
+	got=$(val mine)
 	check "filter '$expr': our calls passed are exactly [$want] (got [$got])" [ "$got" = "$want" ]
-	outside=$(sed -n 's/^outside //p' "$TMP/out")
+	outside=$(val outside)
 	check "filter '$expr': no event outside the filter reached the handler (got ${outside:-none})" \
 		[ "$outside" = 0 ]
-	check "filter '$expr': nothing left registered" not leftovers "$kpid"
+	none_left "filter '$expr'"
 }
 
 filter "a == 3" 3 3 "3"
@@ -74,11 +64,9 @@ kp.run()
 print("match " .. n)
 print("other " .. other)
 EOF
-"$KPSCRIPT" -c "/bin/true; $TMP/kpexec$$; /bin/true" "$TMP/exec.lua" "$TMP/kpexec$$" \
-	>"$TMP/out" 2>"$TMP/err"
-rc=$?
-check "filter on sched_process_exec filename: exits 0 (got $rc)" [ "$rc" -eq 0 ]
-check "filter on sched_process_exec filename: exactly 1 exec passes (got $(sed -n 's/^match //p' "$TMP/out"))" \
+kp -c "/bin/true; $TMP/kpexec$$; /bin/true" "$TMP/exec.lua" "$TMP/kpexec$$"
+exits "filter on sched_process_exec filename: exits 0" 0
+check "filter on sched_process_exec filename: exactly 1 exec passes (got $(val match))" \
 	grep -qx 'match 1' "$TMP/out"
 check "filter on sched_process_exec filename: no other exec passes" grep -qx 'other 0' "$TMP/out"
 
@@ -89,11 +77,8 @@ bad() {
 kp.uprobe("$T:kp_target_int", { a = "%di:s32" }, function() end)
 kp.uprobe("$T:kp_target_int", { a = "%di:s32" }, { filter = '$expr' }, function() end)
 EOF
-	"$KPSCRIPT" -c "$T 1" "$TMP/bad.lua" >"$TMP/out" 2>"$TMP/err" &
-	kpid=$!
-	wait $kpid
-	rc=$?
-	check "bad filter '$expr' ($why): exit 1 (got $rc)" [ "$rc" -eq 1 ]
+	kp_run -c "$T 1" "$TMP/bad.lua"
+	exits "bad filter '$expr' ($why): exit 1" 1
 	first=$(head -n 1 "$TMP/err")
 	check "bad filter '$expr': the first stderr line names the filter (got: $first)" \
 		has "$first" "\"$expr\""

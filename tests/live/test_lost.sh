@@ -16,17 +16,10 @@
 . tests/live/lib.sh
 need_live lost
 
-oneline() { tr "\n" " " <"$1" | cut -c1-300; } # oneline FILE: for messages
-not() { ! "$@" >/dev/null 2>&1; }
-
 G=$PROGS/gen_getppid
 T=$PROGS/uprobe_target
-for p in "$G" "$T"; do
-	if [ ! -x "$p" ]; then
-		notok "lost: $p is not built (make $p)"
-		exit 0
-	fi
-done
+need_prog lost "$G"
+need_prog lost "$T"
 
 cat >"$TMP/lost.lua" <<'EOF'
 -- arg: kind (tracepoint|uprobe), spec, filter, pid (0: any)
@@ -52,7 +45,7 @@ result() {
 	nm=$1 gen=$2
 	set -- $(grep '^delivered ' "$TMP/out")
 	if [ $# -ne 8 ]; then
-		notok "$nm: no summary from the script: $(head -c 300 "$TMP/err" | tr '\n' ' ')"
+		notok "$nm: no summary from the script: $(oneline "$TMP/err")"
 		return
 	fi
 	d=$2 s=$4 e=$6 l=$8
@@ -68,50 +61,33 @@ result() {
 
 # ---- 1. tracepoint, gen_getppid 200000 --------------------------------------
 N=200000
-mkfifo "$TMP/go"
-(
-	# <> opens the fifo without waiting for a writer; gen_getppid writes its
-	# pid, then blocks reading it until the -c command writes a byte
-	"$G" wait $N "$TMP/gpid" <>"$TMP/go" &
-	wait $!
-	echo $? >"$TMP/grc"
-) &
-i=0
-while [ ! -s "$TMP/gpid" ] && [ $i -lt 500 ]; do
-	sleep 0.01
-	i=$((i + 1))
-done
+# gen_getppid writes its pid to gpid once running, then blocks until the
+# -c command releases it
+launch g "$G" wait $N "$TMP/gpid"
+wait_file "$TMP/gpid"
 gpid=$(cat "$TMP/gpid" 2>/dev/null)
 if [ -z "$gpid" ]; then
 	notok "lost/tracepoint: gen_getppid did not start"
 else
-	wait_cmd="echo go 1<>$TMP/go; i=0; while [ ! -s $TMP/grc ] && [ \$i -lt 3000 ]; do sleep 0.01; i=\$((i+1)); done"
-	"$KPSCRIPT" -c "$wait_cmd" "$TMP/lost.lua" tracepoint syscalls:sys_enter_getppid \
-		"common_pid == $gpid" "$gpid" >"$TMP/out" 2>"$TMP/err" &
-	kpid=$!
-	wait $kpid
-	rc=$?
+	kp_run -c "$(release_cmd g 3000)" "$TMP/lost.lua" tracepoint syscalls:sys_enter_getppid \
+		"common_pid == $gpid" "$gpid"
 	# never leave the generator blocked, whatever happened to kpscript
-	echo go 1<>"$TMP/go"
+	release g
 	wait
-	check "lost/tracepoint: run exits 0 (got $rc)" [ "$rc" -eq 0 ]
-	check "lost/tracepoint: the generator ran to the end (status $(cat "$TMP/grc" 2>/dev/null))" \
-		[ "$(cat "$TMP/grc" 2>/dev/null)" = 0 ]
+	exits "lost/tracepoint: run exits 0" 0
+	check "lost/tracepoint: the generator ran to the end (status $(cat "$TMP/rc_g" 2>/dev/null))" \
+		[ "$(cat "$TMP/rc_g" 2>/dev/null)" = 0 ]
 	result "lost/tracepoint" $N
-	check "lost/tracepoint: nothing left registered" not leftovers "$kpid"
+	none_left lost/tracepoint
 fi
 
 # ---- 2. uprobe, uprobe_target 100000 ---------------------------------------
 N=100000
 STR="kplost$$"
-"$KPSCRIPT" -c "$T $N $STR" "$TMP/lost.lua" uprobe "$T:kp_target_int" "s == \"$STR\"" 0 \
-	>"$TMP/out" 2>"$TMP/err" &
-kpid=$!
-wait $kpid
-rc=$?
-check "lost/uprobe: run exits 0 (got $rc)" [ "$rc" -eq 0 ]
+kp_run -c "$T $N $STR" "$TMP/lost.lua" uprobe "$T:kp_target_int" "s == \"$STR\"" 0
+exits "lost/uprobe: run exits 0" 0
 result "lost/uprobe" $N
-check "lost/uprobe: nothing left registered" not leftovers "$kpid"
+none_left lost/uprobe
 
 # ---- 3. kp.stop() is not a loss ---------------------------------------------
 # 20 calls fit a default ring many times over; the handler stops the run at
@@ -126,9 +102,8 @@ kp.run()
 for _, s in pairs(kp.stats()) do print(string.format("delivered %d lost %d", n, s.lost)) end
 EOF
 STR="kpstop$$"
-"$KPSCRIPT" -c "$T 20 $STR" "$TMP/stop.lua" "$T" "s == \"$STR\"" >"$TMP/out" 2>"$TMP/err"
-rc=$?
-check "lost/stop: run exits 0 (got $rc)" [ "$rc" -eq 0 ]
+kp -c "$T 20 $STR" "$TMP/stop.lua" "$T" "s == \"$STR\""
+exits "lost/stop: run exits 0" 0
 check "lost/stop: one event delivered before kp.stop() (got: $(oneline "$TMP/out"))" grep -q '^delivered 1 ' "$TMP/out"
 check "lost/stop: kp.stats() lost is 0 after kp.stop() with a roomy ring (got: $(oneline "$TMP/out"))" \
 	grep -q ' lost 0$' "$TMP/out"

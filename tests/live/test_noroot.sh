@@ -22,10 +22,10 @@ for kind in tracepoint uprobe; do
 	fi
 	asnobody "$KPSCRIPT" -e "$code" >"$TMP/out" 2>"$TMP/err"
 	rc=$?
-	check "noroot/$kind: exit status 1 (got $rc)" [ $rc -eq 1 ]
-	check "noroot/$kind: one line on stderr (got $(wc -l <"$TMP/err"))" [ "$(wc -l <"$TMP/err")" -eq 1 ]
+	exits "noroot/$kind: exit status 1" 1
+	one_err_line "noroot/$kind: one line on stderr (got $(wc -l <"$TMP/err"))"
 	check "noroot/$kind: the line names root and CAP_PERFMON ($(head -c 200 "$TMP/err"))" \
 		grep -q 'needs root, or CAP_PERFMON' "$TMP/err"
-	check "noroot/$kind: the line names the script line" grep -q '^kpscript: -e:1: ' "$TMP/err"
+	names_line "noroot/$kind: the line names the script line" -e:1
 done
-check "noroot: nothing new registered" [ "$(leftovers | wc -l)" -eq "$before" ]
+none_new "noroot: nothing new registered" "$before"

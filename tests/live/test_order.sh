@@ -7,13 +7,8 @@
 . tests/live/lib.sh
 need_live order
 
-not() { ! "$@" >/dev/null 2>&1; }
-
 F=$PROGS/forkexec
-if [ ! -x "$F" ]; then
-	notok "order: $F is not built (make build/progs/forkexec)"
-	exit 0
-fi
+need_prog order "$F"
 N=50
 
 cat >"$TMP/order.lua" <<'EOF'
@@ -70,12 +65,8 @@ for _, s in pairs(kp.stats()) do lost = lost + s.lost end
 print("lost " .. lost)
 EOF
 
-"$KPSCRIPT" -c "$F $N >$TMP/kids" "$TMP/order.lua" "$TMP/kids" >"$TMP/out" 2>"$TMP/err" &
-kpid=$!
-wait $kpid
-rc=$?
-val() { sed -n "s/^$1 //p" "$TMP/out"; }
-check "order: run exits 0 (got $rc)" [ "$rc" -eq 0 ]
+kp_run -c "$F $N >$TMP/kids" "$TMP/order.lua" "$TMP/kids"
+exits "order: run exits 0" 0
 check "order: forkexec started $N children (got $(val kids))" [ "$(val kids)" = "$N" ]
 check "order: no event lost (got $(val lost))" [ "$(val lost)" = 0 ]
 check "order: every child's fork < exec < exit, each once ($(val good) of $N; wrong: $(val bad))" \
@@ -83,4 +74,4 @@ check "order: every child's fork < exec < exit, each once ($(val good) of $N; wr
 bw=$(val backwards)
 check "order: ev.time never decreases over all $(val events) events (${bw:-no result})" \
 	[ "${bw%% *}" = 0 ]
-check "order: nothing left registered" not leftovers "$kpid"
+none_left order

@@ -13,13 +13,8 @@
 . tests/live/lib.sh
 need_live uprobe
 
-not() { ! "$@" >/dev/null 2>&1; }
-
 T=$PROGS/uprobe_target
-if [ ! -x "$T" ]; then
-	notok "uprobe: $T is not built (make build/progs/uprobe_target)"
-	exit 0
-fi
+need_prog uprobe "$T"
 ABS=$(readlink -f "$T")
 N=40
 STR="kp str $$ w\303\266rld" # a space and UTF-8 bytes (\303\266 is o-umlaut)
@@ -55,13 +50,19 @@ local R = "uretprobe:" .. arg[4] .. ":"
 -- leaf entry, leaf return, middle return
 local k = 1
 local function nxt() local e = mine[k]; k = k + 1; return e end
+-- the next event if it is PROBE's, else nil after saying so
+local function take(probe, what, i)
+  local e = nxt()
+  if not e or e.probe ~= probe then
+    fail("event %d: want %s of call %d, got %s", k - 1, what, i, e and e.probe or "nothing")
+    return nil
+  end
+  return e
+end
 local entries, rets = 0, 0
 for i = 0, N - 1 do
-  local e = nxt()
-  if not e or e.probe ~= P .. "kp_target_int" then
-    fail("event %d: want entry of call %d, got %s", k - 1, i, e and e.probe or "nothing")
-    break
-  end
+  local e = take(P .. "kp_target_int", "entry", i)
+  if not e then break end
   entries = entries + 1
   local c = 0xfffffffffffffff0ULL + i % 16
   if e.a ~= i or type(e.a) ~= "number" then fail("call %d: a = %s", i, tostring(e.a)) end
@@ -75,11 +76,8 @@ for i = 0, N - 1 do
   if type(e.cpu) ~= "number" or type(e.time) ~= "number" or e.time <= 0 then
     fail("call %d: cpu %s time %s", i, tostring(e.cpu), tostring(e.time))
   end
-  local r = nxt()
-  if not r or r.probe ~= R .. "kp_target_int" then
-    fail("event %d: want return of call %d, got %s", k - 1, i, r and r.probe or "nothing")
-    break
-  end
+  local r = take(R .. "kp_target_int", "return", i)
+  if not r then break end
   rets = rets + 1
   if r.ret ~= i + 1 then fail("call %d: ret = %s, want %d", i, tostring(r.ret), i + 1) end
   if r.time < e.time then fail("call %d: return before entry", i) end
@@ -106,22 +104,18 @@ local lost = 0
 for _, s in pairs(st) do lost = lost + s.lost + s.bad_fields end
 print("lost " .. lost)
 EOF
-"$KPSCRIPT" -c "$T $N '$STR'" "$TMP/decode.lua" "$T" "$N" "$STR" "$ABS" >"$TMP/out" 2>"$TMP/err" &
-kpid=$!
-wait $kpid
-rc=$?
-check "uprobe: run exits 0 (got $rc)" [ "$rc" -eq 0 ]
-val() { sed -n "s/^$1 //p" "$TMP/out"; }
+kp_run -c "$T $N '$STR'" "$TMP/decode.lua" "$T" "$N" "$STR" "$ABS"
+exits "uprobe: run exits 0" 0
 check "uprobe: the target's pid is found by its string argument" not grep -qx 'pid nil' "$TMP/out"
 check "uprobe: $N kp_target_int entries in call order (got $(val entries))" [ "$(val entries)" = "$N" ]
 check "uprobe: $N kp_target_int returns, each right after its entry (got $(val returns))" [ "$(val returns)" = "$N" ]
 if [ "$(val bad)" = 0 ]; then
 	ok "uprobe: a (s32), b (negative s64), c (u64 > 2^53 as uint64_t cdata), s (ustring), \$retval, +0(\$retval):ustring, leaf/middle decode exactly"
 else
-	notok "uprobe: decode mismatches ($(val bad)):$(sed -n 's/^  / |/p' "$TMP/out" | tr -d '\n') $(head -c 300 "$TMP/err" | tr '\n' ' ')"
+	notok "uprobe: decode mismatches ($(val bad)):$(sed -n 's/^  / |/p' "$TMP/out" | tr -d '\n') $(oneline "$TMP/err")"
 fi
 check "uprobe: no event lost and no bad field (got $(val lost))" [ "$(val lost)" = 0 ]
-check "uprobe: nothing left registered" not leftovers "$kpid"
+none_left uprobe
 
 # PATH:0xOFFSET: the file offset of kp_target_int, computed here from the
 # ELF headers (symbol value - section address + section file offset)
@@ -131,6 +125,11 @@ set -- $(readelf -sSW "$T" 2>/dev/null | awk '
 	$8 == "kp_target_int" && $4 == "FUNC" { v = $2; ndx = $7 }
 	END { if (v != "" && (ndx in addr)) print v, addr[ndx], off[ndx] }')
 [ $# -eq 3 ] && off=$(printf '0x%x' $((0x$1 - 0x$2 + 0x$3)))
+# dry_def SPEC: where --dry-run of off.lua puts the uprobe SPEC (PATH:0xOFFSET)
+dry_def() {
+	"$KPSCRIPT" --dry-run "$TMP/off.lua" "$1" x >"$TMP/dry" 2>&1
+	grep '^p:' "$TMP/dry" | awk '{ print $2 }'
+}
 if [ -z "$off" ]; then
 	skip "uprobe: PATH:0xOFFSET: readelf could not give kp_target_int's offset"
 else
@@ -148,11 +147,9 @@ print("count " .. n)
 print("bad " .. bad)
 print("probe " .. tostring(probe))
 EOF
-	"$KPSCRIPT" --dry-run "$TMP/off.lua" "$T:kp_target_int" x >"$TMP/dry" 2>&1
-	drydef=$(grep '^p:' "$TMP/dry" | awk '{ print $2 }')
+	drydef=$(dry_def "$T:kp_target_int")
 	check "uprobe: --dry-run puts kp_target_int at $ABS:$off (got $drydef)" [ "$drydef" = "$ABS:$off" ]
-	"$KPSCRIPT" -c "$T 7 '$STR'" "$TMP/off.lua" "$T:$off" "$STR" >"$TMP/out" 2>"$TMP/err"
-	rc=$?
+	kp -c "$T 7 '$STR'" "$TMP/off.lua" "$T:$off" "$STR"
 	check "uprobe: $T:$off runs (exit $rc)" [ "$rc" -eq 0 ]
 	check "uprobe: $T:$off fires for each of 7 calls (got $(val count))" [ "$(val count)" = 7 ]
 	check "uprobe: $T:$off decodes a = 0..6 in order" [ "$(val bad)" = 0 ]
@@ -170,8 +167,7 @@ if [ $# -ne 2 ] || [ -z "$off" ]; then
 	skip "uprobe: SYMBOL+OFF: objdump could not disassemble kp_target_int"
 else
 	plus=$((0x$2 - 0x$1))
-	"$KPSCRIPT" --dry-run "$TMP/off.lua" "$T:kp_target_int+$plus" x >"$TMP/dry" 2>&1
-	drydef=$(grep '^p:' "$TMP/dry" | awk '{ print $2 }')
+	drydef=$(dry_def "$T:kp_target_int+$plus")
 	want=$(printf '%s:0x%x' "$ABS" $((off + plus)))
 	check "uprobe: --dry-run puts kp_target_int+$plus at $want (got $drydef)" [ "$drydef" = "$want" ]
 	# only the count is checked: what the registers hold after the first
@@ -192,9 +188,7 @@ kp.run()
 print("count " .. n)
 print("probe " .. tostring(probe))
 EOF
-	"$KPSCRIPT" -c "echo \$\$ >$TMP/tpid; exec $T 5" "$TMP/plus.lua" "$T:kp_target_int+$plus" "$TMP/tpid" \
-		>"$TMP/out" 2>"$TMP/err"
-	rc=$?
+	kp -c "echo \$\$ >$TMP/tpid; exec $T 5" "$TMP/plus.lua" "$T:kp_target_int+$plus" "$TMP/tpid"
 	check "uprobe: kp_target_int+$plus runs (exit $rc)" [ "$rc" -eq 0 ]
 	check "uprobe: kp_target_int+$plus fires for each of 5 calls (got $(val count))" [ "$(val count)" = 5 ]
 	check "uprobe: ev.probe names SYMBOL+OFF (got $(val probe))" [ "$(val probe)" = "uprobe:$ABS:kp_target_int+$plus" ]

@@ -3,10 +3,10 @@
  * Unit test of host/kp_loop.c: the time-ordered merge of several rings and
  * the dispatch of SAMPLE/LOST/COMM/FORK/EXIT records, without the kernel.
  *
- * Each simulated ring is a memfd mapped by kp_ring_open(); this file writes
- * the records into its own mapping of the memfd, as the kernel would, and
- * stores data_head. epoll refuses a memfd (a regular file), so every ring
- * is registered with kp_loop_add() under an eventfd of its own.
+ * Each simulated ring (fake_ring.h) is a memfd mapped by kp_ring_open();
+ * this file writes the records into it as the kernel would. epoll refuses a
+ * memfd (a regular file), so every ring is registered with kp_loop_add()
+ * under an eventfd of its own.
  *
  * Records are laid out as kpscript asks for them: samples with
  * sample_type = TID|TIME|CPU|RAW, other records with the sample_id_all
@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <linux/perf_event.h>
@@ -28,83 +27,35 @@
 #include "kp_loop.h"
 #include "kp_ring.h"
 #include "t.h"
+#include "fake_ring.h"
 
-/* ---- simulated rings ------------------------------------------------- */
+/* ---- simulated rings (fake_ring.h) ---------------------------------- */
 
-struct fake {
-	int fd, evfd;
-	size_t page, size;
-	void *map;
-	size_t map_len;
-	struct perf_event_mmap_page *meta;
-	unsigned char *data;
-	uint64_t head;
-	struct kp_ring *ring;
-};
-
-static bool fake_init(struct fake *f, size_t pages)
+/*
+ * A simulated ring of @pages pages with its kp_ring and an eventfd to add it
+ * to the loop under; false after a failed check.
+ */
+static bool ring_init(struct fake *f, size_t pages)
 {
-	memset(f, 0, sizeof(*f));
-	f->evfd = -1;
-	f->page = (size_t)sysconf(_SC_PAGESIZE);
-	f->size = pages * f->page;
-	f->map_len = (pages + 1) * f->page;
-	f->fd = memfd_create("kp_test_loop", MFD_CLOEXEC);
-	if (f->fd < 0)
-		goto fail;
-	if (ftruncate(f->fd, (off_t)f->map_len))
-		goto fail_fd;
-	f->map = mmap(NULL, f->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, f->fd, 0);
-	if (f->map == MAP_FAILED)
-		goto fail_fd;
-	f->meta = f->map;
-	f->data = (unsigned char *)f->map + f->page;
-	f->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (f->evfd < 0)
-		goto fail_map;
-	f->ring = kp_ring_open(f->fd, pages);
-	if (!f->ring)
-		goto fail_ev;
-	return true;
+	int e;
 
-fail_ev:
-	close(f->evfd);
-fail_map:
-	munmap(f->map, f->map_len);
-fail_fd:
-	close(f->fd);
+	if (!fake_init(f, pages))
+		goto fail;
+	f->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (f->evfd >= 0 && (f->ring = kp_ring_open(f->fd, pages)))
+		return true;
+	e = errno;
+	fake_fini(f);
+	errno = e;
 fail:
 	T_OK(0, "set up a simulated ring of %zu pages: %s", pages, strerror(errno));
 	return false;
 }
 
-static void fake_fini(struct fake *f)
+/* kp_loop_add() the ring under its eventfd. */
+static int ring_add(struct kp_loop *l, struct fake *f, void *owner)
 {
-	kp_ring_close(f->ring);
-	munmap(f->map, f->map_len);
-	close(f->fd);
-	close(f->evfd);
-}
-
-static void fake_write(struct fake *f, const void *buf, size_t len)
-{
-	size_t off = (size_t)(f->head & (f->size - 1)), first = f->size - off;
-
-	if (first > len)
-		first = len;
-	memcpy(f->data + off, buf, first);
-	memcpy(f->data, (const unsigned char *)buf + first, len - first);
-	f->head += len;
-}
-
-static void fake_publish(struct fake *f)
-{
-	__atomic_store_n(&f->meta->data_head, f->head, __ATOMIC_RELEASE);
-}
-
-static uint64_t fake_tail(const struct fake *f)
-{
-	return __atomic_load_n(&f->meta->data_tail, __ATOMIC_ACQUIRE);
+	return kp_loop_add(l, f->evfd, f->ring, owner);
 }
 
 /* Append @n bytes at @p to a record under construction. */
@@ -129,13 +80,19 @@ static void rec_u64(struct rec *r, uint64_t v)
 	rec_put(r, &v, 8);
 }
 
+/* Zeros up to a multiple of 8 bytes. */
+static void rec_pad(struct rec *r)
+{
+	while (r->n & 7)
+		r->b[r->n++] = 0;
+}
+
 /* Pad to 8, fill in the header and write the record into the ring. */
 static void rec_emit(struct fake *f, struct rec *r, uint32_t type)
 {
 	struct perf_event_header h = { .type = type };
 
-	while (r->n & 7)
-		r->b[r->n++] = 0;
+	rec_pad(r);
 	h.size = (uint16_t)r->n;
 	memcpy(r->b, &h, sizeof(h));
 	fake_write(f, r->b, r->n);
@@ -147,14 +104,21 @@ static void rec_begin(struct rec *r)
 	r->n = sizeof(struct perf_event_header);
 }
 
-/* sample_id_all trailer */
-static void rec_trailer(struct rec *r, uint32_t pid, uint32_t tid, uint64_t time)
+/* pid, tid, time, cpu, res: a sample's TID|TIME|CPU fields, and the
+ * sample_id_all trailer of other records */
+static void rec_ids(struct rec *r, uint32_t pid, uint32_t tid, uint64_t time, uint32_t cpu)
 {
 	rec_u32(r, pid);
 	rec_u32(r, tid);
 	rec_u64(r, time);
-	rec_u32(r, 3); /* cpu */
+	rec_u32(r, cpu);
 	rec_u32(r, 0);
+}
+
+/* sample_id_all trailer */
+static void rec_trailer(struct rec *r, uint32_t pid, uint32_t tid, uint64_t time)
+{
+	rec_ids(r, pid, tid, time, 3);
 }
 
 /* A sample whose raw_size field says @claim, carrying @len raw bytes. */
@@ -164,11 +128,7 @@ static void put_sample_raw(struct fake *f, uint32_t pid, uint32_t tid, uint64_t 
 	struct rec r;
 
 	rec_begin(&r);
-	rec_u32(&r, pid);
-	rec_u32(&r, tid);
-	rec_u64(&r, time);
-	rec_u32(&r, 5); /* cpu */
-	rec_u32(&r, 0);
+	rec_ids(&r, pid, tid, time, 5);
 	rec_u32(&r, claim);
 	rec_put(&r, raw, len);
 	rec_emit(f, &r, PERF_RECORD_SAMPLE);
@@ -182,6 +142,17 @@ static void put_sample(struct fake *f, uint32_t pid, uint32_t tid, uint64_t time
 
 	put_sample_raw(f, pid, tid, time, raw, (uint32_t)n, (uint32_t)n);
 }
+
+/* Samples of pid = tid = @id at each of @times, in that order. */
+static void put_samples(struct fake *f, uint32_t id, const uint64_t *times, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		put_sample(f, id, id, times[i]);
+}
+
+#define PUT_SAMPLES(f, id, ...)                                            \
+	put_samples(f, id, (const uint64_t[]){ __VA_ARGS__ },              \
+		    sizeof((const uint64_t[]){ __VA_ARGS__ }) / sizeof(uint64_t))
 
 static void put_lost(struct fake *f, uint64_t lost, uint64_t time)
 {
@@ -197,14 +168,12 @@ static void put_lost(struct fake *f, uint64_t lost, uint64_t time)
 static void put_comm(struct fake *f, uint32_t pid, uint32_t tid, const char *comm, uint64_t time)
 {
 	struct rec r;
-	size_t len = strlen(comm) + 1;
 
 	rec_begin(&r);
 	rec_u32(&r, pid);
 	rec_u32(&r, tid);
-	rec_put(&r, comm, len);
-	while (len++ & 7)
-		r.b[r.n++] = 0;
+	rec_put(&r, comm, strlen(comm) + 1);
+	rec_pad(&r);
 	rec_trailer(&r, pid, tid, time);
 	rec_emit(f, &r, PERF_RECORD_COMM);
 }
@@ -248,17 +217,27 @@ struct ctx {
 	struct fake *watch;
 };
 
-static int on_sample(void *owner, const struct kp_sample *s, void *vctx)
+/* The next entry of the log, cleared, of @kind and @owner; NULL when full. */
+static struct got *log_next(struct ctx *c, int kind, void *owner)
 {
-	struct ctx *c = vctx;
 	struct got *g;
 
 	if (c->n == sizeof(c->log) / sizeof(c->log[0]))
-		return 1;
+		return NULL;
 	g = &c->log[c->n++];
 	memset(g, 0, sizeof(*g));
-	g->kind = GOT_SAMPLE;
+	g->kind = kind;
 	g->owner = owner;
+	return g;
+}
+
+static int on_sample(void *owner, const struct kp_sample *s, void *vctx)
+{
+	struct ctx *c = vctx;
+	struct got *g = log_next(c, GOT_SAMPLE, owner);
+
+	if (!g)
+		return 1;
 	g->pid = s->pid;
 	g->tid = s->tid;
 	g->cpu = s->cpu;
@@ -280,16 +259,10 @@ static int on_sample(void *owner, const struct kp_sample *s, void *vctx)
 
 static void on_lost(void *owner, uint64_t lost, void *vctx)
 {
-	struct ctx *c = vctx;
-	struct got *g;
+	struct got *g = log_next(vctx, GOT_LOST, owner);
 
-	if (c->n == sizeof(c->log) / sizeof(c->log[0]))
-		return;
-	g = &c->log[c->n++];
-	memset(g, 0, sizeof(*g));
-	g->kind = GOT_LOST;
-	g->owner = owner;
-	g->lost = lost;
+	if (g)
+		g->lost = lost;
 }
 
 static const struct kp_loop_ops ops = { .sample = on_sample, .lost = on_lost };
@@ -335,7 +308,7 @@ static void test_order(void)
 	long ret;
 
 	T_OK(l != NULL, "order: kp_loop_new");
-	if (!l || !fake_init(&fa, 1) || !fake_init(&fb, 1) || !fake_init(&fc, 1))
+	if (!l || !ring_init(&fa, 1) || !ring_init(&fb, 1) || !ring_init(&fc, 1))
 		exit(2);
 	for (size_t i = 0; i < n; i++) {
 		struct fake *f = want[i].owner == A ? &fa : want[i].owner == B ? &fb : &fc;
@@ -345,9 +318,9 @@ static void test_order(void)
 	fake_publish(&fa);
 	fake_publish(&fb);
 	fake_publish(&fc);
-	T_EQ_INT(kp_loop_add(l, fa.evfd, fa.ring, A), 0, "order: kp_loop_add ring A");
-	T_EQ_INT(kp_loop_add(l, fb.evfd, fb.ring, B), 0, "order: kp_loop_add ring B");
-	T_EQ_INT(kp_loop_add(l, fc.evfd, fc.ring, C), 0, "order: kp_loop_add ring C");
+	T_EQ_INT(ring_add(l, &fa, A), 0, "order: kp_loop_add ring A");
+	T_EQ_INT(ring_add(l, &fb, B), 0, "order: kp_loop_add ring B");
+	T_EQ_INT(ring_add(l, &fc, C), 0, "order: kp_loop_add ring C");
 	ret = kp_loop_drain(l, UINT64_MAX, &held);
 	T_EQ_INT(ret, (long)n, "order: drain(UINT64_MAX) returns the 11 records");
 	T_OK(!held, "order: nothing held after drain(UINT64_MAX)");
@@ -397,7 +370,7 @@ static void test_order_many(void)
 	for (int r = 0; r < NR; r++) {
 		uint64_t t = 1;
 
-		if (!fake_init(&f[r], 16))
+		if (!ring_init(&f[r], 16))
 			exit(2);
 		for (uint32_t i = 0; i < PER; i++) {
 			seed = seed * 1103515245u + 12345u;
@@ -405,7 +378,7 @@ static void test_order_many(void)
 			put_sample(&f[r], (uint32_t)r, i, t);
 		}
 		fake_publish(&f[r]);
-		if (kp_loop_add(l, f[r].evfd, f[r].ring, own[r]))
+		if (ring_add(l, &f[r], own[r]))
 			T_OK(0, "order many: kp_loop_add ring %d", r);
 	}
 	c->watch = &f[0];
@@ -459,17 +432,14 @@ static void test_horizon(void)
 	bool held = false;
 	long ret;
 
-	if (!l || !fake_init(&fa, 1) || !fake_init(&fb, 1))
+	if (!l || !ring_init(&fa, 1) || !ring_init(&fb, 1))
 		exit(2);
-	put_sample(&fa, 1, 1, 10);
-	put_sample(&fa, 1, 1, 30);
-	put_sample(&fa, 1, 1, 50);
-	put_sample(&fb, 2, 2, 20);
-	put_sample(&fb, 2, 2, 40);
+	PUT_SAMPLES(&fa, 1, 10, 30, 50);
+	PUT_SAMPLES(&fb, 2, 20, 40);
 	fake_publish(&fa);
 	fake_publish(&fb);
-	kp_loop_add(l, fa.evfd, fa.ring, A);
-	kp_loop_add(l, fb.evfd, fb.ring, B);
+	ring_add(l, &fa, A);
+	ring_add(l, &fb, B);
 	ret = kp_loop_drain(l, 40, &held);
 	T_EQ_INT(ret, 4, "horizon: drain(40) delivers 4 (40 itself is not newer)");
 	T_OK(held, "horizon: drain(40) sets held (50 left)");
@@ -478,8 +448,7 @@ static void test_horizon(void)
 	T_EQ_INT(ret, 0, "horizon: drain(40) again delivers nothing");
 	T_OK(held, "horizon: and still holds 50");
 	/* a late record from the other ring, older than the held one */
-	put_sample(&fb, 2, 2, 45);
-	put_sample(&fb, 2, 2, 60);
+	PUT_SAMPLES(&fb, 2, 45, 60);
 	fake_publish(&fb);
 	ret = kp_loop_drain(l, UINT64_MAX, &held);
 	T_EQ_INT(ret, 3, "horizon: drain(UINT64_MAX) delivers the other 3");
@@ -508,18 +477,14 @@ static void test_stop(void)
 	bool held;
 	long ret;
 
-	if (!l || !fake_init(&fa, 1) || !fake_init(&fb, 1))
+	if (!l || !ring_init(&fa, 1) || !ring_init(&fb, 1))
 		exit(2);
-	put_sample(&fa, 1, 1, 10);
-	put_sample(&fa, 1, 1, 30);
-	put_sample(&fa, 1, 1, 50);
-	put_sample(&fb, 2, 2, 20);
-	put_sample(&fb, 2, 2, 40);
-	put_sample(&fb, 2, 2, 60);
+	PUT_SAMPLES(&fa, 1, 10, 30, 50);
+	PUT_SAMPLES(&fb, 2, 20, 40, 60);
 	fake_publish(&fa);
 	fake_publish(&fb);
-	kp_loop_add(l, fa.evfd, fa.ring, A);
-	kp_loop_add(l, fb.evfd, fb.ring, B);
+	ring_add(l, &fa, A);
+	ring_add(l, &fb, B);
 	c->stop_at = 3;
 	ret = kp_loop_drain(l, UINT64_MAX, &held);
 	T_OK(ret < 0, "stop: drain returns negative when the callback stops it (got %ld)", ret);
@@ -546,7 +511,7 @@ static void test_lost(void)
 	bool held;
 	long ret;
 
-	if (!l || !fake_init(&fa, 1) || !fake_init(&fb, 1) || !fake_init(&fs, 1))
+	if (!l || !ring_init(&fa, 1) || !ring_init(&fb, 1) || !ring_init(&fs, 1))
 		exit(2);
 	put_sample(&fa, 1, 1, 10);
 	put_lost(&fa, 7, 20);
@@ -557,9 +522,9 @@ static void test_lost(void)
 	fake_publish(&fa);
 	fake_publish(&fb);
 	fake_publish(&fs);
-	kp_loop_add(l, fa.evfd, fa.ring, A);
-	kp_loop_add(l, fb.evfd, fb.ring, B);
-	kp_loop_add(l, fs.evfd, fs.ring, NULL);
+	ring_add(l, &fa, A);
+	ring_add(l, &fb, B);
+	ring_add(l, &fs, NULL);
 	ret = kp_loop_drain(l, UINT64_MAX, &held);
 	T_EQ_INT(ret, 6, "lost: drain passes all 6 records");
 	T_EQ_UINT(c->n, 5, "lost: 3 samples + 2 lost callbacks (none for the side band)");
@@ -591,7 +556,7 @@ static void test_sideband(void)
 	bool held;
 	long ret;
 
-	if (!comm || !l || !fake_init(&fa, 1) || !fake_init(&fs, 1))
+	if (!comm || !l || !ring_init(&fa, 1) || !ring_init(&fs, 1))
 		exit(2);
 	c->comm = comm;
 	/* side band: tid 101 named alpha at 10, renamed at 20 to the longest
@@ -613,8 +578,8 @@ static void test_sideband(void)
 	put_sample(&fa, 103, 103, 55);
 	fake_publish(&fa);
 	fake_publish(&fs);
-	kp_loop_add(l, fa.evfd, fa.ring, A);
-	kp_loop_add(l, fs.evfd, fs.ring, NULL);
+	ring_add(l, &fa, A);
+	ring_add(l, &fs, NULL);
 	kp_loop_remove(l, NULL); /* NULL owner: removes nothing */
 	ret = kp_loop_drain(l, UINT64_MAX, &held);
 	T_EQ_INT(ret, 13, "sideband: drain passes all 13 records");
@@ -657,7 +622,7 @@ static void test_corrupt(void)
 	bool held;
 	long ret;
 
-	if (!l || !fake_init(&fa, 1) || !fake_init(&fb, 1))
+	if (!l || !ring_init(&fa, 1) || !ring_init(&fb, 1))
 		exit(2);
 	T_EQ_UINT(kp_loop_corrupt(l), 0, "corrupt: counter starts at 0");
 	put_sample(&fa, 1, 1, 10);
@@ -667,7 +632,7 @@ static void test_corrupt(void)
 	put_sample_raw(&fa, 1, 1, 30, "12345678", 8, 12); /* up to the record end */
 	put_sample(&fa, 1, 1, 40);
 	fake_publish(&fa);
-	kp_loop_add(l, fa.evfd, fa.ring, A);
+	ring_add(l, &fa, A);
 	ret = kp_loop_drain(l, UINT64_MAX, &held);
 	T_OK(times_are(c, 0, want, 3), "corrupt: samples @20 and @25 with raw_size too big skipped");
 	T_EQ_UINT(kp_loop_corrupt(l), 2, "corrupt: both counted in kp_loop_corrupt()");
@@ -675,7 +640,7 @@ static void test_corrupt(void)
 		  "corrupt: raw_size reaching the record end exactly is delivered");
 	(void)ret;
 	/* a corrupt header in another ring: counted, that ring skipped, A goes on */
-	kp_loop_add(l, fb.evfd, fb.ring, B);
+	ring_add(l, &fb, B);
 	fake_write(&fb, &bad, sizeof(bad));
 	put_sample(&fb, 2, 2, 50);
 	fake_publish(&fb);
@@ -701,7 +666,7 @@ static void test_remove(void)
 	bool held;
 	long ret;
 
-	if (!l || !fake_init(&fa, 1) || !fake_init(&fb, 1) || !fake_init(&fc, 1))
+	if (!l || !ring_init(&fa, 1) || !ring_init(&fb, 1) || !ring_init(&fc, 1))
 		exit(2);
 	put_sample(&fa, 1, 1, 10);
 	put_sample(&fb, 2, 2, 20);
@@ -711,9 +676,9 @@ static void test_remove(void)
 	fake_publish(&fa);
 	fake_publish(&fb);
 	fake_publish(&fc);
-	kp_loop_add(l, fa.evfd, fa.ring, A);
-	kp_loop_add(l, fb.evfd, fb.ring, B);
-	kp_loop_add(l, fc.evfd, fc.ring, A);
+	ring_add(l, &fa, A);
+	ring_add(l, &fb, B);
+	ring_add(l, &fc, A);
 	kp_loop_remove(l, A);
 	ret = kp_loop_drain(l, UINT64_MAX, &held);
 	for (size_t i = 0; i < c->n; i++)
@@ -721,7 +686,7 @@ static void test_remove(void)
 	T_EQ_INT(ret, 2, "remove: drain after remove(A) passes only B's 2 records");
 	T_EQ_UINT(from_a, 0, "remove: no record of removed owner A (both its rings) delivered");
 	T_EQ_UINT(fake_tail(&fa), 0, "remove: removed ring A left unread");
-	T_EQ_INT(kp_loop_add(l, fa.evfd, fa.ring, A), 0,
+	T_EQ_INT(ring_add(l, &fa, A), 0,
 		 "remove: re-adding A's fd works (it left the epoll set)");
 	ret = kp_loop_drain(l, UINT64_MAX, &held);
 	T_OK(ret == 2 && c->n == 4 && c->log[2].owner == A && c->log[3].time == 30,
@@ -749,7 +714,7 @@ static void test_wait_and_add(void)
 	uint64_t one = 1;
 	bool held;
 
-	if (!l || w < 0 || !fake_init(&fa, 1))
+	if (!l || w < 0 || !ring_init(&fa, 1))
 		exit(2);
 	T_OK(kp_loop_add(l, fa.fd, fa.ring, A) < 0, "add: a memfd (not pollable) is refused");
 	put_sample(&fa, 1, 1, 10);

@@ -1,92 +1,23 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit test of host/kp_ring.c without the kernel: a memfd stands in for the
- * perf fd. This file plays the kernel's producer role on its own mapping of
- * the memfd (records written at data_head & mask, then data_head stored with
- * release order); kp_ring reads them through its mapping and hands space
- * back by storing data_tail, which is read back here from the meta page.
+ * Unit test of host/kp_ring.c without the kernel: records go into a
+ * simulated ring (fake_ring.h) as the kernel would write them, and kp_ring
+ * reads them back and hands the space back through data_tail.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <linux/perf_event.h>
 
 #include "kp_ring.h"
 #include "t.h"
-
-/* The kernel side of one simulated ring. */
-struct fake {
-	int fd;
-	size_t page, size; /* data area bytes */
-	void *map;
-	size_t map_len;
-	struct perf_event_mmap_page *meta;
-	unsigned char *data;
-	uint64_t head; /* written so far (published or not) */
-};
-
-static bool fake_init(struct fake *f, size_t pages)
-{
-	memset(f, 0, sizeof(*f));
-	f->page = (size_t)sysconf(_SC_PAGESIZE);
-	f->size = pages * f->page;
-	f->map_len = (pages + 1) * f->page;
-	f->fd = memfd_create("kp_test_ring", MFD_CLOEXEC);
-	if (f->fd < 0)
-		return false;
-	if (ftruncate(f->fd, (off_t)f->map_len)) {
-		close(f->fd);
-		return false;
-	}
-	f->map = mmap(NULL, f->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, f->fd, 0);
-	if (f->map == MAP_FAILED) {
-		close(f->fd);
-		return false;
-	}
-	f->meta = f->map;
-	f->data = (unsigned char *)f->map + f->page;
-	return true;
-}
-
-static void fake_fini(struct fake *f)
-{
-	munmap(f->map, f->map_len);
-	close(f->fd);
-}
-
-/* Copy @len bytes at the producer position, wrapping at the data end. */
-static void fake_write(struct fake *f, const void *buf, size_t len)
-{
-	size_t off = (size_t)(f->head & (f->size - 1)), first = f->size - off;
-
-	if (first > len)
-		first = len;
-	memcpy(f->data + off, buf, first);
-	memcpy(f->data, (const unsigned char *)buf + first, len - first);
-	f->head += len;
-}
-
-static void fake_publish(struct fake *f)
-{
-	__atomic_store_n(&f->meta->data_head, f->head, __ATOMIC_RELEASE);
-}
-
-static uint64_t fake_tail(const struct fake *f)
-{
-	return __atomic_load_n(&f->meta->data_tail, __ATOMIC_ACQUIRE);
-}
-
-/* Free bytes as the kernel sees them: the reader owns head - data_tail. */
-static size_t fake_room(const struct fake *f)
-{
-	return f->size - (size_t)(f->head - fake_tail(f));
-}
+#include "fake_ring.h"
 
 /* A record of @size bytes whose misc and body bytes derive from @seq. */
 static void make_rec(unsigned char *buf, uint16_t size, uint32_t seq)
@@ -118,19 +49,38 @@ static void put_rec(struct fake *f, uint16_t size, uint32_t seq)
 	fake_write(f, buf, size);
 }
 
-static struct kp_ring *open_ring(struct fake *f, size_t pages)
+/*
+ * A simulated ring of @pages pages and a kp_ring on it (f->ring, closed by
+ * fake_fini); on failure NULL, after a failed check "@what: kp_ring_open"
+ * (what NULL: the caller checks).
+ */
+static struct kp_ring *open_ring(struct fake *f, size_t pages, const char *what)
 {
-	if (!fake_init(f, pages)) {
+	if (!fake_init(f, pages))
 		T_OK(0, "set up memfd ring of %zu pages: %s", pages, strerror(errno));
-		return NULL;
-	}
-	return kp_ring_open(f->fd, pages);
+	else if (!(f->ring = kp_ring_open(f->fd, pages)))
+		fake_fini(f);
+	else
+		return f->ring;
+	if (what)
+		T_OK(0, "%s: kp_ring_open", what);
+	return NULL;
+}
+
+/* Peek the next record and consume it: is it @size bytes made from @seq? */
+static bool read_rec(struct kp_ring *r, uint16_t size, uint32_t seq)
+{
+	int err;
+	bool same = rec_matches(kp_ring_peek(r, &err), size, seq);
+
+	kp_ring_consume(r);
+	return same;
 }
 
 static void test_empty(void)
 {
 	struct fake f;
-	struct kp_ring *r = open_ring(&f, 1);
+	struct kp_ring *r = open_ring(&f, 1, NULL);
 	int err = 7;
 
 	T_OK(r != NULL, "empty: kp_ring_open on a memfd of 1+1 pages");
@@ -141,21 +91,18 @@ static void test_empty(void)
 	T_EQ_UINT(kp_ring_pending(r), 0, "empty: nothing pending");
 	kp_ring_commit(r);
 	T_EQ_UINT(fake_tail(&f), 0, "empty: commit with nothing consumed leaves data_tail 0");
-	kp_ring_close(r);
 	fake_fini(&f);
 }
 
 static void test_one(void)
 {
 	struct fake f;
-	struct kp_ring *r = open_ring(&f, 1);
+	struct kp_ring *r = open_ring(&f, 1, "one");
 	const struct perf_event_header *h;
 	int err = 7;
 
-	if (!r) {
-		T_OK(0, "one: kp_ring_open");
+	if (!r)
 		return;
-	}
 	put_rec(&f, 48, 1);
 	fake_publish(&f);
 	h = kp_ring_peek(r, &err);
@@ -167,21 +114,18 @@ static void test_one(void)
 	kp_ring_consume(r);
 	T_EQ_UINT(kp_ring_pending(r), 0, "one: nothing pending after consume");
 	T_OK(kp_ring_peek(r, &err) == NULL && err == 0, "one: peek after consume returns NULL");
-	kp_ring_close(r);
 	fake_fini(&f);
 }
 
 static void test_peek_twice_and_commit(void)
 {
 	struct fake f;
-	struct kp_ring *r = open_ring(&f, 1);
+	struct kp_ring *r = open_ring(&f, 1, "peek twice");
 	const struct perf_event_header *a, *b;
 	int err;
 
-	if (!r) {
-		T_OK(0, "peek twice: kp_ring_open");
+	if (!r)
 		return;
-	}
 	put_rec(&f, 16, 10);
 	put_rec(&f, 24, 11);
 	fake_publish(&f);
@@ -201,8 +145,35 @@ static void test_peek_twice_and_commit(void)
 	kp_ring_consume(r);
 	kp_ring_commit(r);
 	T_EQ_UINT(fake_tail(&f), 40, "commit: a second consume without peek does not advance");
-	kp_ring_close(r);
 	fake_fini(&f);
+}
+
+/* test_many's records: 8 to 104 bytes, by sequence number */
+static uint16_t many_size(uint32_t seq)
+{
+	return (uint16_t)(8 * (1 + seq % 13));
+}
+
+struct tally {
+	uint32_t read, bad, errs; /* records read, of them not as written; errors */
+};
+
+/* Read and consume up to @max records, checking each is the next in sequence. */
+static void read_many(struct kp_ring *r, unsigned int max, struct tally *t)
+{
+	for (unsigned int k = 0; k < max; k++) {
+		int err;
+		const struct perf_event_header *h = kp_ring_peek(r, &err);
+
+		if (err)
+			t->errs++;
+		if (!h)
+			break;
+		if (!rec_matches(h, many_size(t->read), t->read))
+			t->bad++;
+		t->read++;
+		kp_ring_consume(r);
+	}
 }
 
 /*
@@ -213,91 +184,76 @@ static void test_many(void)
 {
 	enum { N = 3000 };
 	struct fake f;
-	struct kp_ring *r = open_ring(&f, 1);
-	uint32_t wrote = 0, read = 0, bad = 0, errs = 0, wraps_before, straddled = 0;
+	struct kp_ring *r = open_ring(&f, 1, "many");
+	struct tally t = { 0 };
+	uint32_t wrote = 0, wraps_before, straddled = 0;
 	unsigned int rounds = 0;
 
-	if (!r) {
-		T_OK(0, "many: kp_ring_open");
+	if (!r)
 		return;
-	}
 	/* first a batch that sits in the ring without wrapping */
 	for (; wrote < 40; wrote++)
-		put_rec(&f, (uint16_t)(8 * (1 + wrote % 13)), wrote);
+		put_rec(&f, many_size(wrote), wrote);
 	fake_publish(&f);
-	for (;;) {
-		int err;
-		const struct perf_event_header *h = kp_ring_peek(r, &err);
-
-		if (err)
-			errs++;
-		if (!h)
-			break;
-		if (!rec_matches(h, (uint16_t)(8 * (1 + read % 13)), read))
-			bad++;
-		read++;
-		kp_ring_consume(r);
-	}
-	T_EQ_UINT(read, 40, "many: 40 records written at once are all read");
-	T_EQ_UINT(bad, 0, "many: every one of the 40 has its bytes");
+	read_many(r, UINT_MAX, &t);
+	T_EQ_UINT(t.read, 40, "many: 40 records written at once are all read");
+	T_EQ_UINT(t.bad, 0, "many: every one of the 40 has its bytes");
 	kp_ring_commit(r);
 	T_EQ_UINT(fake_tail(&f), f.head, "many: data_tail reaches data_head after commit");
 
 	wraps_before = (uint32_t)(f.head / f.size);
-	while (read < N && rounds++ < 100000) {
+	while (t.read < N && rounds++ < 100000) {
 		uint16_t sz;
 
-		while (wrote < N && fake_room(&f) >= (sz = (uint16_t)(8 * (1 + wrote % 13)))) {
+		while (wrote < N && fake_room(&f) >= (sz = many_size(wrote))) {
 			if ((f.head & (f.size - 1)) + sz > f.size)
 				straddled++;
 			put_rec(&f, sz, wrote++);
 		}
 		fake_publish(&f);
 		/* read a few, commit, let the writer refill */
-		for (int k = 0; k < 17; k++) {
-			int err;
-			const struct perf_event_header *h = kp_ring_peek(r, &err);
-
-			if (err)
-				errs++;
-			if (!h)
-				break;
-			if (!rec_matches(h, (uint16_t)(8 * (1 + read % 13)), read))
-				bad++;
-			read++;
-			kp_ring_consume(r);
-		}
+		read_many(r, 17, &t);
 		kp_ring_commit(r);
 	}
-	T_EQ_UINT(read, N, "many: all 3000 records read through a 4 KiB ring");
-	T_EQ_UINT(bad, 0, "many: every record read equals the one written, wrapped or not");
-	T_EQ_UINT(errs, 0, "many: no record reported corrupt");
+	T_EQ_UINT(t.read, N, "many: all 3000 records read through a 4 KiB ring");
+	T_EQ_UINT(t.bad, 0, "many: every record read equals the one written, wrapped or not");
+	T_EQ_UINT(t.errs, 0, "many: no record reported corrupt");
 	T_OK(f.head / f.size - wraps_before >= 10, "many: the data area wrapped at least 10 times");
 	T_OK(straddled >= 5, "many: %u records straddled the data end (want >= 5)", straddled);
 	T_EQ_UINT(fake_tail(&f), f.head, "many: data_tail reaches data_head at the end");
-	kp_ring_close(r);
 	fake_fini(&f);
+}
+
+/*
+ * open_ring(), then bring the producer to @gap bytes before the data end
+ * with a filler record (@seq), checked (@name), consumed and committed.
+ */
+static struct kp_ring *open_near_end(struct fake *f, size_t pages, size_t gap, uint32_t seq,
+				     const char *what, const char *name)
+{
+	struct kp_ring *r = open_ring(f, pages, what);
+
+	if (!r)
+		return NULL;
+	put_rec(f, (uint16_t)(f->size - gap), seq);
+	fake_publish(f);
+	T_OK(read_rec(r, (uint16_t)(f->size - gap), seq), "%s", name);
+	kp_ring_commit(r);
+	return r;
 }
 
 /* A record split across the end of the data area comes back whole. */
 static void test_wrap(void)
 {
 	struct fake f;
-	struct kp_ring *r = open_ring(&f, 2);
+	struct kp_ring *r;
 	const struct perf_event_header *h;
 	int err;
 
-	if (!r) {
-		T_OK(0, "wrap: kp_ring_open");
-		return;
-	}
 	/* a filler ending 16 bytes before the end of the 8 KiB area */
-	put_rec(&f, (uint16_t)(f.size - 16), 1);
-	fake_publish(&f);
-	h = kp_ring_peek(r, &err);
-	T_OK(rec_matches(h, (uint16_t)(f.size - 16), 1), "wrap: filler record read");
-	kp_ring_consume(r);
-	kp_ring_commit(r);
+	r = open_near_end(&f, 2, 16, 1, "wrap", "wrap: filler record read");
+	if (!r)
+		return;
 	/* 16 bytes at the end, 80 at the start */
 	put_rec(&f, 96, 2);
 	put_rec(&f, 32, 3);
@@ -306,63 +262,36 @@ static void test_wrap(void)
 	T_OK(h != NULL && err == 0, "wrap: a record wrapping the end is returned");
 	T_OK(rec_matches(h, 96, 2), "wrap: the wrapped record's copy equals what was written");
 	kp_ring_consume(r);
-	h = kp_ring_peek(r, &err);
-	T_OK(rec_matches(h, 32, 3), "wrap: the record after the wrapped one follows");
-	kp_ring_consume(r);
+	T_OK(read_rec(r, 32, 3), "wrap: the record after the wrapped one follows");
 	kp_ring_commit(r);
 	T_EQ_UINT(fake_tail(&f), f.head, "wrap: data_tail past the wrapped records");
-	kp_ring_close(r);
 	fake_fini(&f);
 
 	/* an exact fit at the end is not a wrap; the next one starts at 0 */
-	r = open_ring(&f, 1);
-	if (!r) {
-		T_OK(0, "wrap exact: kp_ring_open");
+	r = open_near_end(&f, 1, 64, 4, "wrap exact", "wrap exact: filler record read");
+	if (!r)
 		return;
-	}
-	put_rec(&f, (uint16_t)(f.size - 64), 4);
-	fake_publish(&f);
-	h = kp_ring_peek(r, &err);
-	T_OK(rec_matches(h, (uint16_t)(f.size - 64), 4), "wrap exact: filler record read");
-	kp_ring_consume(r);
-	kp_ring_commit(r);
 	put_rec(&f, 64, 5);
 	put_rec(&f, 8, 6);
 	fake_publish(&f);
-	h = kp_ring_peek(r, &err);
-	T_OK(rec_matches(h, 64, 5), "wrap exact: a record ending exactly at the data end is read");
-	kp_ring_consume(r);
-	h = kp_ring_peek(r, &err);
-	T_OK(rec_matches(h, 8, 6), "wrap exact: the next record, at the data start, is read");
-	kp_ring_consume(r);
-	kp_ring_close(r);
+	T_OK(read_rec(r, 64, 5), "wrap exact: a record ending exactly at the data end is read");
+	T_OK(read_rec(r, 8, 6), "wrap exact: the next record, at the data start, is read");
 	fake_fini(&f);
 
 	/* the largest record perf can write (u16 size, 8-aligned), wrapped */
-	r = open_ring(&f, 16);
-	if (!r) {
-		T_OK(0, "wrap max: kp_ring_open");
+	r = open_near_end(&f, 16, 8, 7, "wrap max", "wrap max: a 65528-byte record read in place");
+	if (!r)
 		return;
-	}
-	put_rec(&f, 65528, 7);
-	fake_publish(&f);
-	h = kp_ring_peek(r, &err);
-	T_OK(rec_matches(h, 65528, 7), "wrap max: a 65528-byte record read in place");
-	kp_ring_consume(r);
-	kp_ring_commit(r);
 	put_rec(&f, 65528, 8); /* 8 bytes at the end, the rest from 0 */
 	fake_publish(&f);
-	h = kp_ring_peek(r, &err);
-	T_OK(rec_matches(h, 65528, 8), "wrap max: a 65528-byte record wrapping the end copied whole");
-	kp_ring_consume(r);
-	kp_ring_close(r);
+	T_OK(read_rec(r, 65528, 8), "wrap max: a 65528-byte record wrapping the end copied whole");
 	fake_fini(&f);
 }
 
 static void test_corrupt_one(const char *name, uint16_t size, size_t publish)
 {
 	struct fake f;
-	struct kp_ring *r = open_ring(&f, 1);
+	struct kp_ring *r = open_ring(&f, 1, NULL);
 	struct perf_event_header h = { .type = PERF_RECORD_SAMPLE, .size = size };
 	unsigned char zero[64] = { 0 };
 	const struct perf_event_header *got;
@@ -402,7 +331,6 @@ static void test_corrupt_one(const char *name, uint16_t size, size_t publish)
 	got = kp_ring_peek(r, &err);
 	T_OK(rec_matches(got, 32, 3) && err == 0, "corrupt %s: a record written later is read",
 	     name);
-	kp_ring_close(r);
 	fake_fini(&f);
 }
 
@@ -422,14 +350,12 @@ static void test_corrupt(void)
 static void test_head_reload(void)
 {
 	struct fake f;
-	struct kp_ring *r = open_ring(&f, 1);
+	struct kp_ring *r = open_ring(&f, 1, "head reload");
 	const struct perf_event_header *h;
 	int err;
 
-	if (!r) {
-		T_OK(0, "head reload: kp_ring_open");
+	if (!r)
 		return;
-	}
 	put_rec(&f, 16, 1);
 	put_rec(&f, 24, 2);
 	fake_publish(&f);
@@ -450,7 +376,6 @@ static void test_head_reload(void)
 	T_OK(rec_matches(h, 32, 3), "head reload: the later record is seen once batch 1 is exhausted");
 	T_EQ_UINT(kp_ring_pending(r), 32, "head reload: pending reloaded with the new head");
 	kp_ring_consume(r);
-	kp_ring_close(r);
 	fake_fini(&f);
 }
 
@@ -459,8 +384,6 @@ static void test_resume(void)
 {
 	struct fake f;
 	struct kp_ring *r;
-	const struct perf_event_header *h;
-	int err;
 
 	if (!fake_init(&f, 1)) {
 		T_OK(0, "resume: memfd ring");
@@ -470,18 +393,14 @@ static void test_resume(void)
 	f.meta->data_tail = f.head;
 	put_rec(&f, 128, 9); /* wraps */
 	fake_publish(&f);
-	r = kp_ring_open(f.fd, 1);
+	r = f.ring = kp_ring_open(f.fd, 1);
 	T_OK(r != NULL, "resume: kp_ring_open on a ring with data_tail set");
-	if (!r) {
-		fake_fini(&f);
-		return;
+	if (r) {
+		T_OK(read_rec(r, 128, 9), "resume: the first record read is the one at data_tail");
+		kp_ring_commit(r);
+		T_EQ_UINT(fake_tail(&f), 3 * f.size + 4000 + 128,
+			  "resume: commit moves on from data_tail");
 	}
-	h = kp_ring_peek(r, &err);
-	T_OK(rec_matches(h, 128, 9), "resume: the first record read is the one at data_tail");
-	kp_ring_consume(r);
-	kp_ring_commit(r);
-	T_EQ_UINT(fake_tail(&f), 3 * f.size + 4000 + 128, "resume: commit moves on from data_tail");
-	kp_ring_close(r);
 	fake_fini(&f);
 }
 
