@@ -1396,19 +1396,25 @@ static int kp_core_config(lua_State *L)
  * CLOCK_MONOTONIC time (ev.time), or now */
 static int kp_core_walltime(lua_State *L)
 {
-	struct timespec rt, mono;
+	static int64_t off;
+	static bool have_off;
+	struct timespec rt;
 	int64_t t, ns;
 
 	clock_gettime(CLOCK_REALTIME, &rt);
-	clock_gettime(CLOCK_MONOTONIC, &mono);
-	if (lua_isnoneornil(L, 1)) {
-		t = (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec;
-	} else {
-		int64_t off =
-		    ((int64_t)rt.tv_sec - mono.tv_sec) * 1000000000 + (rt.tv_nsec - mono.tv_nsec);
+	/* one offset for the run, so converted times keep their order */
+	if (!have_off) {
+		struct timespec mono;
 
-		t = (int64_t)luaL_checknumber(L, 1) + off;
+		clock_gettime(CLOCK_MONOTONIC, &mono);
+		clock_gettime(CLOCK_REALTIME, &rt);
+		off = ((int64_t)rt.tv_sec - mono.tv_sec) * 1000000000 + (rt.tv_nsec - mono.tv_nsec);
+		have_off = true;
 	}
+	if (lua_isnoneornil(L, 1))
+		t = (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec;
+	else
+		t = (int64_t)luaL_checknumber(L, 1) + off;
 	ns = t % 1000000000;
 	lua_pushnumber(L, (lua_Number)(t / 1000000000));
 	lua_pushnumber(L, (lua_Number)ns);

@@ -255,9 +255,15 @@ end
 
 --- kp.has(feature): does this kernel support "kprobe", "kretprobe", "uprobe",
 --- "uretprobe", "tracepoint", "btf", "callchain"?
+local FEATURES = { kprobe = true, kretprobe = true, uprobe = true, uretprobe = true,
+  tracepoint = true, btf = true, callchain = true }
 function kp.has(feature)
   if type(feature) ~= "string" then
     fail(2, "kp.has: argument 1 must be a feature name, got %s", type(feature))
+  end
+  if not FEATURES[feature] then
+    fail(2, "kp.has: unknown feature '%s' (known: btf, callchain, kprobe, kretprobe, "
+      .. "tracepoint, uprobe, uretprobe)", feature)
   end
   return core.has(feature)
 end

@@ -15,10 +15,12 @@
 -- copy a thread made before its commit_creds is the one compared. "?"
 -- marks an old id that was not seen (a copy made before we started).
 --
--- struct cred's layout differs between kernels (usage is 4 bytes before
--- 6.8, 8 after, so every id moves by 4): the offsets come from the running
--- kernel's BTF when it has one, else the layout of 6.8 and later is assumed
--- (and said at start).
+-- struct cred's layout differs between kernels and configurations (usage
+-- was an atomic_t of 4 bytes in older kernels and is an atomic_long_t of 8
+-- now: Debian's 6.1 and this machine's 6.18 both have the ids at 8..36;
+-- CONFIG_DEBUG_CREDENTIALS adds fields): the offsets come from the running
+-- kernel's BTF when it has one, else the 8-byte layout is assumed (and said
+-- at start).
 local util = require "kp.util"
 
 local quiet = arg[1] == "-q"
@@ -37,7 +39,7 @@ local offsets, source = {}, "BTF"
 for i, id in ipairs(IDS) do
   local off = kp.offsetof("cred", id)
   if not off then
-    source = "assumed (Linux 6.8+ layout, no BTF)"
+    source = "assumed (usage 8 bytes, ids at 8..36; no BTF)"
     offsets = {}
     for j, name in ipairs(IDS) do offsets[name] = 4 + 4 * j end
     break

@@ -12,7 +12,11 @@
 -- names it):
 --   kprobe   kprobes on __x64_sys_execve and __x64_sys_execveat read argv
 --            from the caller's memory as the syscall starts: every exec,
---            whatever the program (static, not glibc, a script);
+--            whatever the program (static, not glibc, a script). A string
+--            on a page the caller never touched reads as "" (a kprobe
+--            cannot fault pages in): that line takes /proc/PID/cmdline,
+--            marked "(proc)". The kernel reads at most 4095 bytes of one
+--            string;
 --   uprobe   without kprobes (CONFIG_KPROBES off), a uprobe on glibc's
 --            __libc_start_main, which every dynamically linked glibc
 --            program calls with argc in %si and argv in %dx before main.
@@ -72,14 +76,15 @@ local function flush(now)
   end
 end
 
--- argv[i] is read from user memory: the pointer at argv + 8*i (+uOFF reads
--- user memory), then the string it points to (:ustring). The pointers
--- themselves (p0..p7) tell where argv ends, since an argument may be "";
+-- argv[i] is read from user memory: +u8i(ARGV) is the pointer at argv + 8*i
+-- (+uOFF reads user memory), and for a string type the outer +u0(...) is
+-- the string's address, so +u0(+u8i(ARGV)):ustring is the argument itself.
+-- The pointers (p0..p7) tell where argv ends, since an argument may be "";
 -- argv[8] tells whether there were more.
 local function argv_fetch(argv_reg)
   local args = { more = "+u64(" .. argv_reg .. "):u64" }
   for i = 0, MAXARGS - 1 do
-    args["a" .. i] = string.format("+u%d(%s):ustring", i * 8, argv_reg)
+    args["a" .. i] = string.format("+u0(+u%d(%s)):ustring", i * 8, argv_reg)
     args["p" .. i] = string.format("+u%d(%s):u64", i * 8, argv_reg)
   end
   return args
@@ -90,9 +95,14 @@ if kp.has("kprobe") then
   -- x86-64 syscall wrappers take struct pt_regs *: regs->si is at +104,
   -- regs->dx at +96 (execve's argv is its 2nd argument, execveat's its 3rd)
   local function on_entry(e)
-    local n = 0
-    while n < MAXARGS and e["p" .. n] ~= 0 do n = n + 1 end
-    argvs[e.tid] = argv_of(e, n, e.more ~= 0)
+    local n, unread = 0, false
+    while n < MAXARGS and e["p" .. n] ~= 0 do
+      -- a string on a page not faulted in yet reads as "" (a kprobe cannot
+      -- fault): the line then takes /proc/PID/cmdline instead
+      if e["a" .. n] == "" then unread = true end
+      n = n + 1
+    end
+    argvs[e.tid] = not unread and argv_of(e, n, n == MAXARGS and e.more ~= 0) or false
   end
   local ok, err = pcall(function()
     kp.kprobe("__x64_sys_execve", argv_fetch("+104(%di)"), { wakeup = 1 }, on_entry)
