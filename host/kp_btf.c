@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/types.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,4 +97,411 @@ int kp_btf_member(const struct kp_btf *b, const char *strct, const char *path, s
 	*offset = off;
 	*size = (size_t)btf__resolve_size(btf, id);
 	return 0;
+}
+
+struct kp_btf *kp_btf_load_file(const char *path)
+{
+	struct kp_btf *b = calloc(1, sizeof(*b));
+	long err;
+
+	if (!b)
+		return NULL;
+	b->btf = btf__parse_raw(path);
+	err = libbpf_get_error(b->btf);
+	if (err || !b->btf) {
+		free(b);
+		errno = err ? (int)-err : ENOENT;
+		return NULL;
+	}
+	return b;
+}
+
+/* x86-64 SysV: the first six integer or pointer arguments */
+static const char *const kp_arg_regs[] = { "%di", "%si", "%dx", "%cx", "%r8", "%r9" };
+
+/* the kernel's fetch program holds FETCH_INSN_MAX (16) steps: a register,
+ * the dereferences, a bitfield step, the store and the end */
+#define KP_MAX_DEREF 12
+
+static void kp_errf(char *err, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void kp_errf(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+}
+
+/* Skip typedefs and qualifiers; note a "user" type tag on the way. */
+static const struct btf_type *kp_btf_resolve(const struct btf *btf, __u32 *id, bool *user)
+{
+	const struct btf_type *t = btf__type_by_id(btf, *id);
+
+	while (t && (btf_is_typedef(t) || btf_is_mod(t) || btf_is_type_tag(t))) {
+		if (btf_is_type_tag(t) && user) {
+			const char *tag = btf__name_by_offset(btf, t->name_off);
+
+			if (tag && !strcmp(tag, "user"))
+				*user = true;
+		}
+		*id = t->type;
+		t = btf__type_by_id(btf, *id);
+	}
+	return t;
+}
+
+static bool kp_btf_is_char(const struct btf *btf, __u32 id)
+{
+	const struct btf_type *t = kp_btf_resolve(btf, &id, NULL);
+
+	return t && btf_is_int(t) && t->size == 1;
+}
+
+/* A member of @t named @name, looking into anonymous structs and unions.
+ * Sets the bit offset from @t's start and the bitfield size (0: none). */
+static const struct btf_member *kp_btf_find_member(const struct btf *btf,
+						   const struct btf_type *t, const char *name,
+						   size_t namelen, __u32 *bitoff, __u32 *bitsize)
+{
+	const struct btf_member *m = btf_members(t);
+	int n = btf_vlen(t);
+
+	for (int i = 0; i < n; i++, m++) {
+		const char *mn = btf__name_by_offset(btf, m->name_off);
+		__u32 off = btf_member_bit_offset(t, (__u32)i);
+
+		if (mn && *mn) {
+			if (strlen(mn) == namelen && !strncmp(mn, name, namelen)) {
+				*bitoff = off;
+				*bitsize = btf_member_bitfield_size(t, (__u32)i);
+				return m;
+			}
+			continue;
+		}
+		/* an anonymous struct or union: its members belong to @t */
+		{
+			__u32 id = m->type;
+			const struct btf_type *sub = kp_btf_resolve(btf, &id, NULL);
+			const struct btf_member *hit;
+
+			if (!sub || !btf_is_composite(sub))
+				continue;
+			hit = kp_btf_find_member(btf, sub, name, namelen, bitoff, bitsize);
+			if (hit) {
+				*bitoff += off;
+				return hit;
+			}
+		}
+	}
+	return NULL;
+}
+
+/* ", "-separated member names of @t, anonymous ones flattened */
+static void kp_btf_list_members(const struct btf *btf, const struct btf_type *t, char *buf,
+				size_t len)
+{
+	const struct btf_member *m = btf_members(t);
+	int n = btf_vlen(t);
+
+	for (int i = 0; i < n; i++, m++) {
+		const char *mn = btf__name_by_offset(btf, m->name_off);
+		size_t used = strlen(buf);
+
+		if (mn && *mn) {
+			snprintf(buf + used, len - used, "%s%s", used ? ", " : "", mn);
+		} else {
+			__u32 id = m->type;
+			const struct btf_type *sub = kp_btf_resolve(btf, &id, NULL);
+
+			if (sub && btf_is_composite(sub))
+				kp_btf_list_members(btf, sub, buf, len);
+		}
+	}
+}
+
+static const char *kp_btf_type_name(const struct btf *btf, const struct btf_type *t)
+{
+	const char *n = btf__name_by_offset(btf, t->name_off);
+
+	return n && *n ? n : "(anonymous)";
+}
+
+/* The fetch type of an integer, enum or pointer of @size bytes. */
+static const char *kp_int_type(size_t size, bool sign)
+{
+	switch (size) {
+	case 1:
+		return sign ? "s8" : "u8";
+	case 2:
+		return sign ? "s16" : "u16";
+	case 4:
+		return sign ? "s32" : "u32";
+	default:
+		return sign ? "s64" : "u64";
+	}
+}
+
+int kp_btf_fetch(const struct kp_btf *b, const char *func, bool ret, const char *expr, char *name,
+		 size_t namelen, char *fetch, size_t fetchlen, char *err, size_t errlen)
+{
+	const struct btf *btf = b->btf;
+	const struct btf_type *fn, *proto, *t;
+	char base[1024], last[128] = "", prev[128] = "";
+	bool addr = false, user = false, last_single = false;
+	__u32 id, bitsize = 0, bitoff = 0;
+	size_t acc = 0;
+	int derefs = 0;
+	const char *p = expr;
+	__s32 fid;
+
+	err[0] = '\0';
+	fid = btf__find_by_name_kind(btf, func, BTF_KIND_FUNC);
+	if (fid < 0) {
+		kp_errf(err, errlen, "no function %s in the kernel's BTF", func);
+		return -ENOENT;
+	}
+	fn = btf__type_by_id(btf, (__u32)fid);
+	proto = btf__type_by_id(btf, fn->type);
+	if (!proto || !btf_is_func_proto(proto)) {
+		kp_errf(err, errlen, "%s has no prototype in BTF", func);
+		return -EINVAL;
+	}
+	/* the first name: a parameter or $retval */
+	{
+		size_t len = strcspn(p, ".-");
+
+		if (len == 7 && !strncmp(p, "$retval", 7)) {
+			if (!ret) {
+				kp_errf(err, errlen, "$retval is only for return probes");
+				return -EINVAL;
+			}
+			id = proto->type;
+			snprintf(base, sizeof(base), "$retval");
+			snprintf(last, sizeof(last), "retval");
+		} else {
+			const struct btf_param *par = btf_params(proto);
+			int n = btf_vlen(proto), i;
+			char names[512] = "";
+
+			for (i = 0; i < n; i++) {
+				const char *pn = btf__name_by_offset(btf, par[i].name_off);
+
+				if (pn && strlen(pn) == len && !strncmp(pn, p, len))
+					break;
+			}
+			if (i == n) {
+				for (int j = 0; j < n; j++) {
+					size_t u = strlen(names);
+
+					snprintf(names + u, sizeof(names) - u, "%s%s", j ? ", " : "",
+						 btf__name_by_offset(btf, par[j].name_off));
+				}
+				kp_errf(err, errlen, "%s has no parameter '%.*s' (its parameters: %s)",
+					func, (int)len, p, n ? names : "none");
+				return -ESRCH;
+			}
+			if (ret) {
+				kp_errf(err, errlen, "parameter '%.*s' of %s is not available in a "
+					"return probe (its register is reused by then): use $retval, or "
+					"a kprobe", (int)len, p, func);
+				return -EINVAL;
+			}
+			if (i >= 6) {
+				kp_errf(err, errlen, "parameter '%.*s' of %s is argument %d: only the "
+					"first 6 are in registers (x86-64), later ones are not supported",
+					(int)len, p, func, i + 1);
+				return -ENOTSUP;
+			}
+			id = par[i].type;
+			t = kp_btf_resolve(btf, &id, &user);
+			if (t && (btf_is_composite(t) || btf__resolve_size(btf, id) > 8)) {
+				kp_errf(err, errlen, "parameter '%.*s' of %s is passed by value (%zd "
+					"bytes): not supported", (int)len, p, func,
+					(ssize_t)btf__resolve_size(btf, id));
+				return -ENOTSUP;
+			}
+			snprintf(base, sizeof(base), "%s", kp_arg_regs[i]);
+			snprintf(last, sizeof(last), "%.*s", (int)len, p);
+		}
+		p += len;
+	}
+	/* the member path */
+	while (*p) {
+		bool arrow = p[0] == '-' && p[1] == '>';
+		const struct btf_member *m;
+		size_t len;
+
+		if (!arrow && p[0] != '.') {
+			kp_errf(err, errlen, "bad path '%s': expected -> or . before '%s'", expr, p);
+			return -EINVAL;
+		}
+		p += arrow ? 2 : 1;
+		len = strcspn(p, ".-");
+		if (!len) {
+			kp_errf(err, errlen, "bad path '%s': a member name is missing", expr);
+			return -EINVAL;
+		}
+		if (bitsize) {
+			kp_errf(err, errlen, "'%s' is a bitfield: it has no members", last);
+			return -EINVAL;
+		}
+		t = kp_btf_resolve(btf, &id, &user);
+		if (arrow) {
+			__u32 pid;
+
+			if (!t || !btf_is_ptr(t)) {
+				kp_errf(err, errlen, "'%s' is not a pointer: use '.' for its members",
+					last);
+				return -EINVAL;
+			}
+			/* in memory: load the pointer first */
+			if (addr) {
+				char tmp[sizeof(base)];
+				int w = snprintf(tmp, sizeof(tmp), "+%zu(", acc);
+
+				/* base becomes "+ACC(base)": shift it right, wrap it */
+				if (w < 0 || strlen(base) + (size_t)w + 2 > sizeof(base))
+					goto too_deep;
+				memcpy(tmp + w, base, strlen(base) + 1);
+				strcat(tmp, ")");
+				memcpy(base, tmp, strlen(tmp) + 1);
+				if (++derefs > KP_MAX_DEREF)
+					goto too_deep;
+			}
+			acc = 0;
+			addr = true;
+			pid = t->type;
+			t = kp_btf_resolve(btf, &pid, &user);
+			id = pid;
+		} else if (!addr) {
+			kp_errf(err, errlen, "'%s' is a pointer or a value in a register: use '->'",
+				last);
+			return -EINVAL;
+		}
+		if (!t || !btf_is_composite(t)) {
+			kp_errf(err, errlen, "'%s' is not a struct or union", last);
+			return -EINVAL;
+		}
+		m = kp_btf_find_member(btf, t, p, len, &bitoff, &bitsize);
+		if (!m) {
+			char members[2048] = "";
+
+			kp_btf_list_members(btf, t, members, sizeof(members));
+			kp_errf(err, errlen, "%s %s has no member '%.*s' (its members: %s)",
+				btf_is_union(t) ? "union" : "struct", kp_btf_type_name(btf, t),
+				(int)len, p, members);
+			return -ESRCH;
+		}
+		last_single = btf_vlen(t) == 1;
+		snprintf(prev, sizeof(prev), "%s", last);
+		snprintf(last, sizeof(last), "%.*s", (int)len, p);
+		if (bitsize) {
+			/* keep the bit offset from the struct start for the end */
+			bitoff += (__u32)acc * 8;
+			acc = 0;
+		} else {
+			acc += bitoff / 8;
+		}
+		id = m->type;
+		p += len;
+	}
+	/* the name: the last member, or its holder for a one-member wrapper
+	 * (kuid_t's val, atomic_t's counter) */
+	snprintf(name, namelen, "%s", last_single && prev[0] ? prev : last);
+	if (addr && derefs + 1 > KP_MAX_DEREF)
+		goto too_deep;
+	t = kp_btf_resolve(btf, &id, &user);
+	if (!t) {
+		kp_errf(err, errlen, "'%s': type not found in BTF", last);
+		return -EINVAL;
+	}
+	/* a one-member wrapper (kuid_t, kgid_t, atomic_t) reads as its member */
+	while (addr && !bitsize && btf_is_struct(t) && btf_vlen(t) == 1 &&
+	       !btf_member_bitfield_size(t, 0)) {
+		acc += btf_member_bit_offset(t, 0) / 8;
+		id = btf_members(t)->type;
+		t = kp_btf_resolve(btf, &id, &user);
+		if (!t)
+			return -EINVAL;
+	}
+	if (bitsize) {
+		__u32 cont = (bitoff % 32) + bitsize <= 32 ? 32 : 64;
+		__u32 start = bitoff / cont * (cont / 8);
+
+		snprintf(fetch, fetchlen, "+%u(%s):b%u@%u/%u", start, base, bitsize,
+			 bitoff - start * 8, cont);
+		return 0;
+	}
+	if (btf_is_int(t) || btf_is_any_enum(t)) {
+		bool sign = btf_is_int(t) ? (btf_int_encoding(t) & BTF_INT_SIGNED) != 0 :
+					    (btf_is_enum(t) && btf_kflag(t));
+		const char *ty = kp_int_type(t->size, sign);
+
+		if (addr)
+			snprintf(fetch, fetchlen, "+%zu(%s):%s", acc, base, ty);
+		else
+			snprintf(fetch, fetchlen, "%s:%s", base, ty);
+		return 0;
+	}
+	if (btf_is_ptr(t)) {
+		const char *str = user ? "ustring" : "string";
+		__u32 pt = t->type;
+		bool puser = user;
+
+		kp_btf_resolve(btf, &pt, &puser);
+		if (kp_btf_is_char(btf, t->type)) {
+			str = puser ? "ustring" : "string";
+			/* for a string type the outer +0() is the string's address */
+			if (addr)
+				snprintf(fetch, fetchlen, "+0(+%zu(%s)):%s", acc, base, str);
+			else
+				snprintf(fetch, fetchlen, "+0(%s):%s", base, str);
+			return 0;
+		}
+		if (addr)
+			snprintf(fetch, fetchlen, "+%zu(%s):x64", acc, base);
+		else
+			snprintf(fetch, fetchlen, "%s:x64", base);
+		return 0;
+	}
+	if (btf_is_array(t)) {
+		const struct btf_array *a = btf_array(t);
+		__u32 eid = a->type;
+		const struct btf_type *et = kp_btf_resolve(btf, &eid, NULL);
+
+		if (kp_btf_is_char(btf, a->type)) {
+			snprintf(fetch, fetchlen, "+%zu(%s):string", acc, base);
+			return 0;
+		}
+		if (et && (btf_is_int(et) || btf_is_any_enum(et)) && a->nelems <= 64) {
+			bool sign = btf_is_int(et) && (btf_int_encoding(et) & BTF_INT_SIGNED);
+
+			snprintf(fetch, fetchlen, "+%zu(%s):%s[%u]", acc, base,
+				 kp_int_type(et->size, sign), a->nelems);
+			return 0;
+		}
+		kp_errf(err, errlen, "'%s' is an array the kernel cannot fetch (of %s, %u "
+			"elements; integers up to 64 are)", last, et ? kp_btf_type_name(btf, et) : "?",
+			a->nelems);
+		return -ENOTSUP;
+	}
+	if (btf_is_composite(t)) {
+		char members[2048] = "";
+
+		kp_btf_list_members(btf, t, members, sizeof(members));
+		kp_errf(err, errlen, "'%s' is a %s %s: name one of its members (%s)", last,
+			btf_is_union(t) ? "union" : "struct", kp_btf_type_name(btf, t), members);
+		return -EINVAL;
+	}
+	kp_errf(err, errlen, "'%s' has a type kprobes cannot fetch (%s)", last,
+		btf_is_float(t) ? "floating point" : btf_is_void(t) ? "void" : "BTF kind");
+	return -ENOTSUP;
+
+too_deep:
+	kp_errf(err, errlen, "'%s' needs more than %d dereferences, more than one kernel fetch "
+		"argument holds (FETCH_INSN_MAX)", expr, KP_MAX_DEREF);
+	return -E2BIG;
 }

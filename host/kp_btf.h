@@ -2,6 +2,7 @@
 #ifndef KP_BTF_H
 #define KP_BTF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /*
@@ -27,3 +28,23 @@ int kp_btf_member(const struct kp_btf *b, const char *strct, const char *path, s
 		  size_t *size);
 
 #endif
+
+/*
+ * kp_btf_fetch() - compile a BTF argument of kernel function @func into a
+ * kprobe fetch argument.
+ * @ret: for a return probe ($retval is then allowed)
+ * @expr: "param", "param->member.sub->deeper", "$retval", "$retval->m"
+ * @name: out, the default field name (the last member, or the one before a
+ *        single-member wrapper such as kuid_t's val)
+ * @fetch: out, e.g. "+8(%di):u32", "+0(%si):string", "+16(%di):b3@5/32"
+ * @err: out, a message naming what is wrong and what would be right
+ * Return: 0 or -errno (-ENOENT: no such function in BTF).
+ */
+int kp_btf_fetch(const struct kp_btf *b, const char *func, bool ret, const char *expr, char *name,
+		 size_t namelen, char *fetch, size_t fetchlen, char *err, size_t errlen);
+
+/* kp_btf_proto() - "long do_sys_openat2(int dfd, const char *filename, ...)". */
+int kp_btf_proto(const struct kp_btf *b, const char *func, char *buf, size_t len);
+
+/* Load BTF from a raw BTF file (tests use fixtures). NULL + errno. */
+struct kp_btf *kp_btf_load_file(const char *path);

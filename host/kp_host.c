@@ -918,6 +918,83 @@ static const struct kp_ksyms *kp_host_ksyms(struct kp_host *h)
 	return h->ksyms;
 }
 
+/* The kernel's BTF, loaded once; NULL when the kernel has none. */
+static const struct kp_btf *kp_host_btf(struct kp_host *h)
+{
+	if (!h->btf_tried) {
+		h->btf_tried = true;
+		h->btf = kp_btf_load();
+	}
+	return h->btf;
+}
+
+/* Is NAME= already among the arguments in @args ("a=%di b=+8(%si):u32")? */
+static bool kp_args_have(const char *args, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = args; *p; p += strcspn(p, " "), p += *p == ' ') {
+		if (!strncmp(p, name, n) && p[n] == '=')
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Append to @args (size @len, holding the raw arguments) the BTF arguments
+ * in the table at @idx ({ name = ..., expr = ... }), compiled for kernel
+ * function @func. Return 0, or -errno with @err set.
+ */
+static int kp_btf_args(lua_State *L, struct kp_host *h, int idx, const char *func, bool ret,
+		       char *args, size_t len, char *err, size_t errlen)
+{
+	int n = lua_istable(L, idx) ? (int)lua_objlen(L, idx) : 0;
+	const struct kp_btf *b;
+
+	if (!n)
+		return 0;
+	b = kp_host_btf(h);
+	if (!b) {
+		snprintf(err, errlen, "arguments by name need the kernel's BTF "
+			 "(/sys/kernel/btf/vmlinux, CONFIG_DEBUG_INFO_BTF): use fetch arguments");
+		return -ENOENT;
+	}
+	for (int i = 1; i <= n; i++) {
+		char name[128], fetch[1024], why[2048];
+		const char *expr, *given;
+		size_t used = strlen(args);
+		int rc;
+
+		lua_rawgeti(L, idx, i);
+		lua_getfield(L, -1, "expr");
+		lua_getfield(L, -2, "name");
+		expr = lua_tostring(L, -2);
+		given = lua_tostring(L, -1);
+		rc = kp_btf_fetch(b, func, ret, expr ? expr : "", name, sizeof(name), fetch,
+				  sizeof(fetch), why, sizeof(why));
+		if (!rc && given)
+			snprintf(name, sizeof(name), "%s", given);
+		lua_pop(L, 3);
+		if (rc) {
+			snprintf(err, errlen, "%.1500s", why);
+			return rc;
+		}
+		if (kp_is_builtin(name) || !strncmp(name, "common_", 7) || kp_args_have(args, name)) {
+			snprintf(err, errlen, "'%s' would be named '%s', which %s: give it a name, "
+				 "{ myname = '%s' }", expr, name,
+				 kp_args_have(args, name) ? "another argument has" : "is reserved",
+				 expr);
+			return -EEXIST;
+		}
+		if (used + strlen(name) + strlen(fetch) + 3 > len) {
+			snprintf(err, errlen, "too many arguments");
+			return -E2BIG;
+		}
+		snprintf(args + used, len - used, "%s%s=%s", used ? " " : "", name, fetch);
+	}
+	return 0;
+}
+
 /*
  * core.kprobe({ target, ... }, ret, args, opts, fn, maxactive)
  *   -> probe | nil, msg, errname
@@ -933,6 +1010,7 @@ static int kp_core_kprobe(lua_State *L)
 	enum kp_probe_kind kind = ret ? KP_KRETPROBE : KP_KPROBE;
 	const char *kname = ret ? "kretprobe" : "kprobe";
 	char name[600], event[64], def[8192], why[2048] = "", kind_s[16], refused[12288] = "";
+	char all[6144];
 	const struct kp_ksyms *ks = NULL;
 	const char *first = NULL;
 	int ntargets, err = 0, n;
@@ -973,9 +1051,16 @@ static int kp_core_kprobe(lua_State *L)
 			continue;
 		}
 		snprintf(name, sizeof(name), "%s:%s", kname, target);
+		snprintf(all, sizeof(all), "%s", args);
+		err = kp_btf_args(L, h, 7, base, ret, all, sizeof(all), why, sizeof(why));
+		if (err) {
+			/* another candidate may have the names this one lacks */
+			snprintf(refused, sizeof(refused), "%s: %s", name, why);
+			continue;
+		}
 		kp_event_name(h, ret ? "kr" : "k", base, event, sizeof(event));
 		n = snprintf(def, sizeof(def), "%s:%s/%s %s%s%s", kind_s, kp_dynevent_group(),
-			     event, target, *args ? " " : "", args);
+			     event, target, *all ? " " : "", all);
 		if (n < 0 || (size_t)n >= sizeof(def))
 			return kp_fail(L, -E2BIG, "%s: probe definition too long", name);
 		if (h->opts.dry_run)

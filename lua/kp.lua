@@ -102,30 +102,62 @@ function kp.tracepoint(name, opts, fn)
 end
 
 -- args: { name = "FETCHARG[:TYPE]", ... } -> "name=FETCHARG ..." sorted by name
-local function compile_args(fname, args)
-  if args == nil then return "" end
+local RESERVED = { pid = true, tid = true, cpu = true, time = true, comm = true, probe = true }
+
+-- A BTF argument names a parameter or $retval and a member path
+-- ("new->uid.val"); a raw fetch argument starts with %, @, +, -, \ or $
+-- (other than $retval) or has a :TYPE.
+local function is_btf(v)
+  if v:find("[:%(%)%%@+\\%s]") then return false end
+  return v == "$retval" or v:match("^%$retval[%.%-]") ~= nil or v:match("^[%a_]") ~= nil
+end
+
+local function check_name(fname, k)
+  if type(k) ~= "string" or not k:match("^[%a_][%w_]*$") then
+    fail(4, "%s: argument name %s is not an identifier", fname, tostring(k))
+  end
+  if k:match("^common_") or RESERVED[k] then
+    fail(4, "%s: argument name '%s' is reserved (ev.%s is set by kpscript)", fname, k, k)
+  end
+end
+
+-- args: { name = "FETCHARG[:TYPE]" | "btf->path", "btf->path", ... } ->
+-- "name=FETCHARG ..." sorted by name, and the BTF entries { name, expr }
+-- (name nil: the compiler picks it) for the host to compile per function.
+local function compile_args(fname, args, btf_ok)
+  if args == nil then return "", {} end
   if type(args) ~= "table" then
     fail(4, "%s: args must be a table { name = 'FETCHARG[:TYPE]' }, got %s", fname, type(args))
   end
-  local names = {}
+  local names, btf = {}, {}
   for k, v in pairs(args) do
-    if type(k) ~= "string" or not k:match("^[%a_][%w_]*$") then
-      fail(4, "%s: argument name %s is not an identifier", fname, tostring(k))
-    end
+    local positional = type(k) == "number"
+    if not positional then check_name(fname, k) end
     if type(v) ~= "string" or v == "" or v:find("%s") then
-      fail(4, "%s: args.%s must be a fetch argument like '%%di' or '+0(%%si):string' "
-        .. "with no spaces, got %s", fname, k, type(v) == "string" and ("'" .. v .. "'") or type(v))
+      fail(4, "%s: args%s must be a fetch argument like '%%di' or '+0(%%si):string'%s "
+        .. "with no spaces, got %s", fname, positional and ("[" .. k .. "]") or ("." .. k),
+        btf_ok and " or a BTF path like 'new->uid.val'" or "",
+        type(v) == "string" and ("'" .. v .. "'") or type(v))
     end
-    if k:match("^common_") or k == "pid" or k == "tid" or k == "cpu" or k == "time"
-        or k == "comm" or k == "probe" then
-      fail(4, "%s: argument name '%s' is reserved (ev.%s is set by kpscript)", fname, k, k)
+    if is_btf(v) then
+      if not btf_ok then
+        fail(4, "%s: '%s' looks like a parameter name: user probes take fetch arguments "
+          .. "('%%di', '+0(%%si):ustring'); names from debug info work for kernel functions "
+          .. "only", fname, v)
+      end
+      btf[#btf + 1] = { name = not positional and k or nil, expr = v }
+    elseif positional then
+      fail(4, "%s: args[%d] = '%s' is a raw fetch argument: give it a name, { name = '%s' }",
+        fname, k, v, v)
+    else
+      names[#names + 1] = k
     end
-    names[#names + 1] = k
   end
   table.sort(names)
+  table.sort(btf, function(a, b) return (a.name or a.expr) < (b.name or b.expr) end)
   local parts = {}
   for i, k in ipairs(names) do parts[i] = k .. "=" .. args[k] end
-  return table.concat(parts, " ")
+  return table.concat(parts, " "), btf
 end
 
 local function uprobe(fname, ret, spec, args, opts, fn)
@@ -153,7 +185,7 @@ local function uprobe(fname, ret, spec, args, opts, fn)
       fail(3, "%s: '%s' is not a symbol, SYMBOL+OFF or 0xOFFSET", fname, target)
     end
   end
-  local argstr = compile_args(fname, args)
+  local argstr = compile_args(fname, args, false)
   opts = check_opts(fname, opts)
   check_fn(fname, fn, 4)
   local p, err = core.uprobe(path, sym, off, ret, argstr, opts, fn)
@@ -198,7 +230,7 @@ local function kprobe(fname, ret, sym, args, opts, fn)
   if type(opts) == "function" and fn == nil then opts, fn = nil, opts end
   if type(args) == "function" and opts == nil and fn == nil then args, fn = nil, args end
   local list = kprobe_targets(fname, ret, sym)
-  local argstr = compile_args(fname, args)
+  local argstr, btf = compile_args(fname, args, true)
   opts = check_opts(fname, opts)
   check_fn(fname, fn, 4)
   local maxactive = opts.maxactive
@@ -209,7 +241,7 @@ local function kprobe(fname, ret, sym, args, opts, fn)
         tostring(maxactive))
     end
   end
-  local p, err = core.kprobe(list, ret, argstr, opts, fn, maxactive)
+  local p, err = core.kprobe(list, ret, argstr, opts, fn, maxactive, btf)
   if not p then raise(err) end
   return p
 end
