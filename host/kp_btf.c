@@ -505,3 +505,121 @@ too_deep:
 		"argument holds (FETCH_INSN_MAX)", expr, KP_MAX_DEREF);
 	return -E2BIG;
 }
+
+/* Append C-like text for type @id to @buf (size @len). */
+static void kp_btf_type_str(const struct btf *btf, __u32 id, char *buf, size_t len)
+{
+	const struct btf_type *t = btf__type_by_id(btf, id);
+	size_t used = strlen(buf);
+	const char *name;
+
+	if (!id || !t) {
+		snprintf(buf + used, len - used, "void");
+		return;
+	}
+	name = btf__name_by_offset(btf, t->name_off);
+	if (!name || !*name)
+		name = "(anon)";
+	switch (btf_kind(t)) {
+	case BTF_KIND_PTR: {
+		const struct btf_type *to = btf__type_by_id(btf, t->type);
+
+		if (to && btf_is_func_proto(to)) {
+			snprintf(buf + used, len - used, "void (*)(...)");
+			return;
+		}
+		kp_btf_type_str(btf, t->type, buf, len);
+		used = strlen(buf);
+		snprintf(buf + used, len - used, " *");
+		return;
+	}
+	case BTF_KIND_CONST:
+	case BTF_KIND_VOLATILE:
+	case BTF_KIND_RESTRICT:
+		snprintf(buf + used, len - used, "%s ",
+			 btf_is_const(t) ? "const" : btf_is_volatile(t) ? "volatile" : "restrict");
+		kp_btf_type_str(btf, t->type, buf, len);
+		return;
+	case BTF_KIND_TYPE_TAG:
+		kp_btf_type_str(btf, t->type, buf, len);
+		used = strlen(buf);
+		snprintf(buf + used, len - used, " __%s", name);
+		return;
+	case BTF_KIND_STRUCT:
+		snprintf(buf + used, len - used, "struct %s", name);
+		return;
+	case BTF_KIND_UNION:
+		snprintf(buf + used, len - used, "union %s", name);
+		return;
+	case BTF_KIND_ENUM:
+	case BTF_KIND_ENUM64:
+		snprintf(buf + used, len - used, "enum %s", name);
+		return;
+	case BTF_KIND_ARRAY:
+		kp_btf_type_str(btf, btf_array(t)->type, buf, len);
+		used = strlen(buf);
+		snprintf(buf + used, len - used, "[%u]", btf_array(t)->nelems);
+		return;
+	default:
+		snprintf(buf + used, len - used, "%s", name);
+		return;
+	}
+}
+
+int kp_btf_proto(const struct kp_btf *b, const char *func, char *buf, size_t len)
+{
+	const struct btf *btf = b->btf;
+	const struct btf_type *fn, *proto;
+	const struct btf_param *par;
+	__s32 fid;
+	int n;
+
+	if (!len)
+		return -EINVAL;
+	buf[0] = '\0';
+	fid = btf__find_by_name_kind(btf, func, BTF_KIND_FUNC);
+	if (fid < 0)
+		return -ENOENT;
+	fn = btf__type_by_id(btf, (__u32)fid);
+	proto = btf__type_by_id(btf, fn->type);
+	if (!proto || !btf_is_func_proto(proto))
+		return -EINVAL;
+	kp_btf_type_str(btf, proto->type, buf, len);
+	snprintf(buf + strlen(buf), len - strlen(buf), "%s%s(",
+		 buf[strlen(buf) - 1] == '*' ? "" : " ", func);
+	par = btf_params(proto);
+	n = btf_vlen(proto);
+	for (int i = 0; i < n; i++) {
+		const char *pn = btf__name_by_offset(btf, par[i].name_off);
+
+		if (i)
+			snprintf(buf + strlen(buf), len - strlen(buf), ", ");
+		if (!par[i].type) {
+			snprintf(buf + strlen(buf), len - strlen(buf), "...");
+			continue;
+		}
+		kp_btf_type_str(btf, par[i].type, buf, len);
+		if (pn && *pn)
+			snprintf(buf + strlen(buf), len - strlen(buf), "%s%s",
+				 buf[strlen(buf) - 1] == '*' ? "" : " ", pn);
+	}
+	snprintf(buf + strlen(buf), len - strlen(buf), ")");
+	return 0;
+}
+
+int kp_btf_each_func(const struct kp_btf *b, int (*fn)(const char *name, void *ctx), void *ctx)
+{
+	__u32 n = btf__type_cnt(b->btf);
+
+	for (__u32 id = 1; id < n; id++) {
+		const struct btf_type *t = btf__type_by_id(b->btf, id);
+		int rc;
+
+		if (!t || !btf_is_func(t))
+			continue;
+		rc = fn(btf__name_by_offset(b->btf, t->name_off), ctx);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}

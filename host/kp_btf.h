@@ -27,7 +27,6 @@ void kp_btf_free(struct kp_btf *b);
 int kp_btf_member(const struct kp_btf *b, const char *strct, const char *path, size_t *offset,
 		  size_t *size);
 
-#endif
 
 /*
  * kp_btf_fetch() - compile a BTF argument of kernel function @func into a
@@ -48,3 +47,8 @@ int kp_btf_proto(const struct kp_btf *b, const char *func, char *buf, size_t len
 
 /* Load BTF from a raw BTF file (tests use fixtures). NULL + errno. */
 struct kp_btf *kp_btf_load_file(const char *path);
+
+/* Call @fn with the name of every function in the BTF; stops at non-zero. */
+int kp_btf_each_func(const struct kp_btf *b, int (*fn)(const char *name, void *ctx), void *ctx);
+
+#endif

@@ -17,6 +17,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
+#include "kp_btf.h"
 #include "kp_err.h"
 #include "kp_host.h"
 #include "kp_tracefs.h"
@@ -40,6 +41,7 @@ static const char kp_usage[] =
     "                 nothing and run no handler\n"
     "  -l [PATTERN]   list probe points matching the glob PATTERN (default: all):\n"
     "                 tracepoints, and kernel functions where kprobes exist\n"
+    "  -v             with -l: kernel functions with their prototypes from BTF\n"
     "  -h, --help     show this help\n"
     "      --version  show the version\n"
     "\n"
@@ -58,6 +60,7 @@ struct kp_args {
 	const char *code;
 	const char *script;
 	bool list;
+	bool verbose;
 	const char *pattern;
 	struct kp_host_opts host;
 	int argc; /* script args */
@@ -88,7 +91,7 @@ static int kp_parse_args(int argc, char **argv, struct kp_args *a)
 	a->host.sigfd = -1;
 	opterr = 0;
 	/* '+': options end at SCRIPT, so the script's own options reach it */
-	while ((c = getopt_long(argc, argv, "+he:c:p:d:l", longs, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+he:c:p:d:lv", longs, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			fputs(kp_usage, stdout);
@@ -124,6 +127,9 @@ static int kp_parse_args(int argc, char **argv, struct kp_args *a)
 		case 'l':
 			a->list = true;
 			break;
+		case 'v':
+			a->verbose = true;
+			break;
 		case '?':
 		default:
 			if (optopt)
@@ -134,6 +140,9 @@ static int kp_parse_args(int argc, char **argv, struct kp_args *a)
 	}
 	if (a->list) {
 		a->pattern = optind < argc ? argv[optind] : NULL;
+		/* -v may follow the pattern: kpscript -l 'do_sys_*' -v */
+		if (optind + 1 < argc && !strcmp(argv[optind + 1], "-v"))
+			a->verbose = true;
 		return 0;
 	}
 	if (!a->code) {
@@ -146,9 +155,51 @@ static int kp_parse_args(int argc, char **argv, struct kp_args *a)
 	return 0;
 }
 
+struct kp_proto_ctx {
+	const struct kp_btf *btf;
+	const char *pattern;
+	int shown;
+};
+
+static int kp_list_proto(const char *name, void *ctx)
+{
+	struct kp_proto_ctx *c = ctx;
+	char full[512], proto[2048];
+
+	snprintf(full, sizeof(full), "kprobe:%.480s", name);
+	if (c->pattern && fnmatch(c->pattern, name, 0) && fnmatch(c->pattern, full, 0))
+		return 0;
+	if (kp_btf_proto(c->btf, name, proto, sizeof(proto)))
+		return 0;
+	printf("%s\n    %s\n", full, proto);
+	c->shown++;
+	return 0;
+}
+
+/* -l -v: kernel functions with their prototypes from BTF */
+static int kp_list_protos(const char *pattern)
+{
+	struct kp_proto_ctx c = { .pattern = pattern };
+	struct kp_btf *b = kp_btf_load();
+
+	if (!b) {
+		fprintf(stderr, "kpscript: -l -v: no kernel BTF (/sys/kernel/btf/vmlinux): "
+				"prototypes cannot be shown\n");
+		return 0;
+	}
+	c.btf = b;
+	kp_btf_each_func(b, kp_list_proto, &c);
+	kp_btf_free(b);
+	if (c.shown && !kp_tracefs_has("kprobe_events"))
+		fprintf(stderr, "kpscript: prototypes from BTF; this kernel has no kprobes "
+				"(CONFIG_KPROBES), so these functions cannot be probed here\n");
+	return c.shown;
+}
+
 /* -l: tracepoints from available_events, kernel functions where kprobes
- * exist (available_filter_functions lists what the kernel lets be probed). */
-static int kp_list(const char *pattern)
+ * exist (available_filter_functions lists what the kernel lets be probed);
+ * with -v, kernel functions with their prototypes from BTF instead. */
+static int kp_list(const char *pattern, bool verbose)
 {
 	char *text, *line, *save = NULL;
 	int err, shown = 0;
@@ -173,8 +224,10 @@ static int kp_list(const char *pattern)
 		shown++;
 	}
 	free(text);
-	if (kp_tracefs_has("kprobe_events") &&
-	    !kp_tracefs_read("available_filter_functions", &text, NULL)) {
+	if (verbose) {
+		shown += kp_list_protos(pattern);
+	} else if (kp_tracefs_has("kprobe_events") &&
+		   !kp_tracefs_read("available_filter_functions", &text, NULL)) {
 		save = NULL;
 		for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 			char full[512];
@@ -339,7 +392,7 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc;
 	if (a.list)
-		return kp_list(a.pattern);
+		return kp_list(a.pattern, a.verbose);
 	/* Signals arrive through a signalfd read by the event loop, so every
 	 * stop goes through the same cleanup; SIGPIPE (stdout closed) is a stop
 	 * too, not a silent death that would leave probes behind. */

@@ -18,9 +18,9 @@
 -- struct cred's layout differs between kernels and configurations (usage
 -- was an atomic_t of 4 bytes in older kernels and is an atomic_long_t of 8
 -- now: Debian's 6.1 and this machine's 6.18 both have the ids at 8..36;
--- CONFIG_DEBUG_CREDENTIALS adds fields): the offsets come from the running
--- kernel's BTF when it has one, else the 8-byte layout is assumed (and said
--- at start).
+-- CONFIG_DEBUG_CREDENTIALS adds fields): where the kernel has BTF the ids
+-- are named ("new->euid") and kpscript finds them; elsewhere the 8-byte
+-- layout is assumed (and said at start).
 local util = require "kp.util"
 
 local quiet = arg[1] == "-q"
@@ -34,24 +34,22 @@ if not kp.has("kprobe") and not kp.config().dry_run then
   os.exit(1)
 end
 
--- offsets of the ids in struct cred
-local offsets, source = {}, "BTF"
-for i, id in ipairs(IDS) do
-  local off = kp.offsetof("cred", id)
-  if not off then
-    source = "assumed (usage 8 bytes, ids at 8..36; no BTF)"
-    offsets = {}
-    for j, name in ipairs(IDS) do offsets[name] = 4 + 4 * j end
-    break
-  end
-  offsets[id] = off
-end
-
+-- The ids as arguments: by name from the kernel's BTF where it has one
+-- ("new->uid" reads kuid_t's val at the right offset for this kernel), else
+-- raw fetch args with the 8-byte-usage layout.
+local source
 local function fetch(base)
   local args = {}
-  for _, id in ipairs(IDS) do args[id] = string.format("+%d(%s):u32", offsets[id], base) end
+  for i, id in ipairs(IDS) do
+    if kp.has("btf") then
+      args[id] = base .. "->" .. id
+    else
+      args[id] = string.format("+%d(%s):u32", 4 + 4 * i, base)
+    end
+  end
   return args
 end
+source = kp.has("btf") and "BTF" or "assumed (usage 8 bytes, ids at 8..36; no BTF)"
 
 local procs = util.parents()
 local before = {} -- tid -> ids of the last copy prepared
@@ -62,7 +60,7 @@ kp.kretprobe("prepare_creds", fetch("$retval"), { maxactive = 64 }, function(e)
   before[e.tid] = ids
 end)
 
-kp.kprobe("commit_creds", fetch("%di"), function(e)
+kp.kprobe("commit_creds", fetch(kp.has("btf") and "new" or "%di"), function(e)
   local old = before[e.tid]
   before[e.tid] = nil
   local parts, root = {}, false

@@ -92,8 +92,11 @@ end
 
 local path
 if kp.has("kprobe") then
-  -- x86-64 syscall wrappers take struct pt_regs *: regs->si is at +104,
-  -- regs->dx at +96 (execve's argv is its 2nd argument, execveat's its 3rd)
+  -- x86-64 syscall wrappers take struct pt_regs *: execve's argv is its
+  -- 2nd argument (regs->si), execveat's its 3rd (regs->dx); their offsets
+  -- come from BTF where the kernel has it (104 and 96 on x86-64)
+  local si = kp.has("btf") and kp.offsetof("pt_regs", "si") or 104
+  local dx = kp.has("btf") and kp.offsetof("pt_regs", "dx") or 96
   local function on_entry(e)
     local n, unread = 0, false
     while n < MAXARGS and e["p" .. n] ~= 0 do
@@ -105,8 +108,8 @@ if kp.has("kprobe") then
     argvs[e.tid] = not unread and argv_of(e, n, n == MAXARGS and e.more ~= 0) or false
   end
   local ok, err = pcall(function()
-    kp.kprobe("__x64_sys_execve", argv_fetch("+104(%di)"), { wakeup = 1 }, on_entry)
-    kp.kprobe("__x64_sys_execveat", argv_fetch("+96(%di)"), { wakeup = 1 }, on_entry)
+    kp.kprobe("__x64_sys_execve", argv_fetch("+" .. si .. "(%di)"), { wakeup = 1 }, on_entry)
+    kp.kprobe("__x64_sys_execveat", argv_fetch("+" .. dx .. "(%di)"), { wakeup = 1 }, on_entry)
   end)
   if ok then
     path = "kprobe __x64_sys_execve/__x64_sys_execveat + sched_process_exec"
