@@ -99,6 +99,26 @@ int kp_btf_member(const struct kp_btf *b, const char *strct, const char *path, s
 	return 0;
 }
 
+struct kp_btf *kp_btf_load_module(const struct kp_btf *vmlinux, const char *module)
+{
+	struct kp_btf *b = calloc(1, sizeof(*b));
+	char path[256];
+	long err;
+
+	if (!b)
+		return NULL;
+	snprintf(path, sizeof(path), "/sys/kernel/btf/%s", module);
+	/* module BTF is split BTF: its type ids continue vmlinux's */
+	b->btf = btf__parse_split(path, vmlinux->btf);
+	err = libbpf_get_error(b->btf);
+	if (err || !b->btf) {
+		free(b);
+		errno = err ? (int)-err : ENOENT;
+		return NULL;
+	}
+	return b;
+}
+
 struct kp_btf *kp_btf_load_file(const char *path)
 {
 	struct kp_btf *b = calloc(1, sizeof(*b));
@@ -124,7 +144,7 @@ static const char *const kp_arg_regs[] = { "%di", "%si", "%dx", "%cx", "%r8", "%
 #define KP_MAX_DEREF 12
 
 static void kp_errf(char *err, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void kp_errf(char *err, size_t len, const char *fmt, ...)
 {
@@ -162,9 +182,9 @@ static bool kp_btf_is_char(const struct btf *btf, __u32 id)
 
 /* A member of @t named @name, looking into anonymous structs and unions.
  * Sets the bit offset from @t's start and the bitfield size (0: none). */
-static const struct btf_member *kp_btf_find_member(const struct btf *btf,
-						   const struct btf_type *t, const char *name,
-						   size_t namelen, __u32 *bitoff, __u32 *bitsize)
+static const struct btf_member *kp_btf_find_member(const struct btf *btf, const struct btf_type *t,
+						   const char *name, size_t namelen, __u32 *bitoff,
+						   __u32 *bitsize)
 {
 	const struct btf_member *m = btf_members(t);
 	int n = btf_vlen(t);
@@ -296,31 +316,39 @@ int kp_btf_fetch(const struct kp_btf *b, const char *func, bool ret, const char 
 				for (int j = 0; j < n; j++) {
 					size_t u = strlen(names);
 
-					snprintf(names + u, sizeof(names) - u, "%s%s", j ? ", " : "",
+					snprintf(names + u, sizeof(names) - u, "%s%s",
+						 j ? ", " : "",
 						 btf__name_by_offset(btf, par[j].name_off));
 				}
-				kp_errf(err, errlen, "%s has no parameter '%.*s' (its parameters: %s)",
-					func, (int)len, p, n ? names : "none");
+				kp_errf(err, errlen,
+					"%s has no parameter '%.*s' (its parameters: %s)", func,
+					(int)len, p, n ? names : "none");
 				return -ESRCH;
 			}
 			if (ret) {
-				kp_errf(err, errlen, "parameter '%.*s' of %s is not available in a "
-					"return probe (its register is reused by then): use $retval, or "
-					"a kprobe", (int)len, p, func);
+				kp_errf(err, errlen,
+					"parameter '%.*s' of %s is not available in a "
+					"return probe (its register is reused by then): use "
+					"$retval, or "
+					"a kprobe",
+					(int)len, p, func);
 				return -EINVAL;
 			}
 			if (i >= 6) {
-				kp_errf(err, errlen, "parameter '%.*s' of %s is argument %d: only the "
-					"first 6 are in registers (x86-64), later ones are not supported",
+				kp_errf(err, errlen,
+					"parameter '%.*s' of %s is argument %d: only the "
+					"first 6 are in registers (x86-64), later ones are not "
+					"supported",
 					(int)len, p, func, i + 1);
 				return -ENOTSUP;
 			}
 			id = par[i].type;
 			t = kp_btf_resolve(btf, &id, &user);
 			if (t && (btf_is_composite(t) || btf__resolve_size(btf, id) > 8)) {
-				kp_errf(err, errlen, "parameter '%.*s' of %s is passed by value (%zd "
-					"bytes): not supported", (int)len, p, func,
-					(ssize_t)btf__resolve_size(btf, id));
+				kp_errf(err, errlen,
+					"parameter '%.*s' of %s is passed by value (%zd "
+					"bytes): not supported",
+					(int)len, p, func, (ssize_t)btf__resolve_size(btf, id));
 				return -ENOTSUP;
 			}
 			snprintf(base, sizeof(base), "%s", kp_arg_regs[i]);
@@ -335,7 +363,8 @@ int kp_btf_fetch(const struct kp_btf *b, const char *func, bool ret, const char 
 		size_t len;
 
 		if (!arrow && p[0] != '.') {
-			kp_errf(err, errlen, "bad path '%s': expected -> or . before '%s'", expr, p);
+			kp_errf(err, errlen, "bad path '%s': expected -> or . before '%s'", expr,
+				p);
 			return -EINVAL;
 		}
 		p += arrow ? 2 : 1;
@@ -353,8 +382,8 @@ int kp_btf_fetch(const struct kp_btf *b, const char *func, bool ret, const char 
 			__u32 pid;
 
 			if (!t || !btf_is_ptr(t)) {
-				kp_errf(err, errlen, "'%s' is not a pointer: use '.' for its members",
-					last);
+				kp_errf(err, errlen,
+					"'%s' is not a pointer: use '.' for its members", last);
 				return -EINVAL;
 			}
 			/* in memory: load the pointer first */
@@ -436,8 +465,8 @@ int kp_btf_fetch(const struct kp_btf *b, const char *func, bool ret, const char 
 		return 0;
 	}
 	if (btf_is_int(t) || btf_is_any_enum(t)) {
-		bool sign = btf_is_int(t) ? (btf_int_encoding(t) & BTF_INT_SIGNED) != 0 :
-					    (btf_is_enum(t) && btf_kflag(t));
+		bool sign = btf_is_int(t) ? (btf_int_encoding(t) & BTF_INT_SIGNED) != 0
+					  : (btf_is_enum(t) && btf_kflag(t));
 		const char *ty = kp_int_type(t->size, sign);
 
 		if (addr)
@@ -483,9 +512,10 @@ int kp_btf_fetch(const struct kp_btf *b, const char *func, bool ret, const char 
 				 kp_int_type(et->size, sign), a->nelems);
 			return 0;
 		}
-		kp_errf(err, errlen, "'%s' is an array the kernel cannot fetch (of %s, %u "
-			"elements; integers up to 64 are)", last, et ? kp_btf_type_name(btf, et) : "?",
-			a->nelems);
+		kp_errf(err, errlen,
+			"'%s' is an array the kernel cannot fetch (of %s, %u "
+			"elements; integers up to 64 are)",
+			last, et ? kp_btf_type_name(btf, et) : "?", a->nelems);
 		return -ENOTSUP;
 	}
 	if (btf_is_composite(t)) {
@@ -497,12 +527,16 @@ int kp_btf_fetch(const struct kp_btf *b, const char *func, bool ret, const char 
 		return -EINVAL;
 	}
 	kp_errf(err, errlen, "'%s' has a type kprobes cannot fetch (%s)", last,
-		btf_is_float(t) ? "floating point" : btf_is_void(t) ? "void" : "BTF kind");
+		btf_is_float(t)	 ? "floating point"
+		: btf_is_void(t) ? "void"
+				 : "BTF kind");
 	return -ENOTSUP;
 
 too_deep:
-	kp_errf(err, errlen, "'%s' needs more than %d dereferences, more than one kernel fetch "
-		"argument holds (FETCH_INSN_MAX)", expr, KP_MAX_DEREF);
+	kp_errf(err, errlen,
+		"'%s' needs more than %d dereferences, more than one kernel fetch "
+		"argument holds (FETCH_INSN_MAX)",
+		expr, KP_MAX_DEREF);
 	return -E2BIG;
 }
 
@@ -537,7 +571,9 @@ static void kp_btf_type_str(const struct btf *btf, __u32 id, char *buf, size_t l
 	case BTF_KIND_VOLATILE:
 	case BTF_KIND_RESTRICT:
 		snprintf(buf + used, len - used, "%s ",
-			 btf_is_const(t) ? "const" : btf_is_volatile(t) ? "volatile" : "restrict");
+			 btf_is_const(t)      ? "const"
+			 : btf_is_volatile(t) ? "volatile"
+					      : "restrict");
 		kp_btf_type_str(btf, t->type, buf, len);
 		return;
 	case BTF_KIND_TYPE_TAG:

@@ -27,7 +27,6 @@ void kp_btf_free(struct kp_btf *b);
 int kp_btf_member(const struct kp_btf *b, const char *strct, const char *path, size_t *offset,
 		  size_t *size);
 
-
 /*
  * kp_btf_fetch() - compile a BTF argument of kernel function @func into a
  * kprobe fetch argument.
@@ -44,6 +43,10 @@ int kp_btf_fetch(const struct kp_btf *b, const char *func, bool ret, const char 
 
 /* kp_btf_proto() - "long do_sys_openat2(int dfd, const char *filename, ...)". */
 int kp_btf_proto(const struct kp_btf *b, const char *func, char *buf, size_t len);
+
+/* The BTF of kernel module @module (/sys/kernel/btf/MODULE), split on top
+ * of @vmlinux, which must outlive it. NULL + errno. */
+struct kp_btf *kp_btf_load_module(const struct kp_btf *vmlinux, const char *module);
 
 /* Load BTF from a raw BTF file (tests use fixtures). NULL + errno. */
 struct kp_btf *kp_btf_load_file(const char *path);

@@ -69,6 +69,12 @@ struct kp_probe {
 	struct kp_probe *next;
 };
 
+struct kp_modbtf {
+	struct kp_modbtf *next;
+	struct kp_btf *btf;
+	char name[];
+};
+
 struct kp_timer {
 	uint64_t next, period;
 	int fn_ref;
@@ -97,6 +103,7 @@ struct kp_host {
 	struct kp_ksyms *ksyms; /* /proc/kallsyms, loaded for kprobes */
 	bool ksyms_tried;
 	struct kp_btf *btf; /* the kernel's BTF, loaded on first use */
+	struct kp_modbtf *modbtf; /* modules' BTF, loaded on first use */
 	bool btf_tried;
 	const unsigned char *raw;
 	uint32_t raw_size;
@@ -928,6 +935,31 @@ static const struct kp_btf *kp_host_btf(struct kp_host *h)
 	return h->btf;
 }
 
+/* The split BTF of @module, loaded once per module. NULL + errno. */
+static const struct kp_btf *kp_host_module_btf(struct kp_host *h, const char *module)
+{
+	struct kp_modbtf *m;
+
+	for (m = h->modbtf; m; m = m->next)
+		if (!strcmp(m->name, module))
+			return m->btf;
+	m = calloc(1, sizeof(*m) + strlen(module) + 1);
+	if (!m)
+		return NULL;
+	strcpy(m->name, module);
+	m->btf = kp_btf_load_module(h->btf, module);
+	if (!m->btf) {
+		int e = errno;
+
+		free(m);
+		errno = e;
+		return NULL;
+	}
+	m->next = h->modbtf;
+	h->modbtf = m;
+	return m->btf;
+}
+
 /* Is NAME= already among the arguments in @args ("a=%di b=+8(%si):u32")? */
 static bool kp_args_have(const char *args, const char *name)
 {
@@ -950,14 +982,34 @@ static int kp_btf_args(lua_State *L, struct kp_host *h, int idx, const char *fun
 {
 	int n = lua_istable(L, idx) ? (int)lua_objlen(L, idx) : 0;
 	const struct kp_btf *b;
+	const char *colon = strchr(func, ':');
 
 	if (!n)
 		return 0;
 	b = kp_host_btf(h);
 	if (!b) {
-		snprintf(err, errlen, "arguments by name need the kernel's BTF "
+		snprintf(err, errlen,
+			 "arguments by name need the kernel's BTF "
 			 "(/sys/kernel/btf/vmlinux, CONFIG_DEBUG_INFO_BTF): use fetch arguments");
 		return -ENOENT;
+	}
+	/* a module's function is described in that module's split BTF */
+	{
+		const struct kp_ksyms *ks = kp_host_ksyms(h);
+		const char *mod = ks ? kp_ksyms_module(ks, func) : NULL;
+
+		if (mod) {
+			b = kp_host_module_btf(h, mod);
+			if (!b) {
+				snprintf(err, errlen,
+					 "%s is in module %s, whose BTF "
+					 "(/sys/kernel/btf/%s) could not be read: %s",
+					 func, mod, mod, strerror(errno));
+				return -ENOENT;
+			}
+		}
+		if (colon)
+			func = colon + 1;
 	}
 	for (int i = 1; i <= n; i++) {
 		char name[128], fetch[1024], why[2048];
@@ -979,9 +1031,12 @@ static int kp_btf_args(lua_State *L, struct kp_host *h, int idx, const char *fun
 			snprintf(err, errlen, "%.1500s", why);
 			return rc;
 		}
-		if (kp_is_builtin(name) || !strncmp(name, "common_", 7) || kp_args_have(args, name)) {
-			snprintf(err, errlen, "'%s' would be named '%s', which %s: give it a name, "
-				 "{ myname = '%s' }", expr, name,
+		if (kp_is_builtin(name) || !strncmp(name, "common_", 7) ||
+		    kp_args_have(args, name)) {
+			snprintf(err, errlen,
+				 "'%s' would be named '%s', which %s: give it a name, "
+				 "{ myname = '%s' }",
+				 expr, name,
 				 kp_args_have(args, name) ? "another argument has" : "is reserved",
 				 expr);
 			return -EEXIST;
@@ -1638,6 +1693,13 @@ void kp_host_free(struct kp_host *h)
 		return;
 	kp_comm_free(h->comm);
 	kp_ksyms_free(h->ksyms);
+	while (h->modbtf) {
+		struct kp_modbtf *m = h->modbtf;
+
+		h->modbtf = m->next;
+		kp_btf_free(m->btf);
+		free(m);
+	}
 	kp_btf_free(h->btf);
 	free(h->timers);
 	free(h->error);

@@ -171,6 +171,27 @@ bool kp_ksyms_has(const struct kp_ksyms *ks, const char *name)
 	return false;
 }
 
+const char *kp_ksyms_module(const struct kp_ksyms *ks, const char *name)
+{
+	const char *colon = strchr(name, ':');
+	struct kp_ksym key, *hit;
+
+	if (colon) {
+		/* the caller named it: find that module's entry for its string */
+		for (size_t i = 0; i < ks->n; i++)
+			if (ks->syms[i].module &&
+			    !strncmp(ks->syms[i].module, name, (size_t)(colon - name)) &&
+			    !ks->syms[i].module[colon - name])
+				return ks->syms[i].module;
+		return NULL;
+	}
+	if (!ks->n)
+		return NULL;
+	key.name = name;
+	hit = bsearch(&key, ks->syms, ks->n, sizeof(*ks->syms), kp_ksym_cmp);
+	return hit ? hit->module : NULL;
+}
+
 int kp_ksyms_near(const struct kp_ksyms *ks, const char *name, char *buf, size_t len, int max)
 {
 	const char *colon = strchr(name, ':');
