@@ -136,6 +136,82 @@ struct kp_btf *kp_btf_load_file(const char *path)
 	return b;
 }
 
+static const struct btf_type *kp_btf_resolve(const struct btf *btf, __u32 *id, bool *user);
+
+/* does @t (a struct or union) hold a floating-point member anywhere? */
+static bool kp_btf_has_float(const struct btf *btf, const struct btf_type *t)
+{
+	const struct btf_member *m = btf_members(t);
+
+	for (int i = 0; i < btf_vlen(t); i++, m++) {
+		__u32 id = m->type;
+		const struct btf_type *mt = btf__type_by_id(btf, id);
+
+		while (mt && (btf_is_typedef(mt) || btf_is_mod(mt) || btf_is_type_tag(mt) ||
+			      btf_is_array(mt))) {
+			id = btf_is_array(mt) ? btf_array(mt)->type : mt->type;
+			mt = btf__type_by_id(btf, id);
+		}
+		if (mt && (btf_is_float(mt) || (btf_is_composite(mt) && kp_btf_has_float(btf, mt))))
+			return true;
+	}
+	return false;
+}
+
+enum kp_param_where { KP_IN_REG, KP_IN_SSE, KP_ON_STACK, KP_BY_VALUE, KP_UNSURE };
+
+/*
+ * Where the x86-64 SysV convention puts parameter @want of @proto: integer
+ * and pointer arguments take the next of six registers, a struct or
+ * __int128 of 9 to 16 bytes takes two (or the stack when fewer are left),
+ * larger ones and the rest go on the stack, floating point goes to SSE
+ * registers. A struct with floating-point members is classified per
+ * eightbyte by the ABI; we do not, so parameters after one are "unsure".
+ */
+static enum kp_param_where kp_btf_param_where(const struct btf *btf, const struct btf_type *proto,
+					      int want, int *reg)
+{
+	const struct btf_param *par = btf_params(proto);
+	int next = 0;
+
+	for (int i = 0; i <= want; i++) {
+		__u32 id = par[i].type;
+		const struct btf_type *t = kp_btf_resolve(btf, &id, NULL);
+		__s64 size = btf__resolve_size(btf, id);
+		int need;
+
+		if (!t || size < 0)
+			return KP_UNSURE;
+		if (btf_is_float(t)) {
+			need = 0;
+		} else if (btf_is_composite(t)) {
+			if (size > 16)
+				need = -1;
+			else if (kp_btf_has_float(btf, t))
+				return i == want ? KP_BY_VALUE : KP_UNSURE;
+			else
+				need = size > 8 ? 2 : 1;
+		} else {
+			need = size > 16 ? -1 : size > 8 ? 2 : 1;
+		}
+		if (need > 0 && next + need > 6)
+			need = -1; /* no room left: the whole argument goes on the stack */
+		if (i == want) {
+			if (need == 0)
+				return KP_IN_SSE;
+			if (need < 0)
+				return KP_ON_STACK;
+			if (btf_is_composite(t) || need > 1)
+				return KP_BY_VALUE;
+			*reg = next;
+			return KP_IN_REG;
+		}
+		if (need > 0)
+			next += need;
+	}
+	return KP_UNSURE;
+}
+
 /* x86-64 SysV: the first six integer or pointer arguments */
 static const char *const kp_arg_regs[] = { "%di", "%si", "%dx", "%cx", "%r8", "%r9" };
 
@@ -273,7 +349,9 @@ int kp_btf_fetch(const struct kp_btf *b, const char *func, bool ret, const char 
 	bool addr = false, user = false, last_single = false;
 	__u32 id, bitsize = 0, bitoff = 0;
 	size_t acc = 0;
-	int derefs = 0;
+	int derefs = 0, reg = 0;
+	bool umem = false; /* the memory at base is user memory (a __user pointer) */
+	const char *U; /* "u" when the final read is from user memory */
 	const char *p = expr;
 	__s32 fid;
 
@@ -334,24 +412,52 @@ int kp_btf_fetch(const struct kp_btf *b, const char *func, bool ret, const char 
 					(int)len, p, func);
 				return -EINVAL;
 			}
-			if (i >= 6) {
+			switch (kp_btf_param_where(btf, proto, i, &reg)) {
+			case KP_IN_REG:
+				break;
+			case KP_IN_SSE:
 				kp_errf(err, errlen,
-					"parameter '%.*s' of %s is argument %d: only the "
-					"first 6 are in registers (x86-64), later ones are not "
-					"supported",
-					(int)len, p, func, i + 1);
+					"parameter '%.*s' of %s is floating point (an SSE "
+					"register): kprobes cannot fetch it",
+					(int)len, p, func);
+				return -ENOTSUP;
+			case KP_ON_STACK: {
+				__u32 pid = par[i].type;
+				const struct btf_type *pt = kp_btf_resolve(btf, &pid, NULL);
+
+				if (pt && btf_is_composite(pt))
+					kp_errf(err, errlen,
+						"parameter '%.*s' of %s is passed by value "
+						"(%zd bytes, on the stack): not supported",
+						(int)len, p, func,
+						(ssize_t)btf__resolve_size(btf, pid));
+				else
+					kp_errf(err, errlen,
+						"parameter '%.*s' of %s is passed on the "
+						"stack (argument %d, past the six x86-64 "
+						"registers): not "
+						"supported",
+						(int)len, p, func, i + 1);
+				return -ENOTSUP;
+			}
+			case KP_BY_VALUE:
+				kp_errf(err, errlen,
+					"parameter '%.*s' of %s is passed by value (%zd "
+					"bytes): not supported",
+					(int)len, p, func,
+					(ssize_t)btf__resolve_size(btf, par[i].type));
+				return -ENOTSUP;
+			case KP_UNSURE:
+				kp_errf(err, errlen,
+					"parameter '%.*s' of %s follows a struct passed "
+					"by value with floating-point members: its register is not "
+					"known here",
+					(int)len, p, func);
 				return -ENOTSUP;
 			}
 			id = par[i].type;
 			t = kp_btf_resolve(btf, &id, &user);
-			if (t && (btf_is_composite(t) || btf__resolve_size(btf, id) > 8)) {
-				kp_errf(err, errlen,
-					"parameter '%.*s' of %s is passed by value (%zd "
-					"bytes): not supported",
-					(int)len, p, func, (ssize_t)btf__resolve_size(btf, id));
-				return -ENOTSUP;
-			}
-			snprintf(base, sizeof(base), "%s", kp_arg_regs[i]);
+			snprintf(base, sizeof(base), "%s", kp_arg_regs[reg]);
 			snprintf(last, sizeof(last), "%.*s", (int)len, p);
 		}
 		p += len;
@@ -389,7 +495,7 @@ int kp_btf_fetch(const struct kp_btf *b, const char *func, bool ret, const char 
 			/* in memory: load the pointer first */
 			if (addr) {
 				char tmp[sizeof(base)];
-				int w = snprintf(tmp, sizeof(tmp), "+%zu(", acc);
+				int w = snprintf(tmp, sizeof(tmp), "+%s%zu(", umem ? "u" : "", acc);
 
 				/* base becomes "+ACC(base)": shift it right, wrap it */
 				if (w < 0 || strlen(base) + (size_t)w + 2 > sizeof(base))
@@ -403,7 +509,11 @@ int kp_btf_fetch(const struct kp_btf *b, const char *func, bool ret, const char 
 			acc = 0;
 			addr = true;
 			pid = t->type;
-			t = kp_btf_resolve(btf, &pid, &user);
+			/* the pointee's memory is user memory when the pointer says
+			 * __user; +uOFF() then reads it */
+			umem = false;
+			t = kp_btf_resolve(btf, &pid, &umem);
+			user = umem;
 			id = pid;
 		} else if (!addr) {
 			kp_errf(err, errlen, "'%s' is a pointer or a value in a register: use '->'",
@@ -447,6 +557,7 @@ int kp_btf_fetch(const struct kp_btf *b, const char *func, bool ret, const char 
 		kp_errf(err, errlen, "'%s': type not found in BTF", last);
 		return -EINVAL;
 	}
+	U = umem ? "u" : "";
 	/* a one-member wrapper (kuid_t, kgid_t, atomic_t) reads as its member */
 	while (addr && !bitsize && btf_is_struct(t) && btf_vlen(t) == 1 &&
 	       !btf_member_bitfield_size(t, 0)) {
@@ -457,20 +568,34 @@ int kp_btf_fetch(const struct kp_btf *b, const char *func, bool ret, const char 
 			return -EINVAL;
 	}
 	if (bitsize) {
+		/* a container aligned to its size when the field fits one (32,
+		 * then 64 bits), else one starting at the field's byte */
 		__u32 cont = (bitoff % 32) + bitsize <= 32 ? 32 : 64;
 		__u32 start = bitoff / cont * (cont / 8);
 
-		snprintf(fetch, fetchlen, "+%u(%s):b%u@%u/%u", start, base, bitsize,
+		if ((bitoff % 64) + bitsize > 64) {
+			start = bitoff / 8;
+			for (cont = 8; cont < 64 && bitoff % 8 + bitsize > cont; cont *= 2)
+				;
+			if (bitoff % 8 + bitsize > cont) {
+				kp_errf(err, errlen,
+					"bitfield '%s' spans more than 64 bits from its "
+					"first byte: kprobes cannot fetch it",
+					last);
+				return -ENOTSUP;
+			}
+		}
+		snprintf(fetch, fetchlen, "+%s%u(%s):b%u@%u/%u", U, start, base, bitsize,
 			 bitoff - start * 8, cont);
 		return 0;
 	}
 	if (btf_is_int(t) || btf_is_any_enum(t)) {
 		bool sign = btf_is_int(t) ? (btf_int_encoding(t) & BTF_INT_SIGNED) != 0
-					  : (btf_is_enum(t) && btf_kflag(t));
+					  : btf_kflag(t); /* signed enum (ENUM and ENUM64) */
 		const char *ty = kp_int_type(t->size, sign);
 
 		if (addr)
-			snprintf(fetch, fetchlen, "+%zu(%s):%s", acc, base, ty);
+			snprintf(fetch, fetchlen, "+%s%zu(%s):%s", U, acc, base, ty);
 		else
 			snprintf(fetch, fetchlen, "%s:%s", base, ty);
 		return 0;
@@ -483,15 +608,18 @@ int kp_btf_fetch(const struct kp_btf *b, const char *func, bool ret, const char 
 		kp_btf_resolve(btf, &pt, &puser);
 		if (kp_btf_is_char(btf, t->type)) {
 			str = puser ? "ustring" : "string";
-			/* for a string type the outer +0() is the string's address */
+			/* for a string type the outer +0() is the string's address;
+			 * it counts as a step of the kernel's fetch program too */
+			if (derefs + 2 > KP_MAX_DEREF)
+				goto too_deep;
 			if (addr)
-				snprintf(fetch, fetchlen, "+0(+%zu(%s)):%s", acc, base, str);
+				snprintf(fetch, fetchlen, "+0(+%s%zu(%s)):%s", U, acc, base, str);
 			else
 				snprintf(fetch, fetchlen, "+0(%s):%s", base, str);
 			return 0;
 		}
 		if (addr)
-			snprintf(fetch, fetchlen, "+%zu(%s):x64", acc, base);
+			snprintf(fetch, fetchlen, "+%s%zu(%s):x64", U, acc, base);
 		else
 			snprintf(fetch, fetchlen, "%s:x64", base);
 		return 0;
@@ -502,13 +630,15 @@ int kp_btf_fetch(const struct kp_btf *b, const char *func, bool ret, const char 
 		const struct btf_type *et = kp_btf_resolve(btf, &eid, NULL);
 
 		if (kp_btf_is_char(btf, a->type)) {
-			snprintf(fetch, fetchlen, "+%zu(%s):string", acc, base);
+			snprintf(fetch, fetchlen, "+%zu(%s):%s", acc, base,
+				 umem ? "ustring" : "string");
 			return 0;
 		}
 		if (et && (btf_is_int(et) || btf_is_any_enum(et)) && a->nelems <= 64) {
-			bool sign = btf_is_int(et) && (btf_int_encoding(et) & BTF_INT_SIGNED);
+			bool sign = btf_is_int(et) ? (btf_int_encoding(et) & BTF_INT_SIGNED) != 0
+						   : btf_kflag(et);
 
-			snprintf(fetch, fetchlen, "+%zu(%s):%s[%u]", acc, base,
+			snprintf(fetch, fetchlen, "+%s%zu(%s):%s[%u]", U, acc, base,
 				 kp_int_type(et->size, sign), a->nelems);
 			return 0;
 		}

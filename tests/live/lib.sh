@@ -49,6 +49,9 @@ leftovers() {
 
 # not CMD...: succeeds when CMD fails (its output dropped)
 not() { ! "$@" >/dev/null 2>&1; }
+# cond 'TEST && TEST': several tests as one condition for check, whose
+# arguments end at the first && or ||; use named variables inside
+cond() { eval "$1"; }
 # has TEXT STRING: TEXT contains STRING
 has() { printf '%s\n' "$1" | grep -qF -- "$2"; }
 # oneline FILE: FILE's text on one line, at most 300 bytes (for messages)

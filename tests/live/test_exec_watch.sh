@@ -14,7 +14,7 @@ check "exec_watch: the target's line with its argv, quoted ($line)" [ -n "$line"
 shpid=$(awk '$5 == "sh" && /marker/ { print $2; exit }' "$TMP/out")
 tppid=$(echo "$line" | awk '{ print $3 }')
 check "exec_watch: ppid of the target is the sh that ran it ($tppid = $shpid)" \
-	[ -n "$shpid" ] && [ "$tppid" = "$shpid" ]
+	cond '[ -n "$shpid" ] && [ "$tppid" = "$shpid" ]'
 tuid=$(echo "$line" | awk '{ print $4 }')
 check "exec_watch: uid of the target is 0 (got $tuid)" [ "${tuid%\*}" = 0 ]
 echoline=$(grep ' echo .*/bin/echo a1 a2 a3 a4 a5 a6 a7 \.\.\.$' "$TMP/out")

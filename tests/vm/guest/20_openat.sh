@@ -45,8 +45,9 @@ else
 	got=$(awk -v p="$pid" '$1 == "R" && $3 == p { print $4 }' "$TMP/openat.out" | tail -n "$n" | tr '\n' ' ')
 	check "kretprobe: the last $n returns of pid $pid are what the program got ($got= $want)" [ "$got" = "$want" ]
 	set -- $want
-	check "kretprobe: a valid fd for the present file ($1) and -2 (-ENOENT) for the missing one ($2)" \
-		[ "${1:--1}" -ge 0 ] && [ "$2" = -2 ]
+	fd=${1:--1} missing=${2:-}
+	check "kretprobe: a valid fd for the present file ($fd) and -2 (-ENOENT) for the missing one ($missing)" \
+		cond '[ "$fd" -ge 0 ] && [ "$missing" = -2 ]'
 	check "kprobe: dfd is AT_FDCWD (-100)" grep -q "^E kprobe:do_sys_openat2 $pid -100 " "$TMP/openat.out"
 fi
 

@@ -30,10 +30,12 @@ check "exec_watch: exact argv of /bin/true: 'kpvm a b' quoted, a 1000-character 
 [ -n "$line" ] || show 'kpvm a b' true
 if [ -n "$line" ]; then
 	set -- $line
-	check "exec_watch: its comm is true and uid 0 ($5, $4)" [ "$5" = true ] && [ "${4%\*}" = 0 ]
+	comm=$5 uid=${4%\*} ppid=$3 pid=$2
+	check "exec_watch: its comm is true and uid 0 ($5, $4)" cond '[ "$comm" = true ] && [ "$uid" = 0 ]'
 	shpid=$(grep -F "kpvm a b" "$OUT" | awk '$5 == "sh" { print $2; exit }')
 	# busybox sh -c may also exec the last command itself: then pid = sh's
-	check "exec_watch: its ppid ($3) is the sh that ran it ($shpid)" [ "$3" = "$shpid" ] || [ "$2" = "$shpid" ]
+	check "exec_watch: its ppid ($3) is the sh that ran it ($shpid)" \
+		cond '[ -n "$shpid" ] && { [ "$ppid" = "$shpid" ] || [ "$pid" = "$shpid" ]; }'
 fi
 line=$(ends "/bin/echo /bin/echo a1 a2 a3 a4 a5 a6 a7 ...")
 check "exec_watch: 10 arguments: cut after 8, marked ..." [ -n "$line" ]

@@ -16,6 +16,10 @@ check() { # check NAME CMD...: ok when CMD succeeds
 	if "$@"; then ok "$_ck_name"; else notok "$_ck_name"; fi
 }
 not() { ! "$@" >/dev/null 2>&1; }
+# cond 'TEST && TEST': one condition made of several, for check (whose
+# arguments end at the first && or ||); positional parameters do not reach
+# TEST: use named variables
+cond() { eval "$1"; }
 diag() { # diag FILE: its first lines as "# " lines
 	[ -s "$1" ] && head -n "${2:-8}" "$1" | cut -c1-300 | sed "s|^|#   ${1##*/}: |"
 }
