@@ -98,7 +98,7 @@ if [ -z "$pkg" ] || [ -z "$ver" ]; then
 else
 	kdir=$CACHE/${pkg}_$ver
 fi
-if [ ! -s "$kdir/vmlinuz" ]; then
+if [ ! -s "$kdir/vmlinuz" ] || [ ! -s "$kdir/dummy.ko" ]; then
 	t0=$(now)
 	mkdir -p "$CACHE" || fail "kernel: cannot create the cache $CACHE"
 	dl=$(mktemp -d "$CACHE/.dl.XXXXXX") || fail "kernel: cannot write to the cache $CACHE"
@@ -106,13 +106,17 @@ if [ ! -s "$kdir/vmlinuz" ]; then
 		{ rm -rf "$dl"; fail "kernel: apt-get download $pkg=$ver failed: $(tail -3 "$W/dl.log" | tr '\n' ' ')"; }
 	deb=$(ls "$dl"/*.deb 2>/dev/null | head -1)
 	mkdir "$dl/x"
-	if [ -z "$deb" ] || ! dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dl/x" ./boot 2>>"$W/dl.log"; then
+	# the kernel, and one small module (dummy, no dependencies) for the
+	# module-BTF test
+	if [ -z "$deb" ] || ! dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dl/x" --wildcards ./boot \
+		'./lib/modules/*/kernel/drivers/net/dummy.ko' 2>>"$W/dl.log"; then
 		rm -rf "$dl"
 		fail "kernel: cannot extract ./boot from $pkg's package: $(tail -3 "$W/dl.log" | tr '\n' ' ')"
 	fi
 	mkdir -p "$dl/k"
 	mv "$dl"/x/boot/vmlinuz-* "$dl/k/vmlinuz" 2>/dev/null || { rm -rf "$dl"; fail "kernel: no ./boot/vmlinuz-* in $deb"; }
 	mv "$dl"/x/boot/config-* "$dl/k/config" 2>/dev/null
+	mv "$dl"/x/lib/modules/*/kernel/drivers/net/dummy.ko "$dl/k/dummy.ko" 2>/dev/null
 	rm -rf "$kdir"
 	mv "$dl/k" "$kdir" || { rm -rf "$dl"; fail "kernel: cannot move the kernel into $kdir"; }
 	rm -rf "$dl"
@@ -158,6 +162,7 @@ for c in tests/vm/progs/*.c; do
 		-o "$W/$p" "$c" 2>"$W/cc.log" || fail "initramfs: $c does not compile: $(head -5 "$W/cc.log" | tr '\n' ' ')"
 	put "$W/$p" "/kp/progs/$p"
 done
+mkdir -p "$R/kp/mod" && cp "$kdir/dummy.ko" "$R/kp/mod/" || fail "initramfs: cannot copy $kdir/dummy.ko"
 cp tests/vm/init.sh "$R/init" && chmod 0755 "$R/init" || fail "initramfs: cannot copy tests/vm/init.sh"
 {
 	echo "KPVM_PATTERN='$PATTERN'"
