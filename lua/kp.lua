@@ -139,7 +139,8 @@ local function compile_args(fname, args, btf_ok)
         btf_ok and " or a BTF path like 'new->uid.val'" or "",
         type(v) == "string" and ("'" .. v .. "'") or type(v))
     end
-    if is_btf(v) then
+    -- for user probes $retval is the kernel's own fetch argument
+    if is_btf(v) and (btf_ok or v:sub(1, 1) ~= "$") then
       if not btf_ok then
         fail(4, "%s: '%s' looks like a parameter name: user probes take fetch arguments "
           .. "('%%di', '+0(%%si):ustring'); names from debug info work for kernel functions "
