@@ -18,7 +18,7 @@ CFLAGS ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(PKG_CFLAGS) \
 	-DKP_VERSION='"$(VERSION)"' -DKP_SCRIPTDIR='"$(SCRIPTDIR)"'
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-LDLIBS := $(PKG_LIBS) -lm
+LDLIBS := $(PKG_LIBS) -llua5.1-cjson -lm
 
 ifeq ($(V),1)
 Q :=

@@ -35,6 +35,10 @@
 #include "kp_ring.h"
 #include "kp_tracefs.h"
 
+/* lua-cjson (Debian's liblua5.1-cjson, built for the Lua 5.1 API that LuaJIT
+ * provides); its header pulls in PUC Lua's, so only the entry is declared */
+int luaopen_cjson(lua_State *L);
+
 #define KP_PROBE_MT "kp.Probe"
 #define KP_DEFAULT_PAGES 256 /* 1 MiB per CPU with 4 KiB pages */
 #define KP_MAX_PAGES 65536
@@ -348,8 +352,11 @@ static int kp_probe_setup_lua(lua_State *L, struct kp_probe *p, int fn_index)
 	lua_setmetatable(L, -2);
 	p->ev_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 
-	lua_pushvalue(L, fn_index);
-	p->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	/* no handler: the events are counted, and rules may claim them */
+	if (lua_isfunction(L, fn_index)) {
+		lua_pushvalue(L, fn_index);
+		p->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	}
 	return 0;
 }
 
@@ -632,6 +639,10 @@ static int kp_on_sample(void *owner, const struct kp_sample *s, void *ctx)
 		p->filtered++;
 		return 0;
 	}
+	if (p->fn_ref == LUA_NOREF) {
+		p->delivered++;
+		return 0;
+	}
 	lua_rawgeti(L, LUA_REGISTRYINDEX, p->fn_ref);
 	lua_rawgeti(L, LUA_REGISTRYINDEX, p->ev_ref);
 	ev = top + 2;
@@ -723,7 +734,8 @@ static int kp_core_tracepoint(lua_State *L)
 	char name[512];
 	int err, n;
 
-	luaL_checktype(L, 4, LUA_TFUNCTION);
+	if (!lua_isnil(L, 4))
+		luaL_checktype(L, 4, LUA_TFUNCTION);
 	kp_read_opts(L, 3, &o);
 	snprintf(name, sizeof(name), "tracepoint:%s:%s", sys, event);
 	if (h->opts.dry_run) {
@@ -865,7 +877,8 @@ static int kp_core_uprobe(lua_State *L)
 	struct kp_popts o;
 	int err, n;
 
-	luaL_checktype(L, 7, LUA_TFUNCTION);
+	if (!lua_isnil(L, 7))
+		luaL_checktype(L, 7, LUA_TFUNCTION);
 	kp_read_opts(L, 6, &o);
 	err = kp_elf_find_path(path, abs, sizeof(abs));
 	if (err)
@@ -1073,7 +1086,8 @@ static int kp_core_kprobe(lua_State *L)
 	luaL_Buffer missing;
 
 	luaL_checktype(L, 1, LUA_TTABLE);
-	luaL_checktype(L, 5, LUA_TFUNCTION);
+	if (!lua_isnil(L, 5))
+		luaL_checktype(L, 5, LUA_TFUNCTION);
 	kp_read_opts(L, 4, &o);
 	ntargets = (int)lua_objlen(L, 1);
 	if (ntargets < 1)
@@ -1255,6 +1269,15 @@ static bool kp_handle_signals(struct kp_host *h)
 	bool stop = false;
 
 	while (read(h->opts.sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		/* SIGHUP with --output: the log was rotated, reopen it */
+		if (si.ssi_signo == SIGHUP && h->opts.output) {
+			int err = kp_output_open(h->opts.output);
+
+			if (err)
+				fprintf(stderr, "kpscript: SIGHUP: cannot reopen %s: %s\n",
+					h->opts.output, kp_strerror(err));
+			continue;
+		}
 		if (si.ssi_signo == SIGCHLD) {
 			int status;
 			pid_t pid;
@@ -1271,6 +1294,25 @@ static bool kp_handle_signals(struct kp_host *h)
 		stop = true;
 	}
 	return stop;
+}
+
+int kp_output_open(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+
+	if (fd < 0)
+		return -errno;
+	fflush(stdout);
+	if (dup2(fd, STDOUT_FILENO) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	close(fd);
+	/* one line at a time: a reader of the log never sees half a record */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	return 0;
 }
 
 static int kp_run_timers(lua_State *L, struct kp_host *h, uint64_t now)
@@ -1529,6 +1571,12 @@ static int kp_core_config(lua_State *L)
 	}
 	lua_pushnumber(L, h->opts.duration);
 	lua_setfield(L, -2, "duration");
+	lua_pushstring(L, h->opts.format ? h->opts.format : "text");
+	lua_setfield(L, -2, "format");
+	if (h->opts.output) {
+		lua_pushstring(L, h->opts.output);
+		lua_setfield(L, -2, "output");
+	}
 	return 1;
 }
 
@@ -1565,6 +1613,107 @@ static int kp_core_walltime(lua_State *L)
 static int kp_core_clock(lua_State *L)
 {
 	lua_pushnumber(L, (lua_Number)kp_now_ns());
+	return 1;
+}
+
+/* core.set_handler(probe, fn | nil): replace a probe's handler */
+static int kp_core_set_handler(lua_State *L)
+{
+	struct kp_probe *p = kp_check_probe(L, 1);
+
+	if (!lua_isnil(L, 2))
+		luaL_checktype(L, 2, LUA_TFUNCTION);
+	if (p->dry)
+		return 0;
+	luaL_unref(L, LUA_REGISTRYINDEX, p->fn_ref);
+	p->fn_ref = LUA_NOREF;
+	if (!lua_isnil(L, 2)) {
+		lua_pushvalue(L, 2);
+		p->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	}
+	return 0;
+}
+
+/* core.utf8(s) -> true when s is valid UTF-8 (no overlongs, surrogates or
+ * code points past U+10FFFF) */
+static int kp_core_utf8(lua_State *L)
+{
+	size_t n, i = 0;
+	const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 1, &n);
+
+	while (i < n) {
+		unsigned char c = s[i];
+		size_t len;
+		uint32_t cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			len = 2;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			len = 3;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			len = 4;
+			cp = c & 0x07;
+		} else {
+			break;
+		}
+		if (i + len > n)
+			break;
+		for (size_t k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				goto bad;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+			break;
+		i += len;
+	}
+bad:
+	lua_pushboolean(L, i == n);
+	return 1;
+}
+
+/* core.base64(s) -> s in standard base64 with padding */
+static int kp_core_base64(lua_State *L)
+{
+	static const char tab[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t n;
+	const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 1, &n);
+	luaL_Buffer b;
+
+	luaL_buffinit(L, &b);
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)s[i] << 16;
+
+		if (i + 1 < n)
+			v |= (uint32_t)s[i + 1] << 8;
+		if (i + 2 < n)
+			v |= s[i + 2];
+		luaL_addchar(&b, tab[v >> 18 & 63]);
+		luaL_addchar(&b, tab[v >> 12 & 63]);
+		luaL_addchar(&b, i + 1 < n ? tab[v >> 6 & 63] : '=');
+		luaL_addchar(&b, i + 2 < n ? tab[v & 63] : '=');
+	}
+	luaL_pushresult(&b);
+	return 1;
+}
+
+/* core.hostname() -> this machine's name */
+static int kp_core_hostname(lua_State *L)
+{
+	char buf[256];
+
+	if (gethostname(buf, sizeof(buf) - 1))
+		return kp_fail(L, -errno, "gethostname: %s", strerror(errno));
+	buf[sizeof(buf) - 1] = '\0';
+	lua_pushstring(L, buf);
 	return 1;
 }
 
@@ -1605,6 +1754,10 @@ static int kp_open_core(lua_State *L)
 		{ "set_mk64", kp_core_set_mk64 },
 		{ "config", kp_core_config },
 		{ "walltime", kp_core_walltime },
+		{ "set_handler", kp_core_set_handler },
+		{ "utf8", kp_core_utf8 },
+		{ "base64", kp_core_base64 },
+		{ "hostname", kp_core_hostname },
 		{ "clock", kp_core_clock },
 		{ NULL, NULL },
 	};
@@ -1664,6 +1817,9 @@ struct kp_host *kp_host_open(lua_State *L, const struct kp_host_opts *opts)
 	lua_pushlightuserdata(L, h);
 	lua_pushcclosure(L, kp_open_core, 1);
 	lua_setfield(L, -2, "kp.core");
+	/* lua-cjson, linked in: require "cjson" needs no Lua path */
+	lua_pushcfunction(L, luaopen_cjson);
+	lua_setfield(L, -2, "cjson");
 	lua_pop(L, 2);
 	return h;
 }

@@ -22,7 +22,16 @@ struct kp_host_opts {
 	const char *command; /* -c: run through sh once probes are attached */
 	double duration; /* -d: seconds, 0 for none */
 	int sigfd; /* signalfd for INT/TERM/HUP/PIPE/CHLD, or -1 */
+	const char *output; /* --output FILE: stdout goes there, reopened on SIGHUP */
+	const char *format; /* -o: "text" or "json" */
 };
+
+/*
+ * kp_output_open() - point stdout at @path, appending, line-buffered (a new
+ * file is created mode 0640). Used at start and on SIGHUP, so a rotated log
+ * gets a fresh file. Return: 0 or -errno.
+ */
+int kp_output_open(const char *path);
 
 /* Create the host for @L and preload "kp.core" and "kp". NULL + errno. */
 struct kp_host *kp_host_open(lua_State *L, const struct kp_host_opts *opts);

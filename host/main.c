@@ -37,6 +37,11 @@ static const char kp_usage[] =
     "                 exits, deliver every event it caused, then stop\n"
     "  -p PID         deliver only events of process PID\n"
     "  -d SECS        stop after SECS seconds (fractions allowed)\n"
+    "  -o FORMAT      how kp.emit() and rule alerts print: text (default) or json\n"
+    "                 (JSON Lines, one object per line)\n"
+    "      --output FILE\n"
+    "                 append everything the script prints to FILE, line by line;\n"
+    "                 SIGHUP reopens it (for log rotation)\n"
     "      --dry-run  print the tracefs definitions the script would create, create\n"
     "                 nothing and run no handler\n"
     "  -l [PATTERN]   list probe points matching the glob PATTERN (default: all):\n"
@@ -77,11 +82,12 @@ static int kp_usage_error(const char *fmt, const char *what)
 
 static int kp_parse_args(int argc, char **argv, struct kp_args *a)
 {
-	enum { OPT_DRY = 256, OPT_VERSION };
+	enum { OPT_DRY = 256, OPT_VERSION, OPT_OUTPUT };
 	static const struct option longs[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "dry-run", no_argument, NULL, OPT_DRY },
+		{ "output", required_argument, NULL, OPT_OUTPUT },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
@@ -91,7 +97,7 @@ static int kp_parse_args(int argc, char **argv, struct kp_args *a)
 	a->host.sigfd = -1;
 	opterr = 0;
 	/* '+': options end at SCRIPT, so the script's own options reach it */
-	while ((c = getopt_long(argc, argv, "+he:c:p:d:lv", longs, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+he:c:p:d:lvo:", longs, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			fputs(kp_usage, stdout);
@@ -129,6 +135,15 @@ static int kp_parse_args(int argc, char **argv, struct kp_args *a)
 			break;
 		case 'v':
 			a->verbose = true;
+			break;
+		case 'o':
+			if (strcmp(optarg, "text") && strcmp(optarg, "json"))
+				return kp_usage_error(
+				    "-o: '%s' is not an output format (text, json)", optarg);
+			a->host.format = optarg;
+			break;
+		case OPT_OUTPUT:
+			a->host.output = optarg;
 			break;
 		case '?':
 		default:
@@ -407,6 +422,15 @@ int main(int argc, char **argv)
 	if (a.host.sigfd < 0) {
 		fprintf(stderr, "kpscript: signalfd: %s\n", strerror(errno));
 		return 1;
+	}
+	if (a.host.output) {
+		int err = kp_output_open(a.host.output);
+
+		if (err) {
+			fprintf(stderr, "kpscript: --output %s: %s\n", a.host.output,
+				kp_strerror(err));
+			return 1;
+		}
 	}
 	rc = kp_main(&a);
 	close(a.host.sigfd);

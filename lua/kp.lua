@@ -44,10 +44,19 @@ local function fail(_, fmt, ...)
   raise(string.format(fmt, ...))
 end
 
+-- The handler may be left out: the probe's events are then counted, and
+-- kp.rule can act on them.
 local function check_fn(fname, fn, pos)
-  if type(fn) ~= "function" then
+  if fn ~= nil and type(fn) ~= "function" then
     fail(3, "%s: argument %d must be a function (the event handler), got %s", fname, pos, type(fn))
   end
+end
+
+local handlers = setmetatable({}, { __mode = "k" }) -- probe -> the script's handler
+
+local function declared(p, fn)
+  handlers[p] = fn or false
+  return p
 end
 
 local known_opts = { filter = "string", pages = "number", wakeup = "number", maxactive = "number" }
@@ -98,7 +107,7 @@ function kp.tracepoint(name, opts, fn)
   check_fn("kp.tracepoint", fn, 3)
   local p, err = core.tracepoint(sys, ev, opts, fn)
   if not p then raise(err) end
-  return p
+  return declared(p, fn)
 end
 
 -- args: { name = "FETCHARG[:TYPE]", ... } -> "name=FETCHARG ..." sorted by name
@@ -191,7 +200,7 @@ local function uprobe(fname, ret, spec, args, opts, fn)
   check_fn(fname, fn, 4)
   local p, err = core.uprobe(path, sym, off, ret, argstr, opts, fn)
   if not p then raise(err) end
-  return p
+  return declared(p, fn)
 end
 
 --- kp.uprobe("PATH:SYMBOL[+OFF]" | "PATH:0xOFFSET", args, [opts,] fn)
@@ -244,7 +253,7 @@ local function kprobe(fname, ret, sym, args, opts, fn)
   end
   local p, err = core.kprobe(list, ret, argstr, opts, fn, maxactive, btf)
   if not p then raise(err) end
-  return p
+  return declared(p, fn)
 end
 
 --- kp.kprobe(SYMBOL[+OFF] | { candidates }, args, [opts,] fn)
@@ -283,7 +292,7 @@ function kp.probe(def, opts, fn)
   if maxactive ~= "" then opts.maxactive = tonumber(maxactive) end
   local p, err = core.kprobe(list, ret, rest, opts, fn, opts.maxactive)
   if not p then raise(err) end
-  return p
+  return declared(p, fn)
 end
 
 --- kp.has(feature): does this kernel support "kprobe", "kretprobe", "uprobe",
@@ -323,8 +332,6 @@ end
 --- kp.stop(): end the run after the current callback
 function kp.stop() core.stop() end
 
---- kp.stats(): { [probe name] = { events, lost, filtered, bad_fields, discarded } }
-function kp.stats() return core.stats() end
 
 --- kp.raw(): raw bytes of the record being delivered (inside a callback)
 function kp.raw() return core.raw() end
@@ -352,6 +359,265 @@ end
 
 --- kp.config(): the run's settings from the command line
 function kp.config() return core.config() end
+
+-- ---- output: kp.emit, JSON Lines ---------------------------------------
+
+local cjson = require "cjson"
+cjson.encode_sparse_array(true)
+cjson.encode_max_depth(32)
+cjson.encode_invalid_numbers("null")
+
+local BUILTIN = { pid = true, tid = true, cpu = true, time = true, comm = true, probe = true }
+local HOST = core.hostname() or "?"
+
+-- A value JSON can carry exactly: kernel strings are bytes, so a string that
+-- is not UTF-8 becomes { base64 = "..." }; 64-bit cdata becomes a number
+-- when a double holds it exactly, else a string of its decimal digits.
+local function jsonable(v, depth)
+  local t = type(v)
+  if t == "string" then
+    if core.utf8(v) then return v end
+    return { base64 = core.base64(v) }
+  elseif t == "number" or t == "boolean" or t == "nil" then
+    return v
+  elseif t == "cdata" then
+    local s = tostring(v):gsub("U?LL$", "")
+    local n = tonumber(s)
+    if n and math.abs(n) < 2 ^ 53 then return n end
+    return s
+  elseif t == "table" then
+    if depth > 16 then return "(too deep)" end
+    local out = {}
+    for k, x in pairs(v) do
+      local key = type(k) == "number" and k or tostring(k)
+      if type(key) == "string" and not core.utf8(key) then key = "base64:" .. core.base64(key) end
+      out[key] = jsonable(x, depth + 1)
+    end
+    return out
+  end
+  return tostring(v)
+end
+
+local function rfc3339(t)
+  local s, ns = core.walltime(t)
+  return os.date("!%Y-%m-%dT%H:%M:%S", s) .. string.format(".%09dZ", ns)
+end
+
+local function is_event(t)
+  return getmetatable(t) ~= nil and t.probe ~= nil and t.pid ~= nil and t.time ~= nil
+end
+
+-- The process context of an event, where the host knows it.
+local function proc_of(pid)
+  if pid and kp.proc then
+    local ok, p = pcall(kp.proc, pid)
+    if ok then return p end
+  end
+end
+
+local function envelope(kind, ev, extra)
+  local rec = { time = rfc3339(ev and ev.time or nil), host = HOST, kind = kind }
+  local fields = {}
+  if ev then
+    rec.probe, rec.pid, rec.tid, rec.comm = ev.probe, ev.pid, ev.tid, ev.comm
+    for k, v in pairs(ev) do
+      if not BUILTIN[k] then fields[k] = v end
+    end
+    local p = proc_of(ev.pid)
+    if p then
+      rec.ppid, rec.uid, rec.exe, rec.container_id = p.ppid, p.uid, p.exe, p.container_id
+    end
+  end
+  if extra then
+    for k, v in pairs(extra) do fields[k] = v end
+  end
+  rec.fields = fields
+  return rec
+end
+
+local ENVELOPE = { "time", "host", "kind", "probe", "rule", "severity", "pid", "tid", "ppid",
+  "uid", "comm", "exe", "container_id", "message" }
+
+-- text: key=value, strings quoted (Lua's %q, newlines as \n) unless plain
+local function text_value(v)
+  if type(v) == "table" then return cjson.encode(jsonable(v, 0)) end
+  if type(v) == "cdata" then v = tostring(v):gsub("U?LL$", "") end
+  if type(v) == "number" or type(v) == "boolean" then return tostring(v) end
+  v = tostring(v)
+  if v:match("^[%w%._/:@+%-]+$") then return v end
+  -- no raw control bytes reach a terminal: %q leaves most of them as they are
+  return (string.format("%q", v):gsub("\\\n", "\\n"):gsub("[\1-\8\11\12\13\14-\31\127]",
+    function(c) return string.format("\\%03d", c:byte()) end))
+end
+
+local function text_line(rec)
+  local parts = {}
+  for _, k in ipairs(ENVELOPE) do
+    if rec[k] ~= nil then parts[#parts + 1] = k .. "=" .. text_value(rec[k]) end
+  end
+  local keys = {}
+  for k in pairs(rec.fields) do keys[#keys + 1] = tostring(k) end
+  table.sort(keys)
+  for _, k in ipairs(keys) do parts[#parts + 1] = k .. "=" .. text_value(rec.fields[k]) end
+  return table.concat(parts, " ")
+end
+
+local function write_record(rec)
+  if core.config().format == "json" then
+    io.stdout:write(cjson.encode(jsonable(rec, 0)), "\n")
+  else
+    io.stdout:write(text_line(rec), "\n")
+  end
+  io.stdout:flush()
+end
+
+--- kp.emit(ev_or_table [, extra]): write one record: as a JSON Lines object
+--- with -o json, else as a key=value line. Given an event, the envelope
+--- (time, probe, pid, comm, and the process context) comes from it and its
+--- fields go under "fields", with extra's added; given a plain table, its
+--- keys are the fields and the time is now.
+function kp.emit(t, extra)
+  if type(t) ~= "table" then fail(2, "kp.emit: argument 1 must be a table, got %s", type(t)) end
+  if extra ~= nil and type(extra) ~= "table" then
+    fail(2, "kp.emit: argument 2 must be a table, got %s", type(extra))
+  end
+  local rec
+  if is_event(t) then
+    rec = envelope("event", t, extra)
+  else
+    rec = envelope("event", nil, t)
+    if extra then for k, v in pairs(extra) do rec.fields[k] = v end end
+  end
+  write_record(rec)
+end
+
+--- kp.json(v): v as one line of JSON, with kpscript's rules for bytes and
+--- 64-bit values
+function kp.json(v) return cjson.encode(jsonable(v, 0)) end
+
+-- ---- rules ----------------------------------------------------------------
+
+local SEVERITIES = { info = true, low = true, medium = true, high = true, critical = true }
+local RULE_KEYS = { name = true, on = true, when = true, severity = true, message = true,
+  fields = true }
+local rules = {}       -- name -> rule
+local rules_of = setmetatable({}, { __mode = "k" }) -- probe -> { rule, ... }
+local RULE_ERRORS_SHOWN = 5
+
+local function template(s, ev)
+  return (s:gsub("{([%w_%.]+)}", function(k)
+    local v = ev[k]
+    if v == nil then return "{" .. k .. "}" end
+    return tostring(v)
+  end))
+end
+
+local function run_rule(r, ev)
+  r.evaluated = r.evaluated + 1
+  local ok, hit = true, true
+  if r.when then ok, hit = pcall(r.when, ev) end
+  if ok and hit then
+    local msg, fields
+    ok, msg = pcall(function()
+      if type(r.message) == "function" then return r.message(ev) end
+      if type(r.message) == "string" then return template(r.message, ev) end
+      return r.name
+    end)
+    if ok and r.fields then
+      ok, fields = pcall(function()
+        local f = {}
+        for k, v in pairs(r.fields) do
+          if type(k) == "number" then f[v] = ev[v] else f[k] = type(v) == "function" and v(ev) or v end
+        end
+        return f
+      end)
+      hit = fields
+    end
+    if ok then
+      r.alerts = r.alerts + 1
+      local rec = envelope("alert", ev, nil)
+      if r.fields then rec.fields = hit end
+      rec.rule, rec.severity, rec.message = r.name, r.severity, tostring(msg)
+      write_record(rec)
+    else
+      hit = msg
+    end
+  end
+  if not ok then
+    r.errors = r.errors + 1
+    if r.errors <= RULE_ERRORS_SHOWN then
+      io.stderr:write(string.format("kpscript: rule %s: %s%s\n", r.name, tostring(hit),
+        r.errors == RULE_ERRORS_SHOWN and " (further errors of this rule are counted, not shown)" or ""))
+    end
+  end
+end
+
+local function dispatcher(p)
+  local list = rules_of[p]
+  local fn = handlers[p]
+  return function(ev)
+    if fn then fn(ev) end
+    for i = 1, #list do run_rule(list[i], ev) end
+  end
+end
+
+--- kp.rule{ name, on, when, severity, message, fields }: an alert when an
+--- event of `on` (a probe or a list of probes) passes `when`; an error in
+--- one rule is reported with its name and does not stop the others
+function kp.rule(spec)
+  if type(spec) ~= "table" then fail(2, "kp.rule: argument 1 must be a table, got %s", type(spec)) end
+  for k in pairs(spec) do
+    if not RULE_KEYS[k] then fail(2, "kp.rule: unknown key '%s' (keys: fields, message, name, on, severity, when)", tostring(k)) end
+  end
+  if type(spec.name) ~= "string" or spec.name == "" then
+    fail(2, "kp.rule: name must be a non-empty string, got %s", type(spec.name))
+  end
+  if rules[spec.name] then fail(2, "kp.rule: a rule named '%s' exists", spec.name) end
+  local on = spec.on
+  if on ~= nil and getmetatable(on) ~= nil and handlers[on] ~= nil then on = { on } end
+  if type(on) ~= "table" or #on == 0 then
+    fail(2, "kp.rule: on must be a probe or a list of probes (from kp.tracepoint, kp.kprobe...), got %s", type(spec.on))
+  end
+  for _, p in ipairs(on) do
+    if handlers[p] == nil then fail(2, "kp.rule: on must be a probe or a list of probes, got a %s in the list", type(p)) end
+  end
+  if spec.when ~= nil and type(spec.when) ~= "function" then
+    fail(2, "kp.rule: when must be a function(ev) returning true for a match, got %s", type(spec.when))
+  end
+  local sev = spec.severity or "medium"
+  if not SEVERITIES[sev] then
+    fail(2, "kp.rule: severity must be one of info, low, medium, high, critical, got %s", tostring(sev))
+  end
+  if spec.message ~= nil and type(spec.message) ~= "string" and type(spec.message) ~= "function" then
+    fail(2, "kp.rule: message must be a template string ('{comm} ran {filename}') or a function(ev)")
+  end
+  if spec.fields ~= nil and type(spec.fields) ~= "table" then
+    fail(2, "kp.rule: fields must be a list of event field names or a table of name = function(ev)")
+  end
+  local r = { name = spec.name, when = spec.when, severity = sev, message = spec.message,
+    fields = spec.fields, evaluated = 0, alerts = 0, errors = 0 }
+  rules[r.name] = r
+  for _, p in ipairs(on) do
+    local list = rules_of[p]
+    if not list then
+      list = {}
+      rules_of[p] = list
+      core.set_handler(p, dispatcher(p))
+    end
+    list[#list + 1] = r
+  end
+  return r
+end
+
+--- kp.stats(): per probe { events, lost, ... }, and per rule
+--- ["rule:NAME"] = { evaluated, alerts, errors }
+function kp.stats()
+  local s = core.stats()
+  for name, r in pairs(rules) do
+    s["rule:" .. name] = { evaluated = r.evaluated, alerts = r.alerts, errors = r.errors }
+  end
+  return s
+end
 
 --- kp.run(): deliver events until stopped; returns when the run ends
 function kp.run()

@@ -3,7 +3,8 @@
 # Runs apt-get update once, and only when something is missing.
 set -e
 PKGS="make gcc pkg-config luajit libluajit-5.1-dev libbpf-dev libelf-dev \
-libtraceevent-dev libtracefs-dev python3 procps bpftool"
+libtraceevent-dev libtracefs-dev python3 procps bpftool \
+lua-cjson lua-cjson-dev"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -18,7 +18,7 @@ local here = "api_errors.lua:%d+:"
 
 expect("tracepoint name type", function() kp.tracepoint(42, f) end, "kp.tracepoint: argument 1 must be a string")
 expect("tracepoint name form", function() kp.tracepoint("sched_switch", f) end, "not of the form 'group:event'")
-expect("tracepoint no handler", function() kp.tracepoint("sched:sched_switch") end, "must be a function")
+expect("tracepoint handler type", function() kp.tracepoint("sched:sched_switch", {}, 42) end, "must be a function")
 expect("tracepoint opts type", function() kp.tracepoint("sched:sched_switch", 5, f) end, "opts must be a table")
 expect("tracepoint unknown opt", function() kp.tracepoint("sched:sched_switch", { filtr = "x" }, f) end, "unknown option 'filtr'")
 expect("tracepoint opt type", function() kp.tracepoint("sched:sched_switch", { pages = "8" }, f) end, "opts.pages must be a number")
@@ -31,7 +31,7 @@ expect("uprobe arg name", function() kp.uprobe("/bin/true:main", { ["1x"] = "%di
 expect("uprobe arg value", function() kp.uprobe("/bin/true:main", { a = 5 }, f) end, "args.a must be a fetch argument")
 expect("uprobe arg with space", function() kp.uprobe("/bin/true:main", { a = "%di :u32" }, f) end, "no spaces")
 expect("uprobe reserved name", function() kp.uprobe("/bin/true:main", { pid = "%di" }, f) end, "reserved")
-expect("uprobe no handler", function() kp.uprobe("/bin/true:main", {}) end, "must be a function")
+expect("uprobe handler type", function() kp.uprobe("/bin/true:main", {}, {}, "x") end, "must be a function")
 expect("uretprobe no handler", function() kp.uretprobe("/bin/true:main", {}, {}, 7) end, "kp.uretprobe: argument 4 must be a function")
 expect("uprobe missing binary", function() kp.uprobe("/nonexistent/bin:main", {}, f) end, "binary '/nonexistent/bin' not found")
 expect("uprobe unknown symbol", function() kp.uprobe("build/progs/uprobe_target:kp_target_itn", {}, f) end, "close names: kp_target_int")
@@ -60,6 +60,16 @@ expect("has unknown feature", function() kp.has("teleport") end, "unknown featur
 expect("has type", function() kp.has(1) end, "kp.has: argument 1")
 expect("offsetof types", function() kp.offsetof(1, 2) end, "kp.offsetof: arguments")
 
+expect("rule needs a table", function() kp.rule("x") end, "kp.rule: argument 1 must be a table")
+expect("rule needs a name", function() kp.rule{ on = kp.tracepoint("sched:sched_switch") } end, "kp.rule: name must be")
+expect("rule needs on", function() kp.rule{ name = "r" } end, "kp.rule: on must be a probe")
+expect("rule on a non-probe", function() kp.rule{ name = "r", on = { 5 } } end, "kp.rule: on must be a probe")
+expect("rule when type", function() kp.rule{ name = "r", on = kp.tracepoint("sched:sched_switch"), when = 3 } end, "kp.rule: when must be a function")
+expect("rule severity", function() kp.rule{ name = "r", on = kp.tracepoint("sched:sched_switch"), severity = "meh" } end, "kp.rule: severity must be one of")
+expect("rule duplicate", function() kp.rule{ name = "dup", on = kp.tracepoint("sched:sched_switch") } kp.rule{ name = "dup", on = kp.tracepoint("sched:sched_switch") } end, "kp.rule: a rule named 'dup' exists")
+expect("rule unknown key", function() kp.rule{ name = "r2", on = kp.tracepoint("sched:sched_switch"), sevrity = "high" } end, "kp.rule: unknown key 'sevrity'")
+expect("emit needs a table", function() kp.emit(5) end, "kp.emit: argument 1 must be a table")
+
 -- and the good forms do not raise
 local ok, err = pcall(function()
   kp.tracepoint("sched:sched_switch", f)
@@ -72,6 +82,9 @@ local ok, err = pcall(function()
   kp.kprobe({ "kp_nope_a", "do_sys_openat2" }, {}, { filter = "dfd == 3" }, f)
   kp.kretprobe("do_sys_openat2", { r = "$retval:s32" }, { maxactive = 16 }, f)
   kp.probe("r8:do_sys_openat2 r=$retval:s32", f)
+  kp.tracepoint("sched:sched_switch")
+  kp.rule{ name = "ok-rule", on = kp.tracepoint("sched:sched_switch"), when = function() return false end,
+    severity = "high", message = "{comm} switched", fields = { "prev_pid" } }
 end)
 print((ok and "ok" or "not ok") .. " - api: good declarations accepted" .. (ok and "" or (": " .. tostring(err))))
 if not ok then failures = failures + 1 end
