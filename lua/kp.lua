@@ -53,9 +53,23 @@ local function check_fn(fname, fn, pos)
 end
 
 local handlers = setmetatable({}, { __mode = "k" }) -- probe -> the script's handler
+local unhandled = {} -- probes declared without a handler: { probe, where, fname }
 
-local function declared(p, fn)
+-- where the script declared something: the first caller outside this file
+local function caller()
+  for level = 3, 50 do
+    local info = debug.getinfo(level, "Sl")
+    if not info then break end
+    if info.source ~= SELF and info.what ~= "C" then
+      return info.short_src .. ":" .. (info.currentline or 0)
+    end
+  end
+  return "?"
+end
+
+local function declared(p, fn, fname)
   handlers[p] = fn or false
+  if not fn then unhandled[#unhandled + 1] = { p = p, where = caller(), fname = fname } end
   return p
 end
 
@@ -107,7 +121,7 @@ function kp.tracepoint(name, opts, fn)
   check_fn("kp.tracepoint", fn, 3)
   local p, err = core.tracepoint(sys, ev, opts, fn)
   if not p then raise(err) end
-  return declared(p, fn)
+  return declared(p, fn, "kp.tracepoint")
 end
 
 -- args: { name = "FETCHARG[:TYPE]", ... } -> "name=FETCHARG ..." sorted by name
@@ -200,7 +214,7 @@ local function uprobe(fname, ret, spec, args, opts, fn)
   check_fn(fname, fn, 4)
   local p, err = core.uprobe(path, sym, off, ret, argstr, opts, fn)
   if not p then raise(err) end
-  return declared(p, fn)
+  return declared(p, fn, fname)
 end
 
 --- kp.uprobe("PATH:SYMBOL[+OFF]" | "PATH:0xOFFSET", args, [opts,] fn)
@@ -253,7 +267,7 @@ local function kprobe(fname, ret, sym, args, opts, fn)
   end
   local p, err = core.kprobe(list, ret, argstr, opts, fn, maxactive, btf)
   if not p then raise(err) end
-  return declared(p, fn)
+  return declared(p, fn, fname)
 end
 
 --- kp.kprobe(SYMBOL[+OFF] | { candidates }, args, [opts,] fn)
@@ -292,7 +306,7 @@ function kp.probe(def, opts, fn)
   if maxactive ~= "" then opts.maxactive = tonumber(maxactive) end
   local p, err = core.kprobe(list, ret, rest, opts, fn, opts.maxactive)
   if not p then raise(err) end
-  return declared(p, fn)
+  return declared(p, fn, "kp.probe")
 end
 
 --- kp.has(feature): does this kernel support "kprobe", "kretprobe", "uprobe",
@@ -325,7 +339,9 @@ function kp.every(ms, fn)
   if type(ms) ~= "number" or ms < 1 then
     fail(2, "kp.every: argument 1 must be an interval in milliseconds >= 1, got %s", tostring(ms))
   end
-  check_fn("kp.every", fn, 2)
+  if type(fn) ~= "function" then
+    fail(2, "kp.every: argument 2 must be a function, got %s", type(fn))
+  end
   core.every(ms, fn)
 end
 
@@ -621,6 +637,13 @@ end
 
 --- kp.run(): deliver events until stopped; returns when the run ends
 function kp.run()
+  -- a probe with neither a handler nor a rule is almost surely a mistake
+  for _, u in ipairs(unhandled) do
+    if not rules_of[u.p] then
+      error(setmetatable({ msg = string.format("%s: %s: %s has no handler function and no "
+        .. "kp.rule uses it", u.where, u.fname, u.p.name), kp_error = true }, KpError), 0)
+    end
+  end
   local ok, err, code = core.run()
   if not ok then error(setmetatable({ msg = err, kp_error = true }, KpError), 0) end
   if code then os.exit(code) end
