@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,7 +29,8 @@ static const char kp_usage[] =
     "       kpscript -l [PATTERN]\n"
     "\n"
     "Run a Lua script that declares Linux probes (tracepoints, uprobes) and\n"
-    "handles their events. SCRIPT is a path, or the name of a script shipped\n"
+    "handles their events. SCRIPT is a path, a directory (every *.lua in it runs,\n"
+    "in name order, in one run: a set of detections), or the name of a script shipped\n"
     "with kpscript (e.g. exec_watch.lua). ARGS reach the script as `arg` and `...`.\n"
     "\n"
     "Options:\n"
@@ -318,6 +320,69 @@ static int kp_report(lua_State *L)
 	return 1;
 }
 
+/* Load and run one script (@path, or -e CODE when NULL) with the script
+ * arguments as `arg` and `...`. Return: 0, or the exit status. */
+static int kp_run_chunk(lua_State *L, struct kp_args *a, const char *path)
+{
+	int n = path ? luaL_loadfile(L, path) : luaL_loadbuffer(L, a->code, strlen(a->code), "=-e");
+
+	if (n)
+		return kp_report(L);
+	/* arg[0] is the script, arg[1..] its arguments, as with lua(1) */
+	lua_createtable(L, a->argc, 1);
+	lua_pushstring(L, path ? path : "-e");
+	lua_rawseti(L, -2, 0);
+	for (int i = 0; i < a->argc; i++) {
+		lua_pushstring(L, a->argv[i]);
+		lua_rawseti(L, -2, i + 1);
+	}
+	lua_setglobal(L, "arg");
+	luaL_checkstack(L, a->argc + 1, "too many script arguments");
+	for (int i = 0; i < a->argc; i++)
+		lua_pushstring(L, a->argv[i]);
+	if (kp_pcall(L, a->argc, 0))
+		return kp_report(L);
+	return 0;
+}
+
+static int kp_lua_file(const struct dirent *d)
+{
+	size_t n = strlen(d->d_name);
+
+	return d->d_name[0] != '.' && n > 4 && !strcmp(d->d_name + n - 4, ".lua");
+}
+
+/* SCRIPT is a directory of detections: run every *.lua in it, in name
+ * order, in one Lua state, then run their probes together. */
+static int kp_run_dir(lua_State *L, struct kp_args *a, const char *dir)
+{
+	struct dirent **names;
+	int n, status = 0;
+
+	n = scandir(dir, &names, kp_lua_file, alphasort);
+	if (n < 0) {
+		fprintf(stderr, "kpscript: %s: %s\n", dir, strerror(errno));
+		return 1;
+	}
+	if (n == 0) {
+		fprintf(stderr, "kpscript: %s: no *.lua scripts in this directory\n", dir);
+		free(names);
+		return 1;
+	}
+	for (int i = 0; i < n; i++) {
+		char path[PATH_MAX + 256];
+
+		if (!status) {
+			int w = snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
+
+			status = w > 0 && (size_t)w < sizeof(path) ? kp_run_chunk(L, a, path) : 1;
+		}
+		free(names[i]);
+	}
+	free(names);
+	return status;
+}
+
 static int kp_main(struct kp_args *a)
 {
 	char found[PATH_MAX];
@@ -355,31 +420,18 @@ static int kp_main(struct kp_args *a)
 	lua_setglobal(L, "kp");
 
 	if (a->code) {
-		n = luaL_loadbuffer(L, a->code, strlen(a->code), "=-e");
+		status = kp_run_chunk(L, a, NULL);
 	} else {
+		struct stat st;
+
 		path = kp_find_script(a->script, found, sizeof(found));
-		n = luaL_loadfile(L, path);
+		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+			status = kp_run_dir(L, a, path);
+		else
+			status = kp_run_chunk(L, a, path);
 	}
-	if (n) {
-		status = kp_report(L);
+	if (status)
 		goto out;
-	}
-	/* arg[0] is the script, arg[1..] its arguments, as with lua(1) */
-	lua_createtable(L, a->argc, 1);
-	lua_pushstring(L, a->code ? "-e" : path);
-	lua_rawseti(L, -2, 0);
-	for (int i = 0; i < a->argc; i++) {
-		lua_pushstring(L, a->argv[i]);
-		lua_rawseti(L, -2, i + 1);
-	}
-	lua_setglobal(L, "arg");
-	luaL_checkstack(L, a->argc + 1, "too many script arguments");
-	for (int i = 0; i < a->argc; i++)
-		lua_pushstring(L, a->argv[i]);
-	if (kp_pcall(L, a->argc, 0)) {
-		status = kp_report(L);
-		goto out;
-	}
 	/* a script that declared probes and ended runs them, as bpftrace does */
 	if (kp_host_nprobes(h) > 0 && !kp_host_ran(h)) {
 		lua_getglobal(L, "kp");

@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef KP_PROC_H
+#define KP_PROC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/*
+ * The process table: pid -> ppid, comm, exe, argv, ids, start time, cgroup
+ * and container id, kept from perf's FORK/COMM/EXIT side-band records (fed
+ * in event-time order by the loop) and seeded from /proc.
+ *
+ * What a record does not carry (exe, argv, ids, cgroup; ppid and start time
+ * for a seeded process) is read from /proc lazily: fork and exec only mark
+ * those fields stale, and the first kp_proc_get() afterwards reads them, at
+ * most once per process per fork or exec, never per event. A child forked
+ * from a process whose fields are known copies them (shared, not copied
+ * bytes) and needs no /proc read until it execs.
+ *
+ * Exited processes stay, marked, until kp_proc_expire() runs past their
+ * grace period, so events the merge delivers after the exit still resolve.
+ * The table never holds more than its cap: a new entry evicts the earliest
+ * exited one, or else the live one least recently fed or looked up.
+ */
+struct kp_proc_table;
+
+#define KP_PROC_COMM_LEN 16 /* TASK_COMM_LEN */
+#define KP_PROC_ARGV_MAX 4096 /* argv bytes kept; more sets argv_truncated */
+#define KP_PROC_ID_UNKNOWN UINT32_MAX /* (uid_t)-1: never a valid id */
+
+/* Bits of kp_proc.known: which fields hold a value. */
+enum kp_proc_known {
+	KP_PROC_PPID = 1u << 0,
+	KP_PROC_COMM = 1u << 1,
+	KP_PROC_EXE = 1u << 2,
+	KP_PROC_ARGV = 1u << 3,
+	KP_PROC_IDS = 1u << 4, /* uid, euid, gid, egid */
+	KP_PROC_START = 1u << 5,
+	KP_PROC_CGROUP = 1u << 6, /* cgroup and container_id */
+	KP_PROC_ALL = (1u << 7) - 1,
+};
+
+/*
+ * One process. Unknown fields hold "" (strings), -1 (ppid), 0 (times) or
+ * KP_PROC_ID_UNKNOWN (ids), and their bit in @known is clear.
+ *
+ * @ppid:       the process that forked it (PERF_RECORD_FORK's ppid) or, for a
+ *              process seeded or learnt from /proc, its parent then. Not
+ *              updated when the kernel reparents an orphan.
+ * @argv:       @argc strings, each NUL-terminated, back to back, as
+ *              /proc/PID/cmdline gives them; @argv_len bytes in all (each
+ *              NUL included). At most KP_PROC_ARGV_MAX bytes are kept.
+ * @exe:        /proc/PID/exe's target, " (deleted)" suffix included.
+ * @start_time: CLOCK_MONOTONIC ns, the clock of event times: the FORK
+ *              record's time, or /proc/PID/stat's start (boot-time clock
+ *              ticks) moved to CLOCK_MONOTONIC, so never later than the true
+ *              start and up to one tick (10 ms) earlier.
+ * @exec_time:  time of the last exec record seen (0: none).
+ * @exit_time:  the EXIT record's time (or, when /proc showed the process
+ *              gone first, the latest time fed to the table) once @exited.
+ * @cgroup:     the cgroup v2 path ("0::" line), else the v1 name=systemd path;
+ *              a path with a container in it is preferred on hybrid hosts.
+ * @container_id: kp_container_id() of @cgroup, "" when none.
+ */
+struct kp_proc {
+	int32_t pid;
+	int32_t ppid;
+	uint32_t uid, euid, gid, egid;
+	uint32_t known;
+	uint32_t argc;
+	uint32_t argv_len;
+	bool argv_truncated;
+	bool exited;
+	uint64_t start_time;
+	uint64_t exec_time;
+	uint64_t exit_time;
+	const char *exe;
+	const char *argv;
+	const char *cgroup;
+	const char *container_id;
+	char comm[KP_PROC_COMM_LEN];
+};
+
+/*
+ * Where /proc/PID/... comes from; tests substitute a fake. Each function
+ * returns a byte count or -errno (-ENOENT or -ESRCH: no such process).
+ * @read:     up to @len bytes of /proc/@pid/@file, not NUL-terminated.
+ * @readlink: the target of /proc/@pid/@file; -ENAMETOOLONG if @len is short.
+ * @each_pid: calls @fn for every process in /proc; returns the count or
+ *            -errno.
+ * @clock:    nanoseconds per /proc/PID/stat clock tick, and CLOCK_BOOTTIME
+ *            minus CLOCK_MONOTONIC now (the time spent suspended).
+ */
+struct kp_proc_source {
+	ssize_t (*read)(void *ctx, int32_t pid, const char *file, char *buf, size_t len);
+	ssize_t (*readlink)(void *ctx, int32_t pid, const char *file, char *buf, size_t len);
+	int (*each_pid)(void *ctx, void (*fn)(void *arg, int32_t pid), void *arg);
+	void (*clock)(void *ctx, uint64_t *tick_ns, uint64_t *boot_minus_mono_ns);
+	void *ctx;
+};
+
+/**
+ * kp_proc_new() - an empty table reading the real /proc.
+ * @cap: the most entries held (live and exited), at least 1.
+ *
+ * Return: the table, or NULL with errno set (EINVAL, ENOMEM).
+ */
+struct kp_proc_table *kp_proc_new(size_t cap);
+void kp_proc_free(struct kp_proc_table *t);
+
+/**
+ * kp_proc_set_source() - read /proc through @src instead (copied); NULL
+ * restores the real /proc.
+ */
+void kp_proc_set_source(struct kp_proc_table *t, const struct kp_proc_source *src);
+
+/**
+ * kp_proc_seed() - add every process listed in /proc, each marked stale: the
+ * listing is the only I/O here, a process's files are read at its first
+ * kp_proc_get(). A pid already in the table is left as it is.
+ *
+ * Return: processes added, or -errno.
+ */
+int kp_proc_seed(struct kp_proc_table *t);
+
+/**
+ * kp_proc_fork() - feed a PERF_RECORD_FORK.
+ * @pid, @tid:   the new task (its tgid and tid).
+ * @ppid, @ptid: the task that called fork (the kernel reports `current` here
+ *               for FORK, the real parent only for EXIT).
+ * @time:        the record's time.
+ *
+ * A new thread (@pid != @tid) adds nothing. A new process replaces any entry
+ * its pid had (pid reuse), starts at @time and inherits the forking
+ * process's comm, exe, argv, ids and cgroup; those the parent does not know
+ * are read from /proc at the child's first kp_proc_get().
+ *
+ * Return: 0, or -ENOMEM.
+ */
+int kp_proc_fork(struct kp_proc_table *t, int32_t pid, int32_t ppid, int32_t tid, int32_t ptid,
+		 uint64_t time);
+
+/**
+ * kp_proc_comm() - feed a PERF_RECORD_COMM.
+ * @exec: the record's header.misc has PERF_RECORD_MISC_COMM_EXEC (needs
+ *        attr.comm_exec): the comm was set by an exec, not by a rename.
+ *
+ * A rename by a thread other than the leader (@pid != @tid) changes nothing:
+ * a process's comm is its leader's. An exec marks exe, argv, ids and cgroup
+ * stale, and brings back an entry marked exited (a thread that execs kills
+ * the old leader, whose EXIT comes first, then takes its pid). A record for a
+ * pid not in the table (its FORK was lost) adds it, the rest read from /proc.
+ *
+ * Return: 0, or -ENOMEM.
+ */
+int kp_proc_comm(struct kp_proc_table *t, int32_t pid, int32_t tid, const char *comm, bool exec,
+		 uint64_t time);
+
+/**
+ * kp_proc_exit() - feed a PERF_RECORD_EXIT. Only the leader's exit
+ * (@pid == @tid) ends a process; the entry stays, marked exited at @time,
+ * until kp_proc_expire() or eviction drops it.
+ */
+void kp_proc_exit(struct kp_proc_table *t, int32_t pid, int32_t tid, uint64_t time);
+
+/**
+ * kp_proc_get() - the process @pid, its stale fields read from /proc first
+ * (once; an exited process is never read: its pid may be someone else's).
+ *
+ * Return: the entry, valid until the next call that feeds, seeds, looks up,
+ * expires or frees (kp_proc_get() and kp_proc_parent() keep it valid); NULL
+ * when the pid is unknown or nothing is known about it.
+ */
+const struct kp_proc *kp_proc_get(struct kp_proc_table *t, int32_t pid);
+
+/**
+ * kp_proc_lookup() - kp_proc_get(), and for a pid not in the table, one read
+ * of /proc/@pid (for events of a process whose FORK the side-band lost or
+ * that started before it was enabled). A pid /proc does not have is
+ * remembered as gone, so asking again reads nothing until it expires.
+ *
+ * Return: as kp_proc_get(); this call may add an entry (and evict one).
+ */
+const struct kp_proc *kp_proc_lookup(struct kp_proc_table *t, int32_t pid);
+
+/**
+ * kp_proc_parent() - the entry of @p's parent, or NULL: at pid 1 and kernel
+ * threads (ppid 0), when the parent is unknown, and when the entry at ppid
+ * is not @p's parent: a parent starts before its child, so an entry that
+ * started later (the pid was reused) is refused. Ties in start time are
+ * broken by pid, so every walk up the chain ends, even on looping data.
+ */
+const struct kp_proc *kp_proc_parent(struct kp_proc_table *t, const struct kp_proc *p);
+
+/**
+ * kp_proc_expire() - drop exited entries whose exit_time is before
+ * @now_ns - @grace_ns.
+ *
+ * Return: entries dropped.
+ */
+size_t kp_proc_expire(struct kp_proc_table *t, uint64_t now_ns, uint64_t grace_ns);
+
+/* Entries held (live, exited and remembered-gone), evictions so far, cap.
+ * Any pointer may be NULL. */
+void kp_proc_stats(const struct kp_proc_table *t, size_t *size, uint64_t *evictions, size_t *cap);
+
+/**
+ * kp_container_id() - the innermost container named by a cgroup path.
+ * @cgroup_path: a path as in /proc/PID/cgroup, e.g.
+ *               "/system.slice/docker-<64 hex>.scope".
+ * @out, @len:   receives the id, NUL-terminated.
+ *
+ * Recognised, scanning from the innermost path component outwards:
+ * docker, containerd and cri-o under kubepods, podman and any other runtime
+ * naming a cgroup by the bare id ("<64 hex>"); "docker-", "cri-containerd-",
+ * "crio-" and "libpod-" followed by 64 lowercase hex digits, with or without
+ * ".scope" (the "crio-conmon-" and "libpod-conmon-" monitors are not
+ * containers); systemd-nspawn's "machine-NAME.scope" and
+ * "systemd-nspawn@NAME.service", giving NAME with systemd's \xNN escapes
+ * decoded (its "supervisor" child is the host-side nspawn, not the
+ * container). Any machined machine matches, libvirt's VMs ("qemu-1-vm") too.
+ *
+ * Return: 0 with the id in @out, -ENOENT when the path names no container,
+ * -ENOSPC when @len is too short.
+ */
+int kp_container_id(const char *cgroup_path, char *out, size_t len);
+
+#endif
