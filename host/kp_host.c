@@ -1705,6 +1705,23 @@ static int kp_core_base64(lua_State *L)
 	return 1;
 }
 
+/* core.elfsym(path, symbol) -> file offset | nil, msg, errname: where a
+ * uprobe on PATH:SYMBOL goes (aliases share an offset) */
+static int kp_core_elfsym(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1), *sym = luaL_checkstring(L, 2);
+	char abs[4096];
+	uint64_t off;
+	int err = kp_elf_find_path(path, abs, sizeof(abs));
+
+	if (!err)
+		err = kp_elf_resolve(abs, sym, 0, &off);
+	if (err)
+		return kp_fail(L, err, "%s:%s: %s", path, sym, kp_strerror(err));
+	lua_pushnumber(L, (lua_Number)off);
+	return 1;
+}
+
 /* core.hostname() -> this machine's name */
 static int kp_core_hostname(lua_State *L)
 {
@@ -1758,6 +1775,7 @@ static int kp_open_core(lua_State *L)
 		{ "utf8", kp_core_utf8 },
 		{ "base64", kp_core_base64 },
 		{ "hostname", kp_core_hostname },
+		{ "elfsym", kp_core_elfsym },
 		{ "clock", kp_core_clock },
 		{ NULL, NULL },
 	};

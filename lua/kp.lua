@@ -355,6 +355,10 @@ function kp.raw() return core.raw() end
 --- kp.cpid(): pid of the -c command while it runs
 function kp.cpid() return core.cpid() end
 
+--- kp.elfsym(path, symbol): the file offset a uprobe on PATH:SYMBOL uses,
+--- or nil, message (two names at one offset are aliases of one function)
+function kp.elfsym(path, sym) return core.elfsym(path, sym) end
+
 --- kp.clock(): CLOCK_MONOTONIC now, in ns (the clock of ev.time)
 function kp.clock() return core.clock() end
 

@@ -34,6 +34,23 @@ function util.quote(s)
   return s
 end
 
+local ffi = require "ffi"
+ffi.cdef [[ long readlink(const char *path, char *buf, unsigned long size); ]]
+local linkbuf = ffi.new("char[4096]")
+
+--- util.readlink(path): the target of a symbolic link (/proc/PID/cwd), or nil
+function util.readlink(path)
+  local n = tonumber(ffi.C.readlink(path, linkbuf, 4096))
+  if n <= 0 then return nil end
+  return ffi.string(linkbuf, n)
+end
+
+--- util.libc(): the path of the C library this process maps (glibc), or nil
+function util.libc()
+  local maps = util.read_file("/proc/self/maps") or ""
+  return maps:match("%s(/%S*/libc%.so%.6)\n") or maps:match("%s(/%S*/libc%-[%d.]+%.so)\n")
+end
+
 --- util.parents(): a table pid -> {ppid, uid} kept from sched_process_fork
 --- and sched_process_exit (declare before kp.run()). t:ppid(pid) and
 --- t:uid(pid) answer from /proc while the process lives, else from what its

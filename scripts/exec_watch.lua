@@ -132,9 +132,7 @@ kp.tracepoint("sched:sched_process_exec", { wakeup = 1 }, function(e)
 end)
 
 if not path then
-  local libc
-  local maps = util.read_file("/proc/self/maps") or ""
-  libc = maps:match("%s(/%S*/libc%.so%.6)\n") or maps:match("%s(/%S*/libc%-[%d.]+%.so)\n")
+  local libc = util.libc()
   if libc then
     local args = { argc = "%si:s32" }
     for i = 0, MAXARGS - 1 do

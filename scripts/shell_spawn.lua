@@ -1,0 +1,54 @@
+-- shell_spawn.lua: a shell started by a service process.
+--
+--   sudo kpscript shell_spawn.lua            # alone
+--   sudo kpscript -o json detections/        # with other detections (a directory)
+--
+-- A web server, database or other network service that starts a shell is
+-- the classic sign of command injection or a web shell. This detection
+-- alerts (severity high) on every exec of a shell (sh, bash, dash, zsh,
+-- ksh, ash, fish, csh, tcsh, busybox) whose parent process is a known
+-- service: nginx, apache2/httpd, php-fpm, lighttpd, caddy, uwsgi/gunicorn,
+-- node, java, tomcat, mysqld/mariadbd, postgres, redis-server, mongod,
+-- memcached, named, vsftpd, proftpd. Add names with arguments:
+--   kpscript shell_spawn.lua service=myapp service=other
+--
+-- Works on any kernel with tracepoints: sched:sched_process_exec, and the
+-- parent from the process table (kp.proc). Quiet on shells started by
+-- shells, terminals, cron, sshd and everything else not listed.
+local SHELLS = { sh = true, bash = true, dash = true, zsh = true, ksh = true, ash = true,
+  fish = true, csh = true, tcsh = true, busybox = true, mksh = true }
+local SERVICES = { "nginx", "apache2", "httpd", "php%-fpm[%d.]*", "php[%d.]*%-fpm", "lighttpd",
+  "caddy", "uwsgi", "gunicorn", "node", "java", "tomcat[%d]*", "mysqld", "mariadbd",
+  "postgres", "postmaster", "redis%-server", "mongod", "memcached", "named", "vsftpd",
+  "proftpd" }
+for _, a in ipairs(arg or {}) do
+  local name = a:match("^service=(.+)$")
+  if name then SERVICES[#SERVICES + 1] = name:gsub("%p", "%%%0") end
+end
+
+local function service(comm)
+  for _, pat in ipairs(SERVICES) do
+    if comm:match("^" .. pat .. "$") then return true end
+  end
+  return false
+end
+
+local exec = kp.tracepoint("sched:sched_process_exec", { wakeup = 1 })
+
+kp.rule{
+  name = "shell_spawn",
+  on = exec,
+  severity = "high",
+  when = function(ev)
+    local base = ev.filename:match("[^/]*$")
+    if not SHELLS[base] then return false end
+    local p = kp.proc(ev.pid)
+    local parent = p and p.parent
+    ev.parent_comm = parent and parent.comm or nil
+    ev.parent_pid = parent and parent.pid or nil
+    ev.parent_exe = parent and parent.exe or nil
+    return parent ~= nil and service(parent.comm)
+  end,
+  message = "shell {filename} started by service {parent_comm} (pid {parent_pid})",
+  fields = { "filename", "parent_comm", "parent_pid", "parent_exe" },
+}
