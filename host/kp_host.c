@@ -32,6 +32,7 @@
 #include "kp_ksyms.h"
 #include "kp_loop.h"
 #include "kp_perf.h"
+#include "kp_proc.h"
 #include "kp_ring.h"
 #include "kp_tracefs.h"
 
@@ -45,6 +46,8 @@ int luaopen_cjson(lua_State *L);
 #define KP_FLUSH_MS 100 /* longest a slow probe's event waits */
 #define KP_LATENESS_NS 5000000ull /* how late a record may reach its ring */
 #define KP_COMM_GRACE_NS 2000000000ull
+#define KP_PROC_CAP 32768               /* processes the table holds at most */
+#define KP_PROC_GRACE_NS 10000000000ull /* how long an exited process is kept */
 #define KP_EXACT (9007199254740992.0) /* 2^53: doubles hold integers below it */
 
 enum kp_probe_kind { KP_TRACEPOINT, KP_UPROBE, KP_URETPROBE, KP_KPROBE, KP_KRETPROBE };
@@ -106,6 +109,7 @@ struct kp_host {
 	bool exit_req;
 	struct kp_ksyms *ksyms; /* /proc/kallsyms, loaded for kprobes */
 	bool ksyms_tried;
+	struct kp_proc_table *procs; /* the process table, made on first use */
 	struct kp_btf *btf; /* the kernel's BTF, loaded on first use */
 	struct kp_modbtf *modbtf; /* modules' BTF, loaded on first use */
 	bool btf_tried;
@@ -478,6 +482,17 @@ static int kp_probe_attach(lua_State *L, struct kp_probe *p, const struct kp_pop
 
 static const struct kp_loop_ops kp_ops;
 
+/* The process table, created and seeded from /proc on first use. */
+static struct kp_proc_table *kp_host_procs(struct kp_host *h)
+{
+	if (!h->procs) {
+		h->procs = kp_proc_new(KP_PROC_CAP);
+		if (h->procs)
+			kp_proc_seed(h->procs);
+	}
+	return h->procs;
+}
+
 /* Lazily: the comm table, the loop and the side-band ring that keeps it. */
 static int kp_host_ready(lua_State *L, struct kp_host *h)
 {
@@ -489,6 +504,7 @@ static int kp_host_ready(lua_State *L, struct kp_host *h)
 	if (!h->comm)
 		return kp_fail(L, -ENOMEM, "out of memory");
 	kp_comm_seed(h->comm);
+	kp_host_procs(h);
 	h->loop = kp_loop_new(&kp_ops, h, h->comm);
 	if (!h->loop)
 		return kp_fail(L, -errno, "epoll: %s", strerror(errno));
@@ -700,9 +716,30 @@ static void kp_on_lost(void *owner, uint64_t lost, void *ctx)
 	p->lost_records += lost;
 }
 
+/* Side-band process records keep the process table, in event order. */
+static void kp_on_task(const struct kp_task_rec *r, void *ctx)
+{
+	struct kp_host *h = ctx;
+
+	if (!h->procs)
+		return;
+	switch (r->type) {
+	case PERF_RECORD_FORK:
+		kp_proc_fork(h->procs, r->pid, r->ppid, r->tid, r->ptid, r->time);
+		break;
+	case PERF_RECORD_COMM:
+		kp_proc_comm(h->procs, r->pid, r->tid, r->comm, r->exec, r->time);
+		break;
+	case PERF_RECORD_EXIT:
+		kp_proc_exit(h->procs, r->pid, r->tid, r->time);
+		break;
+	}
+}
+
 static const struct kp_loop_ops kp_ops = {
 	.sample = kp_on_sample,
 	.lost = kp_on_lost,
+	.task = kp_on_task,
 };
 
 /* ---- probe constructors ---------------------------------------------- */
@@ -1425,6 +1462,8 @@ static int kp_core_run(lua_State *L)
 			break;
 		if (now - last_expire > KP_COMM_GRACE_NS) {
 			kp_comm_expire(h->comm, now - KP_COMM_GRACE_NS);
+			if (h->procs)
+				kp_proc_expire(h->procs, now, KP_PROC_GRACE_NS);
 			last_expire = now;
 		}
 	}
@@ -1722,6 +1761,118 @@ static int kp_core_elfsym(lua_State *L)
 	return 1;
 }
 
+static void kp_push_proc(lua_State *L, const struct kp_proc *p)
+{
+	lua_createtable(L, 0, 16);
+	lua_pushnumber(L, p->pid);
+	lua_setfield(L, -2, "pid");
+#define KP_SETNUM(flag, field, expr)                                                               \
+	do {                                                                                       \
+		if (p->known & (flag)) {                                                           \
+			lua_pushnumber(L, (lua_Number)(expr));                                     \
+			lua_setfield(L, -2, field);                                                \
+		}                                                                                  \
+	} while (0)
+	KP_SETNUM(KP_PROC_PPID, "ppid", p->ppid);
+	KP_SETNUM(KP_PROC_IDS, "uid", p->uid);
+	KP_SETNUM(KP_PROC_IDS, "euid", p->euid);
+	KP_SETNUM(KP_PROC_IDS, "gid", p->gid);
+	KP_SETNUM(KP_PROC_IDS, "egid", p->egid);
+	KP_SETNUM(KP_PROC_START, "start_time", p->start_time);
+#undef KP_SETNUM
+	if (p->known & KP_PROC_COMM) {
+		lua_pushstring(L, p->comm);
+		lua_setfield(L, -2, "comm");
+	}
+	if (p->known & KP_PROC_EXE) {
+		lua_pushstring(L, p->exe);
+		lua_setfield(L, -2, "exe");
+	}
+	if (p->known & KP_PROC_ARGV) {
+		const char *a = p->argv;
+
+		lua_createtable(L, (int)p->argc, 0);
+		for (uint32_t i = 0; i < p->argc && a < p->argv + p->argv_len; i++) {
+			size_t n = strnlen(a, (size_t)(p->argv + p->argv_len - a));
+
+			lua_pushlstring(L, a, n);
+			lua_rawseti(L, -2, (int)i + 1);
+			a += n + 1;
+		}
+		lua_setfield(L, -2, "argv");
+		lua_pushboolean(L, p->argv_truncated);
+		lua_setfield(L, -2, "argv_truncated");
+	}
+	if (p->known & KP_PROC_CGROUP) {
+		lua_pushstring(L, p->cgroup);
+		lua_setfield(L, -2, "cgroup");
+		lua_pushstring(L, p->container_id);
+		lua_setfield(L, -2, "container_id");
+	}
+	if (p->exec_time) {
+		lua_pushnumber(L, (lua_Number)p->exec_time);
+		lua_setfield(L, -2, "exec_time");
+	}
+	lua_pushboolean(L, p->exited);
+	lua_setfield(L, -2, "exited");
+	if (p->exited) {
+		lua_pushnumber(L, (lua_Number)p->exit_time);
+		lua_setfield(L, -2, "exit_time");
+	}
+}
+
+/* core.proc(pid) -> table | nil: what the process table knows of pid */
+static int kp_core_proc(lua_State *L)
+{
+	struct kp_host *h = kp_host_of(L);
+	struct kp_proc_table *t = kp_host_procs(h);
+	const struct kp_proc *p;
+
+	if (!t)
+		return 0;
+	p = kp_proc_lookup(t, (int32_t)luaL_checknumber(L, 1));
+	if (!p)
+		return 0;
+	kp_push_proc(L, p);
+	return 1;
+}
+
+/* core.proc_parent(pid) -> table | nil: the parent of pid's entry */
+static int kp_core_proc_parent(lua_State *L)
+{
+	struct kp_host *h = kp_host_of(L);
+	struct kp_proc_table *t = kp_host_procs(h);
+	const struct kp_proc *p;
+
+	if (!t)
+		return 0;
+	p = kp_proc_get(t, (int32_t)luaL_checknumber(L, 1));
+	p = p ? kp_proc_parent(t, p) : NULL;
+	if (!p)
+		return 0;
+	kp_push_proc(L, p);
+	return 1;
+}
+
+/* core.proc_stats() -> { size, evictions, cap } */
+static int kp_core_proc_stats(lua_State *L)
+{
+	struct kp_host *h = kp_host_of(L);
+	uint64_t ev = 0;
+	size_t size = 0, cap = 0;
+
+	if (h->procs)
+		kp_proc_stats(h->procs, &size, &ev, &cap);
+	lua_createtable(L, 0, 3);
+	lua_pushnumber(L, (lua_Number)size);
+	lua_setfield(L, -2, "size");
+	lua_pushnumber(L, (lua_Number)ev);
+	lua_setfield(L, -2, "evictions");
+	lua_pushnumber(L, (lua_Number)(cap ? cap : KP_PROC_CAP));
+	lua_setfield(L, -2, "cap");
+	return 1;
+}
+
 /* core.hostname() -> this machine's name */
 static int kp_core_hostname(lua_State *L)
 {
@@ -1776,6 +1927,9 @@ static int kp_open_core(lua_State *L)
 		{ "base64", kp_core_base64 },
 		{ "hostname", kp_core_hostname },
 		{ "elfsym", kp_core_elfsym },
+		{ "proc", kp_core_proc },
+		{ "proc_parent", kp_core_proc_parent },
+		{ "proc_stats", kp_core_proc_stats },
 		{ "clock", kp_core_clock },
 		{ NULL, NULL },
 	};
@@ -1866,6 +2020,7 @@ void kp_host_free(struct kp_host *h)
 	if (!h)
 		return;
 	kp_comm_free(h->comm);
+	kp_proc_free(h->procs);
 	kp_ksyms_free(h->ksyms);
 	while (h->modbtf) {
 		struct kp_modbtf *m = h->modbtf;

@@ -277,6 +277,15 @@ static int kp_dispatch(struct kp_loop *l, struct kp_src *s)
 		memcpy(comm, p + 8, n);
 		comm[n] = '\0';
 		kp_comm_set(l->comm, (int32_t)ids[0], (int32_t)ids[1], comm);
+		if (l->ops->task) {
+			struct kp_task_rec r = {
+				.type = h->type, .pid = (int32_t)ids[0], .tid = (int32_t)ids[1],
+				.comm = comm, .exec = (h->misc & PERF_RECORD_MISC_COMM_EXEC) != 0,
+				.time = s->time,
+			};
+
+			l->ops->task(&r, l->ctx);
+		}
 		return 0;
 	}
 	case PERF_RECORD_FORK:
@@ -290,6 +299,14 @@ static int kp_dispatch(struct kp_loop *l, struct kp_src *s)
 			kp_comm_fork(l->comm, (int32_t)f.pid, (int32_t)f.tid, (int32_t)f.ptid);
 		else
 			kp_comm_exit(l->comm, (int32_t)f.tid, f.time);
+		if (l->ops->task) {
+			struct kp_task_rec r = {
+				.type = h->type, .pid = (int32_t)f.pid, .ppid = (int32_t)f.ppid,
+				.tid = (int32_t)f.tid, .ptid = (int32_t)f.ptid, .time = f.time,
+			};
+
+			l->ops->task(&r, l->ctx);
+		}
 		return 0;
 	}
 	default:

@@ -23,11 +23,22 @@ struct kp_sample {
 	uint32_t raw_size;
 };
 
+/* A process record from a side-band ring, in event order. */
+struct kp_task_rec {
+	uint32_t type; /* PERF_RECORD_COMM, _FORK or _EXIT */
+	int32_t pid, ppid, tid, ptid;
+	const char *comm; /* COMM only */
+	bool exec;        /* COMM set by an exec (PERF_RECORD_MISC_COMM_EXEC) */
+	uint64_t time;
+};
+
 struct kp_loop_ops {
 	/* A sample of @owner. Return non-zero to stop the pass at once. */
 	int (*sample)(void *owner, const struct kp_sample *s, void *ctx);
 	/* PERF_RECORD_LOST in @owner's ring. */
 	void (*lost)(void *owner, uint64_t lost, void *ctx);
+	/* COMM/FORK/EXIT, after the comm table has taken it; may be NULL. */
+	void (*task)(const struct kp_task_rec *r, void *ctx);
 };
 
 struct kp_loop *kp_loop_new(const struct kp_loop_ops *ops, void *ctx, struct kp_comm *comm);

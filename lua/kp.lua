@@ -355,6 +355,41 @@ function kp.raw() return core.raw() end
 --- kp.cpid(): pid of the -c command while it runs
 function kp.cpid() return core.cpid() end
 
+-- ---- the process table -------------------------------------------------
+
+local ProcMeta = {}
+ProcMeta.__index = function(p, k)
+  if k == "parent" then
+    local parent = core.proc_parent(p.pid)
+    if parent then setmetatable(parent, ProcMeta) end
+    return parent
+  end
+end
+
+--- kp.proc(pid): what kpscript knows of process pid, or nil: pid, ppid,
+--- comm, exe, argv (a table), uid, euid, gid, egid, start_time, cgroup,
+--- container_id, exited, exit_time; p.parent walks up the chain
+function kp.proc(pid)
+  if type(pid) ~= "number" then fail(2, "kp.proc: argument 1 must be a pid, got %s", type(pid)) end
+  local p = core.proc(pid)
+  if p then setmetatable(p, ProcMeta) end
+  return p
+end
+
+-- ev.proc: the process of an event, looked up when read (the event table
+-- is reused, so nothing is kept in it)
+do
+  local EM = debug.getregistry()["kp.Event"]
+  local methods = EM.__index
+  EM.__index = function(ev, k)
+    if k == "proc" then
+      local pid = rawget(ev, "pid")
+      return pid and kp.proc(pid) or nil
+    end
+    return methods[k]
+  end
+end
+
 --- kp.elfsym(path, symbol): the file offset a uprobe on PATH:SYMBOL uses,
 --- or nil, message (two names at one offset are aliases of one function)
 function kp.elfsym(path, sym) return core.elfsym(path, sym) end
@@ -633,6 +668,7 @@ end
 --- ["rule:NAME"] = { evaluated, alerts, errors }
 function kp.stats()
   local s = core.stats()
+  s.proc = core.proc_stats()
   for name, r in pairs(rules) do
     s["rule:" .. name] = { evaluated = r.evaluated, alerts = r.alerts, errors = r.errors }
   end
