@@ -1846,7 +1846,7 @@ static int kp_core_proc_parent(lua_State *L)
 
 	if (!t)
 		return 0;
-	p = kp_proc_get(t, (int32_t)luaL_checknumber(L, 1));
+	p = kp_proc_lookup(t, (int32_t)luaL_checknumber(L, 1));
 	p = p ? kp_proc_parent(t, p) : NULL;
 	if (!p)
 		return 0;

@@ -49,10 +49,17 @@ enum kp_proc_known {
  * @ppid:       the process that forked it (PERF_RECORD_FORK's ppid) or, for a
  *              process seeded or learnt from /proc, its parent then. Not
  *              updated when the kernel reparents an orphan.
+ * @uid, @gid:  real ids; @euid, @egid: effective (a setuid program shows
+ *              here), from /proc/PID/status as of the read after the exec:
+ *              a setuid() without exec is not seen.
+ * @known:      KP_PROC_* bits of the fields that hold a value.
  * @argv:       @argc strings, each NUL-terminated, back to back, as
  *              /proc/PID/cmdline gives them; @argv_len bytes in all (each
- *              NUL included). At most KP_PROC_ARGV_MAX bytes are kept.
+ *              NUL included). At most KP_PROC_ARGV_MAX bytes are kept. A
+ *              process read within microseconds of its exec may show an
+ *              empty argv: exec sets the argument area after the new exe.
  * @exe:        /proc/PID/exe's target, " (deleted)" suffix included.
+ * @exited:     the process has ended; its entry stays until expired.
  * @start_time: CLOCK_MONOTONIC ns, the clock of event times: the FORK
  *              record's time, or /proc/PID/stat's start (boot-time clock
  *              ticks) moved to CLOCK_MONOTONIC, so never later than the true
@@ -62,6 +69,8 @@ enum kp_proc_known {
  *              gone first, the latest time fed to the table) once @exited.
  * @cgroup:     the cgroup v2 path ("0::" line), else the v1 name=systemd path;
  *              a path with a container in it is preferred on hybrid hosts.
+ *              As of the read after the fork or exec: a move to another
+ *              cgroup without exec is not seen.
  * @container_id: kp_container_id() of @cgroup, "" when none.
  */
 struct kp_proc {
@@ -103,7 +112,7 @@ struct kp_proc_source {
 
 /**
  * kp_proc_new() - an empty table reading the real /proc.
- * @cap: the most entries held (live and exited), at least 1.
+ * @cap: the most entries held (live, exited and remembered-gone), at least 1
  *
  * Return: the table, or NULL with errno set (EINVAL, ENOMEM).
  */
@@ -111,15 +120,20 @@ struct kp_proc_table *kp_proc_new(size_t cap);
 void kp_proc_free(struct kp_proc_table *t);
 
 /**
- * kp_proc_set_source() - read /proc through @src instead (copied); NULL
- * restores the real /proc.
+ * kp_proc_set_source() - read /proc through another source.
+ * @t: the table
+ * @src: the source, copied; NULL restores the real /proc
  */
 void kp_proc_set_source(struct kp_proc_table *t, const struct kp_proc_source *src);
 
 /**
- * kp_proc_seed() - add every process listed in /proc, each marked stale: the
- * listing is the only I/O here, a process's files are read at its first
- * kp_proc_get(). A pid already in the table is left as it is.
+ * kp_proc_seed() - add every process listed in /proc, each marked stale.
+ * @t: the table
+ *
+ * The listing is the only I/O: a process's files are read at its first
+ * kp_proc_get(). A pid already in the table is left as it is. Seed after
+ * the side-band is enabled, or call kp_proc_lookup() for unknown pids: a
+ * process started in between is otherwise unknown until it execs.
  *
  * Return: processes added, or -errno.
  */
@@ -127,15 +141,19 @@ int kp_proc_seed(struct kp_proc_table *t);
 
 /**
  * kp_proc_fork() - feed a PERF_RECORD_FORK.
- * @pid, @tid:   the new task (its tgid and tid).
- * @ppid, @ptid: the task that called fork (the kernel reports `current` here
- *               for FORK, the real parent only for EXIT).
- * @time:        the record's time.
+ * @t: the table
+ * @pid: the new task's tgid
+ * @ppid: the tgid of the task that called fork (for FORK the kernel reports
+ *        `current` here; only EXIT reports the real parent)
+ * @tid: the new task's tid
+ * @ptid: the tid of the task that called fork (unused)
+ * @time: the record's time
  *
  * A new thread (@pid != @tid) adds nothing. A new process replaces any entry
  * its pid had (pid reuse), starts at @time and inherits the forking
  * process's comm, exe, argv, ids and cgroup; those the parent does not know
- * are read from /proc at the child's first kp_proc_get().
+ * (or has exec'd away from and not been read since) are read from /proc at
+ * the child's first kp_proc_get().
  *
  * Return: 0, or -ENOMEM.
  */
@@ -144,14 +162,21 @@ int kp_proc_fork(struct kp_proc_table *t, int32_t pid, int32_t ppid, int32_t tid
 
 /**
  * kp_proc_comm() - feed a PERF_RECORD_COMM.
+ * @t: the table
+ * @pid: the record's pid
+ * @tid: the record's tid
+ * @comm: the new name (NUL-terminated; cut to 15 bytes)
  * @exec: the record's header.misc has PERF_RECORD_MISC_COMM_EXEC (needs
- *        attr.comm_exec): the comm was set by an exec, not by a rename.
+ *        attr.comm_exec): the name was set by an exec, not by a rename
+ * @time: the record's time (sample_id_all)
  *
  * A rename by a thread other than the leader (@pid != @tid) changes nothing:
  * a process's comm is its leader's. An exec marks exe, argv, ids and cgroup
  * stale, and brings back an entry marked exited (a thread that execs kills
- * the old leader, whose EXIT comes first, then takes its pid). A record for a
- * pid not in the table (its FORK was lost) adds it, the rest read from /proc.
+ * the old leader, whose EXIT comes first, then takes its pid; or a new
+ * process took the pid and its FORK was lost: ppid and start are then read
+ * from /proc too). A record for a pid not in the table (its FORK was lost)
+ * adds it, everything but the comm read from /proc.
  *
  * Return: 0, or -ENOMEM.
  */
@@ -159,15 +184,29 @@ int kp_proc_comm(struct kp_proc_table *t, int32_t pid, int32_t tid, const char *
 		 uint64_t time);
 
 /**
- * kp_proc_exit() - feed a PERF_RECORD_EXIT. Only the leader's exit
- * (@pid == @tid) ends a process; the entry stays, marked exited at @time,
- * until kp_proc_expire() or eviction drops it.
+ * kp_proc_exit() - feed a PERF_RECORD_EXIT.
+ * @t: the table
+ * @pid: the record's pid
+ * @tid: the record's tid
+ * @time: the record's time
+ *
+ * Only the leader's exit (@pid == @tid) ends a process; the entry stays,
+ * marked exited at @time, until kp_proc_expire() or eviction drops it.
+ * (A leader that ends before its other threads ends the process here.)
  */
 void kp_proc_exit(struct kp_proc_table *t, int32_t pid, int32_t tid, uint64_t time);
 
 /**
- * kp_proc_get() - the process @pid, its stale fields read from /proc first
- * (once; an exited process is never read: its pid may be someone else's).
+ * kp_proc_get() - a process, its stale fields read from /proc first.
+ * @t: the table
+ * @pid: the process
+ *
+ * Stale fields are read once (five files: stat, status, exe, cmdline,
+ * cgroup); what cannot be read stays unknown until the next fork or exec.
+ * An exited process is never read: its pid may be another's already. A
+ * process /proc shows gone, a zombie, or started after the FORK we have (the
+ * pid was reused) is marked exited. Entries in use stay the longest under
+ * the cap.
  *
  * Return: the entry, valid until the next call that feeds, seeds, looks up,
  * expires or frees (kp_proc_get() and kp_proc_parent() keep it valid); NULL
@@ -176,41 +215,61 @@ void kp_proc_exit(struct kp_proc_table *t, int32_t pid, int32_t tid, uint64_t ti
 const struct kp_proc *kp_proc_get(struct kp_proc_table *t, int32_t pid);
 
 /**
- * kp_proc_lookup() - kp_proc_get(), and for a pid not in the table, one read
- * of /proc/@pid (for events of a process whose FORK the side-band lost or
- * that started before it was enabled). A pid /proc does not have is
- * remembered as gone, so asking again reads nothing until it expires.
+ * kp_proc_lookup() - kp_proc_get(), learning a pid not in the table.
+ * @t: the table
+ * @pid: the process
+ *
+ * For a pid not in the table, /proc/@pid is read once (for events of a
+ * process whose FORK the side-band lost, or that started before it was
+ * enabled). A pid /proc does not have is remembered as gone, exited at the
+ * latest time fed, so asking again reads nothing until it expires.
  *
  * Return: as kp_proc_get(); this call may add an entry (and evict one).
  */
 const struct kp_proc *kp_proc_lookup(struct kp_proc_table *t, int32_t pid);
 
 /**
- * kp_proc_parent() - the entry of @p's parent, or NULL: at pid 1 and kernel
- * threads (ppid 0), when the parent is unknown, and when the entry at ppid
- * is not @p's parent: a parent starts before its child, so an entry that
- * started later (the pid was reused) is refused. Ties in start time are
- * broken by pid, so every walk up the chain ends, even on looping data.
+ * kp_proc_parent() - the entry of a process's parent.
+ * @t: the table
+ * @p: an entry from this table, or NULL
+ *
+ * NULL at pid 1 and kernel threads (ppid 0), when the parent is unknown, and
+ * when the entry at ppid is not @p's parent: a parent starts before its
+ * child, so an entry that started later (the pid was reused) is refused.
+ * Starts are compared at the latest each can be (a start read from /proc
+ * is cut to the clock tick), with ties broken by pid, so every walk up the
+ * chain ends, even on looping data.
+ *
+ * Return: the parent's entry, or NULL.
  */
 const struct kp_proc *kp_proc_parent(struct kp_proc_table *t, const struct kp_proc *p);
 
 /**
- * kp_proc_expire() - drop exited entries whose exit_time is before
- * @now_ns - @grace_ns.
+ * kp_proc_expire() - drop exited entries past their grace period.
+ * @t: the table
+ * @now_ns: CLOCK_MONOTONIC now
+ * @grace_ns: how long an exited entry stays
  *
- * Return: entries dropped.
+ * Return: entries dropped (those whose exit_time is before
+ * @now_ns - @grace_ns).
  */
 size_t kp_proc_expire(struct kp_proc_table *t, uint64_t now_ns, uint64_t grace_ns);
 
-/* Entries held (live, exited and remembered-gone), evictions so far, cap.
- * Any pointer may be NULL. */
+/**
+ * kp_proc_stats() - the table's counters; any pointer may be NULL.
+ * @t: the table
+ * @size: out, entries held (live, exited and remembered-gone)
+ * @evictions: out, entries dropped for the cap so far (expiry not counted)
+ * @cap: out, the cap
+ */
 void kp_proc_stats(const struct kp_proc_table *t, size_t *size, uint64_t *evictions, size_t *cap);
 
 /**
  * kp_container_id() - the innermost container named by a cgroup path.
  * @cgroup_path: a path as in /proc/PID/cgroup, e.g.
- *               "/system.slice/docker-<64 hex>.scope".
- * @out, @len:   receives the id, NUL-terminated.
+ *               "/system.slice/docker-<64 hex>.scope"
+ * @out: receives the id, NUL-terminated ("" on failure)
+ * @len: size of @out
  *
  * Recognised, scanning from the innermost path component outwards:
  * docker, containerd and cri-o under kubepods, podman and any other runtime
@@ -221,6 +280,7 @@ void kp_proc_stats(const struct kp_proc_table *t, size_t *size, uint64_t *evicti
  * "systemd-nspawn@NAME.service", giving NAME with systemd's \xNN escapes
  * decoded (its "supervisor" child is the host-side nspawn, not the
  * container). Any machined machine matches, libvirt's VMs ("qemu-1-vm") too.
+ * Pod slices ("kubepods-burstable-pod<uid>.slice") are not containers.
  *
  * Return: 0 with the id in @out, -ENOENT when the path names no container,
  * -ENOSPC when @len is too short.

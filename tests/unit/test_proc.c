@@ -562,6 +562,28 @@ static void test_unknown(void)
 	T_OK(p && !strcmp(p->exe, "/usr/bin/dash") && p->argc == 3, "de_thread: the new image");
 	T_EQ_UINT(kp_proc_expire(t, 1000 * SEC, SEC), 0, "de_thread: not expired");
 
+	/* an exited pid taken by a new process whose FORK was lost: the COMM
+	 * exec brings it back with /proc's parent and start, not the old ones */
+	kp_proc_fork(t, 1200, 100, 1200, 100, 71 * SEC);
+	kp_proc_exit(t, 1200, 1200, 72 * SEC);
+	fake_set(&f, 1200, 1, "new", 7500, 0, "/usr/bin/new", ARGV("new"), CG_SESSION);
+	kp_proc_comm(t, 1200, 1200, "new", true, 73 * SEC + 500 * MS);
+	p = kp_proc_get(t, 1200);
+	T_OK(p && !p->exited && p->ppid == 1 && p->start_time == 73 * SEC,
+	     "reused after exit: ppid and start from /proc");
+	T_OK(p && !strcmp(p->exe, "/usr/bin/new"), "reused after exit: the new exe");
+
+	/* a parent that exec'd and was not read since forks: its old image is
+	 * not the child's */
+	kp_proc_get(t, 100);
+	kp_proc_comm(t, 100, 100, "vim", true, 74 * SEC);
+	fake_set(&f, 1300, 100, "vim", 7400, 1000, "/usr/bin/vim", ARGV("vim"), CG_SESSION);
+	kp_proc_fork(t, 1300, 100, 1300, 100, 74 * SEC + 1);
+	p = kp_proc_get(t, 1300);
+	T_OK(p && !strcmp(p->exe, "/usr/bin/vim") && !strcmp(p->comm, "vim"),
+	     "stale parent image: the child reads its own");
+	T_EQ_INT(reads_of(&f, 1300), 5, "stale parent image: five reads");
+
 	/* lookup: a process in /proc, then one not in it (remembered) */
 	fake_set(&f, 800, 1, "cron", 100, 0, "/usr/sbin/cron", ARGV("/usr/sbin/cron\0-f"),
 		 "0::/system.slice/cron.service\n");
