@@ -41,6 +41,9 @@
 int luaopen_cjson(lua_State *L);
 
 #define KP_PROBE_MT "kp.Probe"
+
+/* its address keys the list of script-added keys inside an event table */
+static char kp_dirty_key;
 #define KP_DEFAULT_PAGES 256 /* 1 MiB per CPU with 4 KiB pages */
 #define KP_MAX_PAGES 65536
 #define KP_FLUSH_MS 100 /* longest a slow probe's event waits */
@@ -63,6 +66,7 @@ struct kp_probe {
 	size_t nfields;
 	size_t *fields; /* indexes of the decoded (non-common) fields */
 	int fn_ref, ev_ref, keys_ref;
+	int dirty_ref; /* keys a script added to the event table (see kp.lua) */
 	uint64_t received; /* samples read from the rings, -p filtered included */
 	uint64_t delivered;
 	uint64_t filtered;
@@ -217,7 +221,8 @@ static void kp_probe_release(struct kp_probe *p)
 	luaL_unref(L, LUA_REGISTRYINDEX, p->fn_ref);
 	luaL_unref(L, LUA_REGISTRYINDEX, p->ev_ref);
 	luaL_unref(L, LUA_REGISTRYINDEX, p->keys_ref);
-	p->fn_ref = p->ev_ref = p->keys_ref = LUA_NOREF;
+	luaL_unref(L, LUA_REGISTRYINDEX, p->dirty_ref);
+	p->fn_ref = p->ev_ref = p->keys_ref = p->dirty_ref = LUA_NOREF;
 	if (!p->dry)
 		h->nprobes--;
 }
@@ -352,6 +357,13 @@ static int kp_probe_setup_lua(lua_State *L, struct kp_probe *p, int fn_index)
 	lua_createtable(L, 0, (int)(k + 6));
 	lua_pushstring(L, p->name);
 	lua_setfield(L, -2, "probe");
+	/* the list of keys the script adds (the event metatable's __newindex
+	 * records them), cleared before the next event refills the table */
+	lua_pushlightuserdata(L, &kp_dirty_key);
+	lua_newtable(L);
+	lua_pushvalue(L, -1);
+	p->dirty_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	lua_rawset(L, -3);
 	luaL_getmetatable(L, "kp.Event");
 	lua_setmetatable(L, -2);
 	p->ev_ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -372,7 +384,7 @@ static struct kp_probe *kp_probe_new(lua_State *L, struct kp_host *h, enum kp_pr
 	p->host = h;
 	p->kind = kind;
 	p->closed = true; /* until it holds kernel resources */
-	p->fn_ref = p->ev_ref = p->keys_ref = LUA_NOREF;
+	p->fn_ref = p->ev_ref = p->keys_ref = p->dirty_ref = LUA_NOREF;
 	luaL_getmetatable(L, KP_PROBE_MT);
 	lua_setmetatable(L, -2);
 	p->next = h->probes;
@@ -638,6 +650,24 @@ static void kp_handler_failed(struct kp_host *h, lua_State *L)
 	h->failed = true;
 }
 
+/* Remove the keys a script added to the reused event table at @ev on the
+ * previous event, so nothing of it reaches the next one. */
+static void kp_event_clean(lua_State *L, struct kp_probe *p, int ev)
+{
+	int n;
+
+	lua_rawgeti(L, LUA_REGISTRYINDEX, p->dirty_ref);
+	n = (int)lua_objlen(L, -1);
+	for (int i = n; i >= 1; i--) {
+		lua_rawgeti(L, -1, i);
+		lua_pushnil(L);
+		lua_rawset(L, ev);
+		lua_pushnil(L);
+		lua_rawseti(L, -2, i);
+	}
+	lua_pop(L, 1);
+}
+
 static int kp_on_sample(void *owner, const struct kp_sample *s, void *ctx)
 {
 	struct kp_probe *p = owner;
@@ -662,6 +692,7 @@ static int kp_on_sample(void *owner, const struct kp_sample *s, void *ctx)
 	lua_rawgeti(L, LUA_REGISTRYINDEX, p->fn_ref);
 	lua_rawgeti(L, LUA_REGISTRYINDEX, p->ev_ref);
 	ev = top + 2;
+	kp_event_clean(L, p, ev);
 	lua_rawgeti(L, LUA_REGISTRYINDEX, p->keys_ref);
 	keys = top + 3;
 	for (size_t i = 0; i < k; i++) {
@@ -1873,6 +1904,13 @@ static int kp_core_proc_stats(lua_State *L)
 	return 1;
 }
 
+/* core.dirty_key() -> the key of the added-keys list in event tables */
+static int kp_core_dirty_key(lua_State *L)
+{
+	lua_pushlightuserdata(L, &kp_dirty_key);
+	return 1;
+}
+
 /* core.hostname() -> this machine's name */
 static int kp_core_hostname(lua_State *L)
 {
@@ -1896,6 +1934,10 @@ static int kp_event_copy(lua_State *L)
 	lua_createtable(L, 0, 8);
 	lua_pushnil(L);
 	while (lua_next(L, 1)) {
+		if (lua_islightuserdata(L, -2)) {
+			lua_pop(L, 1);
+			continue;
+		}
 		lua_pushvalue(L, -2);
 		lua_insert(L, -2);
 		lua_rawset(L, -4);
@@ -1926,6 +1968,7 @@ static int kp_open_core(lua_State *L)
 		{ "utf8", kp_core_utf8 },
 		{ "base64", kp_core_base64 },
 		{ "hostname", kp_core_hostname },
+		{ "dirty_key", kp_core_dirty_key },
 		{ "elfsym", kp_core_elfsym },
 		{ "proc", kp_core_proc },
 		{ "proc_parent", kp_core_proc_parent },

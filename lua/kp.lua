@@ -381,6 +381,14 @@ end
 do
   local EM = debug.getregistry()["kp.Event"]
   local methods = EM.__index
+  local DIRTY = core.dirty_key()
+  -- a key the script adds is recorded, and the host removes it before the
+  -- next event refills the (reused) table
+  EM.__newindex = function(ev, k, v)
+    rawset(ev, k, v)
+    local d = rawget(ev, DIRTY)
+    if d then d[#d + 1] = k end
+  end
   EM.__index = function(ev, k)
     if k == "proc" then
       local pid = rawget(ev, "pid")
@@ -433,7 +441,14 @@ local function jsonable(v, depth)
   if t == "string" then
     if core.utf8(v) then return v end
     return { base64 = core.base64(v) }
-  elseif t == "number" or t == "boolean" or t == "nil" then
+  elseif t == "number" then
+    -- lua-cjson writes 14 significant digits: a whole number past that
+    -- (a 64-bit address) goes through as its digits, put back after encoding
+    if v == math.floor(v) and math.abs(v) >= 1e14 and math.abs(v) < 2 ^ 53 then
+      return "\0KPNUM" .. string.format("%d", v)
+    end
+    return v
+  elseif t == "boolean" or t == "nil" then
     return v
   elseif t == "cdata" then
     local s = tostring(v):gsub("U?LL$", "")
@@ -475,8 +490,10 @@ local function envelope(kind, ev, extra)
   local fields = {}
   if ev then
     rec.probe, rec.pid, rec.tid, rec.comm = ev.probe, ev.pid, ev.tid, ev.comm
+    -- the event's fields and what the script added to this event (the
+    -- host clears added keys between events)
     for k, v in pairs(ev) do
-      if not BUILTIN[k] then fields[k] = v end
+      if type(k) == "string" and not BUILTIN[k] then fields[k] = v end
     end
     local p = proc_of(ev.pid)
     if p then
@@ -497,7 +514,11 @@ local ENVELOPE = { "time", "host", "kind", "probe", "rule", "severity", "pid", "
 local function text_value(v)
   if type(v) == "table" then return cjson.encode(jsonable(v, 0)) end
   if type(v) == "cdata" then v = tostring(v):gsub("U?LL$", "") end
-  if type(v) == "number" or type(v) == "boolean" then return tostring(v) end
+  if type(v) == "number" then
+    if v == math.floor(v) and math.abs(v) < 2 ^ 63 then return string.format("%d", v) end
+    return tostring(v)
+  end
+  if type(v) == "boolean" then return tostring(v) end
   v = tostring(v)
   if v:match("^[%w%._/:@+%-]+$") then return v end
   -- no raw control bytes reach a terminal: %q leaves most of them as they are
@@ -519,7 +540,7 @@ end
 
 local function write_record(rec)
   if core.config().format == "json" then
-    io.stdout:write(cjson.encode(jsonable(rec, 0)), "\n")
+    io.stdout:write(kp.json(rec), "\n")
   else
     io.stdout:write(text_line(rec), "\n")
   end
@@ -548,7 +569,7 @@ end
 
 --- kp.json(v): v as one line of JSON, with kpscript's rules for bytes and
 --- 64-bit values
-function kp.json(v) return cjson.encode(jsonable(v, 0)) end
+function kp.json(v) return (cjson.encode(jsonable(v, 0)):gsub('"\\u0000KPNUM(%-?%d+)"', "%1")) end
 
 -- ---- rules ----------------------------------------------------------------
 
@@ -586,16 +607,16 @@ local function run_rule(r, ev)
         end
         return f
       end)
-      hit = fields
+      if not ok then msg = fields end
     end
     if ok then
       r.alerts = r.alerts + 1
       local rec = envelope("alert", ev, nil)
-      if r.fields then rec.fields = hit end
+      if r.fields then rec.fields = fields end
       rec.rule, rec.severity, rec.message = r.name, r.severity, tostring(msg)
       write_record(rec)
     else
-      hit = msg
+      hit = msg -- the error, from message or fields
     end
   end
   if not ok then
@@ -666,13 +687,15 @@ end
 
 --- kp.stats(): per probe { events, lost, ... }, and per rule
 --- ["rule:NAME"] = { evaluated, alerts, errors }
+-- pairs(kp.stats()) walks the probes, as it always did; the process table's
+-- and the rules' counters are reached by name and stay out of that walk
+local StatsMeta = { __index = function(_, k)
+  if k == "proc" then return core.proc_stats() end
+  local r = type(k) == "string" and rules[k:match("^rule:(.+)$") or ""]
+  if r then return { evaluated = r.evaluated, alerts = r.alerts, errors = r.errors } end
+end }
 function kp.stats()
-  local s = core.stats()
-  s.proc = core.proc_stats()
-  for name, r in pairs(rules) do
-    s["rule:" .. name] = { evaluated = r.evaluated, alerts = r.alerts, errors = r.errors }
-  end
-  return s
+  return setmetatable(core.stats(), StatsMeta)
 end
 
 --- kp.run(): deliver events until stopped; returns when the run ends

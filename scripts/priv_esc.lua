@@ -18,7 +18,11 @@
 --   exploit overwriting credentials through commit_creds, an exec that
 --   gains root without the setuid bit (file capabilities, a bug).
 -- A credential overwrite that bypasses commit_creds is not seen by this
--- detection.
+-- detection. When no prepare_creds copy preceded the commit (an exploit's
+-- commit_creds(prepare_kernel_cred(0)) makes none), the ids come from the
+-- process table instead, which read them at the process's last fork or
+-- exec. An su or sudo that makes itself uid 0 after its setuid exec is
+-- alerted: it is a gain of the real uid outside an exec.
 if not kp.has("kprobe") and not kp.config().dry_run then
   io.stderr:write("priv_esc: this kernel has no kprobes (CONFIG_KPROBES): commit_creds cannot "
     .. "be watched here\n")
@@ -37,7 +41,7 @@ local function ids(base)
 end
 
 local before = {}  -- tid -> ids of its last prepare_creds copy
-local execing = {} -- tid -> the exec in progress: { file, mode, owner }
+local execing = {} -- pid -> the exec in progress: { file, mode, owner, old }
 
 kp.kretprobe("prepare_creds", ids("$retval"), { maxactive = 64 }, function(e)
   local t = {}
@@ -45,13 +49,17 @@ kp.kretprobe("prepare_creds", ids("$retval"), { maxactive = 64 }, function(e)
   before[e.tid] = t
 end)
 
+-- An exec from a thread other than the leader takes the leader's id
+-- (de_thread) before commit_creds: the exec is kept by pid, and the ids
+-- before it are taken here, while the thread still has its own tid.
 kp.kprobe("begin_new_exec", { file = "bprm->filename", mode = "bprm->file->f_inode->i_mode",
   owner = "bprm->file->f_inode->i_uid" }, function(e)
-  execing[e.tid] = { file = e.file, mode = e.mode, owner = e.owner }
+  execing[e.pid] = { file = e.file, mode = e.mode, owner = e.owner, old = before[e.tid] }
+  before[e.tid] = nil
 end)
 
-kp.tracepoint("syscalls:sys_exit_execve", function(e) execing[e.tid] = nil end)
-kp.tracepoint("syscalls:sys_exit_execveat", function(e) execing[e.tid] = nil end)
+kp.tracepoint("syscalls:sys_exit_execve", function(e) execing[e.pid] = nil end)
+kp.tracepoint("syscalls:sys_exit_execveat", function(e) execing[e.pid] = nil end)
 
 local commit = kp.kprobe("commit_creds", ids("new"))
 
@@ -60,10 +68,16 @@ kp.rule{
   on = commit,
   severity = "critical",
   when = function(e)
-    local old = before[e.tid]
+    local exec = e.tid == e.pid and execing[e.pid] or nil
+    local old = exec and exec.old or before[e.tid]
     before[e.tid] = nil
-    local exec = execing[e.tid]
-    if not old then return false end -- no copy seen: nothing to compare
+    if not old then
+      -- no copy seen (commit_creds(prepare_kernel_cred(0)) makes none): the
+      -- ids the process table last read for the process, when it has them
+      local p = kp.proc(e.pid)
+      if not (p and p.uid) then return false end
+      old = { uid = p.uid, euid = p.euid, suid = p.euid, fsuid = p.euid, gid = p.gid, egid = p.egid }
+    end
     local gained = {}
     for _, id in ipairs(IDS) do
       if e[id] == 0 and old[id] ~= 0 and (CRITICAL[id] or HIGH[id]) then
