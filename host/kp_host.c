@@ -1449,6 +1449,12 @@ static int kp_core_run(lua_State *L)
 	if (h->running)
 		return luaL_error(L, "kp.run() is already running");
 	h->ran = true;
+	if (!h->opts.dry_run && !h->loop && (h->ntimers || h->opts.command)) {
+		/* no probes, but timers or a command: a loop of signals and time */
+		h->loop = kp_loop_new(&kp_ops, h, NULL);
+		if (h->loop && h->opts.sigfd >= 0)
+			kp_loop_watch(h->loop, h->opts.sigfd);
+	}
 	if (h->opts.dry_run || !h->loop) {
 		lua_pushboolean(L, 1);
 		return 1;
@@ -1492,7 +1498,8 @@ static int kp_core_run(lua_State *L)
 		if (deadline && now >= deadline)
 			break;
 		if (now - last_expire > KP_COMM_GRACE_NS) {
-			kp_comm_expire(h->comm, now - KP_COMM_GRACE_NS);
+			if (h->comm)
+				kp_comm_expire(h->comm, now - KP_COMM_GRACE_NS);
 			if (h->procs)
 				kp_proc_expire(h->procs, now, KP_PROC_GRACE_NS);
 			last_expire = now;

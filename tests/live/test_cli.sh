@@ -135,3 +135,8 @@ fi
 kp kp_no_such_script_by_name.lua
 exits "cli/script by name: an unknown name fails with exit 1" 1
 check "cli/script by name: the error names it" grep -q 'kp_no_such_script_by_name.lua' "$TMP/err"
+
+# kp.every alone (no probe) runs until -d ends it
+kp -d 0.5 -e 'local n = 0 kp.every(50, function() n = n + 1 end) kp.run() print("ticks " .. n)'
+ticks=$(val ticks)
+check "cli/timers only: kp.every runs without any probe ($ticks ticks in 0.5 s)" cond '[ "${ticks:-0}" -ge 3 ]'
