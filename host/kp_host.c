@@ -77,6 +77,7 @@ struct kp_probe {
 	uint64_t ring_full; /* of the lost, those the kernel dropped for want of space */
 	uint64_t bad_fields;
 	bool closed, dry, final, attached;
+	bool dirty; /* the script added keys to the event table */
 	struct kp_probe *next;
 };
 
@@ -359,10 +360,10 @@ static int kp_probe_setup_lua(lua_State *L, struct kp_probe *p, int fn_index)
 	lua_setfield(L, -2, "probe");
 	/* the list of keys the script adds (the event metatable's __newindex
 	 * records them), cleared before the next event refills the table */
-	lua_pushlightuserdata(L, &kp_dirty_key);
 	lua_newtable(L);
-	lua_pushvalue(L, -1);
 	p->dirty_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	lua_pushlightuserdata(L, &kp_dirty_key);
+	lua_pushlightuserdata(L, p);
 	lua_rawset(L, -3);
 	luaL_getmetatable(L, "kp.Event");
 	lua_setmetatable(L, -2);
@@ -656,6 +657,9 @@ static void kp_event_clean(lua_State *L, struct kp_probe *p, int ev)
 {
 	int n;
 
+	if (!p->dirty)
+		return;
+	p->dirty = false;
 	lua_rawgeti(L, LUA_REGISTRYINDEX, p->dirty_ref);
 	n = (int)lua_objlen(L, -1);
 	for (int i = n; i >= 1; i--) {
@@ -1911,11 +1915,26 @@ static int kp_core_proc_stats(lua_State *L)
 	return 1;
 }
 
-/* core.dirty_key() -> the key of the added-keys list in event tables */
+/* core.dirty_key() -> the key under which an event table holds its probe */
 static int kp_core_dirty_key(lua_State *L)
 {
 	lua_pushlightuserdata(L, &kp_dirty_key);
 	return 1;
+}
+
+/* core.added(probe, key): the script added @key to the probe's event table
+ * (the event metatable's __newindex); it goes before the next event */
+static int kp_core_added(lua_State *L)
+{
+	struct kp_probe *p = lua_touserdata(L, 1);
+
+	if (!p || p->dirty_ref == LUA_NOREF)
+		return 0;
+	lua_rawgeti(L, LUA_REGISTRYINDEX, p->dirty_ref);
+	lua_pushvalue(L, 2);
+	lua_rawseti(L, -2, (int)lua_objlen(L, -2) + 1);
+	p->dirty = true;
+	return 0;
 }
 
 /* core.hostname() -> this machine's name */
@@ -1976,6 +1995,7 @@ static int kp_open_core(lua_State *L)
 		{ "base64", kp_core_base64 },
 		{ "hostname", kp_core_hostname },
 		{ "dirty_key", kp_core_dirty_key },
+		{ "added", kp_core_added },
 		{ "elfsym", kp_core_elfsym },
 		{ "proc", kp_core_proc },
 		{ "proc_parent", kp_core_proc_parent },

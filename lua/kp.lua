@@ -384,10 +384,11 @@ do
   local DIRTY = core.dirty_key()
   -- a key the script adds is recorded, and the host removes it before the
   -- next event refills the (reused) table
+  local added = core.added
   EM.__newindex = function(ev, k, v)
     rawset(ev, k, v)
-    local d = rawget(ev, DIRTY)
-    if d then d[#d + 1] = k end
+    local p = rawget(ev, DIRTY)
+    if p then added(p, k) end
   end
   EM.__index = function(ev, k)
     if k == "proc" then
