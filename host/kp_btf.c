@@ -15,21 +15,29 @@ struct kp_btf {
 	struct btf *btf;
 };
 
-struct kp_btf *kp_btf_load(void)
+/* Wrap what a libbpf loader returned: libbpf reports errors in the pointer. */
+static struct kp_btf *kp_btf_wrap(struct btf *btf)
 {
-	struct kp_btf *b = calloc(1, sizeof(*b));
-	long err;
+	long err = libbpf_get_error(btf);
+	struct kp_btf *b;
 
-	if (!b)
-		return NULL;
-	b->btf = btf__load_vmlinux_btf();
-	err = libbpf_get_error(b->btf);
-	if (err || !b->btf) {
-		free(b);
+	if (err || !btf) {
 		errno = err ? (int)-err : ENOENT;
 		return NULL;
 	}
+	b = calloc(1, sizeof(*b));
+	if (!b) {
+		btf__free(btf);
+		errno = ENOMEM;
+		return NULL;
+	}
+	b->btf = btf;
 	return b;
+}
+
+struct kp_btf *kp_btf_load(void)
+{
+	return kp_btf_wrap(btf__load_vmlinux_btf());
 }
 
 void kp_btf_free(struct kp_btf *b)
@@ -101,39 +109,16 @@ int kp_btf_member(const struct kp_btf *b, const char *strct, const char *path, s
 
 struct kp_btf *kp_btf_load_module(const struct kp_btf *vmlinux, const char *module)
 {
-	struct kp_btf *b = calloc(1, sizeof(*b));
 	char path[256];
-	long err;
 
-	if (!b)
-		return NULL;
 	snprintf(path, sizeof(path), "/sys/kernel/btf/%s", module);
 	/* module BTF is split BTF: its type ids continue vmlinux's */
-	b->btf = btf__parse_split(path, vmlinux->btf);
-	err = libbpf_get_error(b->btf);
-	if (err || !b->btf) {
-		free(b);
-		errno = err ? (int)-err : ENOENT;
-		return NULL;
-	}
-	return b;
+	return kp_btf_wrap(btf__parse_split(path, vmlinux->btf));
 }
 
 struct kp_btf *kp_btf_load_file(const char *path)
 {
-	struct kp_btf *b = calloc(1, sizeof(*b));
-	long err;
-
-	if (!b)
-		return NULL;
-	b->btf = btf__parse_raw(path);
-	err = libbpf_get_error(b->btf);
-	if (err || !b->btf) {
-		free(b);
-		errno = err ? (int)-err : ENOENT;
-		return NULL;
-	}
-	return b;
+	return kp_btf_wrap(btf__parse_raw(path));
 }
 
 static const struct btf_type *kp_btf_resolve(const struct btf *btf, __u32 *id, bool *user);

@@ -1863,7 +1863,8 @@ static void kp_push_proc(lua_State *L, const struct kp_proc *p)
 	}
 }
 
-/* core.proc(pid) -> table | nil: what the process table knows of pid */
+/* core.proc(pid [, parent]) -> table | nil: what the process table knows
+ * of pid, or with @parent true, of pid's parent */
 static int kp_core_proc(lua_State *L)
 {
 	struct kp_host *h = kp_host_of(L);
@@ -1873,23 +1874,8 @@ static int kp_core_proc(lua_State *L)
 	if (!t)
 		return 0;
 	p = kp_proc_lookup(t, (int32_t)luaL_checknumber(L, 1));
-	if (!p)
-		return 0;
-	kp_push_proc(L, p);
-	return 1;
-}
-
-/* core.proc_parent(pid) -> table | nil: the parent of pid's entry */
-static int kp_core_proc_parent(lua_State *L)
-{
-	struct kp_host *h = kp_host_of(L);
-	struct kp_proc_table *t = kp_host_procs(h);
-	const struct kp_proc *p;
-
-	if (!t)
-		return 0;
-	p = kp_proc_lookup(t, (int32_t)luaL_checknumber(L, 1));
-	p = p ? kp_proc_parent(t, p) : NULL;
+	if (p && lua_toboolean(L, 2))
+		p = kp_proc_parent(t, p);
 	if (!p)
 		return 0;
 	kp_push_proc(L, p);
@@ -1998,7 +1984,6 @@ static int kp_open_core(lua_State *L)
 		{ "added", kp_core_added },
 		{ "elfsym", kp_core_elfsym },
 		{ "proc", kp_core_proc },
-		{ "proc_parent", kp_core_proc_parent },
 		{ "proc_stats", kp_core_proc_stats },
 		{ "clock", kp_core_clock },
 		{ NULL, NULL },

@@ -360,7 +360,7 @@ function kp.cpid() return core.cpid() end
 local ProcMeta = {}
 ProcMeta.__index = function(p, k)
   if k == "parent" then
-    local parent = core.proc_parent(p.pid)
+    local parent = core.proc(p.pid, true)
     if parent then setmetatable(parent, ProcMeta) end
     return parent
   end
