@@ -522,9 +522,15 @@ local function text_value(v)
   if type(v) == "boolean" then return tostring(v) end
   v = tostring(v)
   if v:match("^[%w%._/:@+%-]+$") then return v end
-  -- no raw control bytes reach a terminal: %q leaves most of them as they are
-  return (string.format("%q", v):gsub("\\\n", "\\n"):gsub("[\1-\8\11\12\13\14-\31\127]",
-    function(c) return string.format("\\%03d", c:byte()) end))
+  -- no raw control bytes reach a terminal: %q leaves most of them as they
+  -- are; bytes of a string that is not UTF-8 show as \xHH, and C1 controls
+  -- (U+0080..U+009F, which terminals obey) as \u00HH
+  local q = string.format("%q", v):gsub("\\\n", "\\n"):gsub("[\1-\8\11\12\13\14-\31\127]",
+    function(c) return string.format("\\%03d", c:byte()) end)
+  if not core.utf8(v) then
+    return (q:gsub("[\128-\255]", function(c) return string.format("\\x%02x", c:byte()) end))
+  end
+  return (q:gsub("\194([\128-\159])", function(c) return string.format("\\u00%02x", c:byte()) end))
 end
 
 local function text_line(rec)
