@@ -1,0 +1,817 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Recording file writer and reader. The layout is in docs/RECORD_FORMAT.md;
+ * the offsets below are the ones documented there.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kp_record.h"
+
+#define MAGIC "KPREC\0\0\0"
+#define MAGIC_LEN 8
+#define FILE_HDR_FIXED 48
+#define REC_HDR 8
+#define PROBE_FIXED 24
+#define SAMPLE_FIXED 40
+#define TASK_FIXED 48
+#define LOST_LEN 32
+#define END_LEN 16
+#define TASK_EXEC 1u
+
+/* One write(2) per this many bytes; a record never exceeds it. */
+#define WBUF_SIZE (1024 * 1024)
+
+static inline uint64_t align8(uint64_t n)
+{
+	return (n + 7) & ~(uint64_t)7;
+}
+
+/* ---- writer ---- */
+
+struct kp_rec_writer {
+	int fd;
+	int err; /* first write error, sticky */
+	size_t used;
+	uint64_t records;
+	uint8_t *buf;
+	uint8_t defined[KP_REC_MAX_PROBES / 8];
+};
+
+static inline void put16(uint8_t *p, uint16_t v)
+{
+	v = htole16(v);
+	memcpy(p, &v, 2);
+}
+
+static inline void put32(uint8_t *p, uint32_t v)
+{
+	v = htole32(v);
+	memcpy(p, &v, 4);
+}
+
+static inline void put64(uint8_t *p, uint64_t v)
+{
+	v = htole64(v);
+	memcpy(p, &v, 8);
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n) {
+		ssize_t k = write(fd, p, n);
+
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (k == 0)
+			return -EIO;
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+static int flush(struct kp_rec_writer *w)
+{
+	if (w->err)
+		return w->err;
+	if (w->used) {
+		w->err = write_all(w->fd, w->buf, w->used);
+		w->used = 0;
+	}
+	return w->err;
+}
+
+/*
+ * Room for a record of @len bytes (a multiple of 8, at most WBUF_SIZE),
+ * zeroed so padding and reserved fields are 0. NULL after a write error.
+ */
+static uint8_t *reserve(struct kp_rec_writer *w, size_t len)
+{
+	uint8_t *p;
+
+	if (w->err)
+		return NULL;
+	if (WBUF_SIZE - w->used < len && flush(w))
+		return NULL;
+	p = w->buf + w->used;
+	w->used += len;
+	/* the padding: the last 8 bytes hold at most 7 of it */
+	memset(p + len - 8, 0, 8);
+	return p;
+}
+
+static bool is_defined(const uint8_t *bits, uint32_t id)
+{
+	return id < KP_REC_MAX_PROBES && (bits[id / 8] & (1u << (id % 8)));
+}
+
+int kp_rec_header_now(struct kp_rec_header *h)
+{
+	struct timespec mono, real, boot, mono2;
+	struct utsname u;
+
+	memset(h, 0, sizeof(*h));
+	if (uname(&u))
+		return -errno;
+	snprintf(h->host, sizeof(h->host), "%s", u.nodename);
+	snprintf(h->release, sizeof(h->release), "%s", u.release);
+	/* Bracket the two reads with CLOCK_MONOTONIC and use the midpoint. */
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_REALTIME, &real);
+	clock_gettime(CLOCK_BOOTTIME, &boot);
+	clock_gettime(CLOCK_MONOTONIC, &mono2);
+	uint64_t m1 = (uint64_t)mono.tv_sec * 1000000000u + (uint64_t)mono.tv_nsec;
+	uint64_t m2 = (uint64_t)mono2.tv_sec * 1000000000u + (uint64_t)mono2.tv_nsec;
+	uint64_t mid = m1 + (m2 - m1) / 2;
+	int64_t rt = (int64_t)real.tv_sec * 1000000000 + real.tv_nsec;
+	int64_t bt = (int64_t)boot.tv_sec * 1000000000 + boot.tv_nsec;
+
+	h->realtime_offset = rt - (int64_t)mid;
+	h->boottime_offset = bt - (int64_t)mid;
+	h->start_time = m1;
+	h->major = KP_REC_MAJOR;
+	h->minor = KP_REC_MINOR;
+	return 0;
+}
+
+struct kp_rec_writer *kp_rec_create(int fd, const struct kp_rec_header *h)
+{
+	size_t hl = strnlen(h->host, sizeof(h->host));
+	size_t rl = strnlen(h->release, sizeof(h->release));
+	struct kp_rec_writer *w;
+	size_t len;
+	uint8_t *p;
+
+	if (hl > KP_REC_MAX_HOST || rl > KP_REC_MAX_HOST) {
+		errno = EINVAL;
+		return NULL;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return NULL;
+	w->buf = malloc(WBUF_SIZE);
+	if (!w->buf) {
+		free(w);
+		errno = ENOMEM;
+		return NULL;
+	}
+	w->fd = fd;
+	len = align8(FILE_HDR_FIXED + hl + rl);
+	p = reserve(w, len);
+	memcpy(p, MAGIC, MAGIC_LEN);
+	put16(p + 8, KP_REC_MAJOR);
+	put16(p + 10, KP_REC_MINOR);
+	put32(p + 12, (uint32_t)len);
+	put64(p + 16, (uint64_t)h->realtime_offset);
+	put64(p + 24, (uint64_t)h->boottime_offset);
+	put64(p + 32, h->start_time);
+	put16(p + 40, (uint16_t)hl);
+	put16(p + 42, (uint16_t)rl);
+	put32(p + 44, 0);
+	memcpy(p + FILE_HDR_FIXED, h->host, hl);
+	memcpy(p + FILE_HDR_FIXED + hl, h->release, rl);
+	return w;
+}
+
+static void rec_head(uint8_t *p, uint32_t type, size_t len)
+{
+	put32(p, type);
+	put32(p + 4, (uint32_t)len);
+}
+
+int kp_rec_add_probe(struct kp_rec_writer *w, uint32_t id, const char *name, const char *def,
+		     const char *format)
+{
+	size_t nl, dl, fl, len;
+	uint8_t *p;
+
+	if (!def)
+		def = "";
+	if (!format)
+		format = "";
+	if (id >= KP_REC_MAX_PROBES || is_defined(w->defined, id) || !name || !*name)
+		return -EINVAL;
+	nl = strnlen(name, KP_REC_MAX_NAME + 1);
+	dl = strnlen(def, KP_REC_MAX_DEF + 1);
+	fl = strnlen(format, KP_REC_MAX_FORMAT + 1);
+	if (nl > KP_REC_MAX_NAME || dl > KP_REC_MAX_DEF || fl > KP_REC_MAX_FORMAT)
+		return -E2BIG;
+	len = align8(PROBE_FIXED + nl + dl + fl);
+	p = reserve(w, len);
+	if (!p)
+		return w->err;
+	rec_head(p, KP_REC_PROBE, len);
+	put32(p + 8, id);
+	put32(p + 12, (uint32_t)nl);
+	put32(p + 16, (uint32_t)dl);
+	put32(p + 20, (uint32_t)fl);
+	memcpy(p + PROBE_FIXED, name, nl);
+	memcpy(p + PROBE_FIXED + nl, def, dl);
+	memcpy(p + PROBE_FIXED + nl + dl, format, fl);
+	w->defined[id / 8] |= (uint8_t)(1u << (id % 8));
+	w->records++;
+	return 0;
+}
+
+int kp_rec_add_sample(struct kp_rec_writer *w, uint32_t probe_id, uint32_t cpu, int32_t pid,
+		      int32_t tid, uint64_t time, const void *raw, uint32_t raw_len)
+{
+	size_t len;
+	uint8_t *p;
+
+	if (!is_defined(w->defined, probe_id))
+		return -EINVAL;
+	if (raw_len > KP_REC_MAX_RAW)
+		return -E2BIG;
+	len = align8(SAMPLE_FIXED + (size_t)raw_len);
+	p = reserve(w, len);
+	if (!p)
+		return w->err;
+	rec_head(p, KP_REC_SAMPLE, len);
+	put32(p + 8, probe_id);
+	put32(p + 12, cpu);
+	put32(p + 16, (uint32_t)pid);
+	put32(p + 20, (uint32_t)tid);
+	put64(p + 24, time);
+	put32(p + 32, raw_len);
+	put32(p + 36, 0);
+	if (raw_len)
+		memcpy(p + SAMPLE_FIXED, raw, raw_len);
+	w->records++;
+	return 0;
+}
+
+int kp_rec_add_task(struct kp_rec_writer *w, uint32_t type, int32_t pid, int32_t ppid, int32_t tid,
+		    int32_t ptid, const char *comm, int exec, uint64_t time)
+{
+	size_t cl, len;
+	uint8_t *p;
+
+	if (type != KP_REC_TASK_COMM && type != KP_REC_TASK_FORK && type != KP_REC_TASK_EXIT)
+		return -EINVAL;
+	if (!comm)
+		comm = "";
+	cl = strnlen(comm, KP_REC_MAX_COMM + 1);
+	if (cl > KP_REC_MAX_COMM)
+		return -E2BIG;
+	len = align8(TASK_FIXED + cl);
+	p = reserve(w, len);
+	if (!p)
+		return w->err;
+	rec_head(p, KP_REC_TASK, len);
+	put32(p + 8, type);
+	put32(p + 12, (uint32_t)pid);
+	put32(p + 16, (uint32_t)ppid);
+	put32(p + 20, (uint32_t)tid);
+	put32(p + 24, (uint32_t)ptid);
+	put32(p + 28, exec ? TASK_EXEC : 0);
+	put64(p + 32, time);
+	put32(p + 40, (uint32_t)cl);
+	put32(p + 44, 0);
+	memcpy(p + TASK_FIXED, comm, cl);
+	w->records++;
+	return 0;
+}
+
+int kp_rec_add_lost(struct kp_rec_writer *w, uint32_t probe_id, uint64_t count, uint64_t time)
+{
+	uint8_t *p;
+
+	if (probe_id != KP_REC_NO_PROBE && !is_defined(w->defined, probe_id))
+		return -EINVAL;
+	p = reserve(w, LOST_LEN);
+	if (!p)
+		return w->err;
+	rec_head(p, KP_REC_LOST, LOST_LEN);
+	put32(p + 8, probe_id);
+	put32(p + 12, 0);
+	put64(p + 16, count);
+	put64(p + 24, time);
+	w->records++;
+	return 0;
+}
+
+int kp_rec_flush(struct kp_rec_writer *w)
+{
+	return flush(w);
+}
+
+int kp_rec_close(struct kp_rec_writer *w)
+{
+	uint8_t *p;
+	int err;
+
+	if (!w)
+		return 0;
+	p = reserve(w, END_LEN);
+	if (p) {
+		rec_head(p, KP_REC_END, END_LEN);
+		put64(p + 8, w->records);
+	}
+	err = flush(w);
+	free(w->buf);
+	free(w);
+	return err;
+}
+
+/* ---- reader ---- */
+
+struct kp_rec_reader {
+	const uint8_t *data;
+	size_t len;
+	size_t pos; /* offset of the next record; 0 before the header item */
+	size_t hdr_len;
+	int err; /* sticky */
+	bool done; /* the end record was read */
+	uint64_t records; /* records read after the header */
+	void *map; /* the mapping of kp_rec_open_file(), or NULL */
+	size_t map_len;
+	char *name; /* prefix of messages, or NULL */
+	struct kp_rec_header hdr;
+	char msg[512];
+	uint8_t defined[KP_REC_MAX_PROBES / 8];
+};
+
+static inline uint16_t get16(const uint8_t *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, 2);
+	return le16toh(v);
+}
+
+static inline uint32_t get32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return le32toh(v);
+}
+
+static inline uint64_t get64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return le64toh(v);
+}
+
+__attribute__((format(printf, 4, 5))) static int fail(struct kp_rec_reader *r, int err,
+						      uint64_t off, const char *fmt, ...)
+{
+	size_t n = 0;
+	va_list ap;
+	int k;
+
+	k = snprintf(r->msg, sizeof(r->msg), "%s%sbyte %llu: ", r->name ? r->name : "",
+		     r->name ? ": " : "", (unsigned long long)off);
+	if (k > 0)
+		n = (size_t)k < sizeof(r->msg) ? (size_t)k : sizeof(r->msg) - 1;
+	va_start(ap, fmt);
+	vsnprintf(r->msg + n, sizeof(r->msg) - n, fmt, ap);
+	va_end(ap);
+	r->err = err;
+	return err;
+}
+
+static const char *type_name(uint32_t type)
+{
+	switch (type) {
+	case KP_REC_PROBE:
+		return "probe";
+	case KP_REC_SAMPLE:
+		return "sample";
+	case KP_REC_TASK:
+		return "task";
+	case KP_REC_LOST:
+		return "lost";
+	case KP_REC_END:
+		return "end";
+	default:
+		return "unknown";
+	}
+}
+
+/* A string field: at most @max bytes, no NUL. */
+static int check_str(struct kp_rec_reader *r, uint64_t off, const char *what, const uint8_t *s,
+		     uint32_t len)
+{
+	const uint8_t *z = memchr(s, 0, len);
+
+	if (z)
+		return fail(r, -EBADMSG, off + (uint64_t)(z - s), "%s contains a NUL byte", what);
+	return 0;
+}
+
+/*
+ * A record's length against what its fields need: exactly align8(@need) in
+ * a file of this minor version or older, at least @need in a newer one
+ * (whose records may carry fields after ours).
+ */
+static int check_min(struct kp_rec_reader *r, uint64_t off, uint32_t type, uint32_t len,
+		     uint64_t need)
+{
+	if (len < need)
+		return fail(r, -EBADMSG, off + 4,
+			    "%s record length %u is shorter than its fields (%llu)",
+			    type_name(type), len, (unsigned long long)need);
+	return 0;
+}
+
+static int check_len(struct kp_rec_reader *r, uint64_t off, uint32_t type, uint32_t len,
+		     uint64_t need)
+{
+	if (check_min(r, off, type, len, need))
+		return r->err;
+	if (r->hdr.minor <= KP_REC_MINOR && len != align8(need))
+		return fail(r, -EBADMSG, off + 4,
+			    "%s record length %u does not match its fields (%llu expected)",
+			    type_name(type), len, (unsigned long long)align8(need));
+	return 0;
+}
+
+static int parse_header(struct kp_rec_reader *r)
+{
+	const uint8_t *p = r->data;
+	uint32_t hlen, hl, rl;
+	uint64_t need;
+
+	if (r->len < MAGIC_LEN || memcmp(p, MAGIC, MAGIC_LEN) != 0)
+		return fail(r, -EBADMSG, 0, "not a kpscript recording (bad magic)");
+	if (r->len < FILE_HDR_FIXED)
+		return fail(r, -EBADMSG, r->len,
+			    "file header (%d bytes) runs past the end of the file (%zu bytes)",
+			    FILE_HDR_FIXED, r->len);
+	r->hdr.major = get16(p + 8);
+	r->hdr.minor = get16(p + 10);
+	if (r->hdr.major != KP_REC_MAJOR)
+		return fail(r, -ENOTSUP, 8,
+			    "format version %u.%u is not supported (this reader reads %d.x)",
+			    r->hdr.major, r->hdr.minor, KP_REC_MAJOR);
+	hlen = get32(p + 12);
+	hl = get16(p + 40);
+	rl = get16(p + 42);
+	if (hlen % 8 || hlen < FILE_HDR_FIXED)
+		return fail(r, -EBADMSG, 12,
+			    "header length %u is not a multiple of 8 of at least %d", hlen,
+			    FILE_HDR_FIXED);
+	if (hlen > r->len)
+		return fail(r, -EBADMSG, 12,
+			    "header length %u runs past the end of the file (%zu bytes)", hlen,
+			    r->len);
+	if (hl > KP_REC_MAX_HOST)
+		return fail(r, -EBADMSG, 40, "host name length %u is over %d", hl, KP_REC_MAX_HOST);
+	if (rl > KP_REC_MAX_HOST)
+		return fail(r, -EBADMSG, 42, "kernel release length %u is over %d", rl,
+			    KP_REC_MAX_HOST);
+	need = FILE_HDR_FIXED + (uint64_t)hl + rl;
+	if (hlen < need || (r->hdr.minor <= KP_REC_MINOR && hlen != align8(need)))
+		return fail(r, -EBADMSG, 12, "header length %u does not match its strings (%llu)",
+			    hlen, (unsigned long long)align8(need));
+	if (check_str(r, FILE_HDR_FIXED, "host name", p + FILE_HDR_FIXED, hl) ||
+	    check_str(r, FILE_HDR_FIXED + hl, "kernel release", p + FILE_HDR_FIXED + hl, rl))
+		return r->err;
+	memcpy(r->hdr.host, p + FILE_HDR_FIXED, hl);
+	r->hdr.host[hl] = 0;
+	memcpy(r->hdr.release, p + FILE_HDR_FIXED + hl, rl);
+	r->hdr.release[rl] = 0;
+	r->hdr.realtime_offset = (int64_t)get64(p + 16);
+	r->hdr.boottime_offset = (int64_t)get64(p + 24);
+	r->hdr.start_time = get64(p + 32);
+	r->hdr_len = hlen;
+	return 0;
+}
+
+static void set_err(char *err, size_t errlen, const char *msg)
+{
+	if (err && errlen)
+		snprintf(err, errlen, "%s", msg);
+}
+
+static struct kp_rec_reader *open_named(const void *data, size_t len, const char *name, char *err,
+					size_t errlen)
+{
+	struct kp_rec_reader *r = calloc(1, sizeof(*r));
+	int e;
+
+	if (!r) {
+		set_err(err, errlen, "out of memory");
+		errno = ENOMEM;
+		return NULL;
+	}
+	r->data = data;
+	r->len = len;
+	if (name) {
+		r->name = strdup(name);
+		if (!r->name) {
+			free(r);
+			set_err(err, errlen, "out of memory");
+			errno = ENOMEM;
+			return NULL;
+		}
+	}
+	e = parse_header(r);
+	if (e) {
+		set_err(err, errlen, r->msg);
+		kp_rec_free(r);
+		errno = -e;
+		return NULL;
+	}
+	return r;
+}
+
+struct kp_rec_reader *kp_rec_open(const void *data, size_t len, char *err, size_t errlen)
+{
+	return open_named(data, len, NULL, err, errlen);
+}
+
+struct kp_rec_reader *kp_rec_open_file(const char *path, char *err, size_t errlen)
+{
+	static const uint8_t empty[1];
+	struct kp_rec_reader *r;
+	void *map = NULL;
+	struct stat st;
+	int fd, e;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st)) {
+		e = errno;
+		if (err && errlen)
+			snprintf(err, errlen, "%s: %s", path, strerror(e));
+		if (fd >= 0)
+			close(fd);
+		errno = e;
+		return NULL;
+	}
+	if (st.st_size > 0) {
+		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (map == MAP_FAILED) {
+			e = errno;
+			if (err && errlen)
+				snprintf(err, errlen, "%s: mmap: %s", path, strerror(e));
+			close(fd);
+			errno = e;
+			return NULL;
+		}
+	}
+	close(fd);
+	r = open_named(map ? map : empty, map ? (size_t)st.st_size : 0, path, err, errlen);
+	if (!r) {
+		e = errno;
+		if (map)
+			munmap(map, (size_t)st.st_size);
+		errno = e;
+		return NULL;
+	}
+	r->map = map;
+	r->map_len = map ? (size_t)st.st_size : 0;
+	return r;
+}
+
+void kp_rec_free(struct kp_rec_reader *r)
+{
+	if (!r)
+		return;
+	if (r->map)
+		munmap(r->map, r->map_len);
+	free(r->name);
+	free(r);
+}
+
+const struct kp_rec_header *kp_rec_get_header(const struct kp_rec_reader *r)
+{
+	return &r->hdr;
+}
+
+const char *kp_rec_error(const struct kp_rec_reader *r)
+{
+	return r->msg;
+}
+
+int kp_rec_complete(const struct kp_rec_reader *r)
+{
+	return r->done;
+}
+
+static int probe_known(struct kp_rec_reader *r, uint64_t off, uint32_t id, const char *what)
+{
+	if (is_defined(r->defined, id))
+		return 0;
+	return fail(r, -EBADMSG, off, "%s record uses probe %u before it is defined", what, id);
+}
+
+static int parse_probe(struct kp_rec_reader *r, uint64_t off, const uint8_t *p, uint32_t len,
+		       struct kp_rec_item *out)
+{
+	uint32_t id, nl, dl, fl;
+
+	if (check_min(r, off, KP_REC_PROBE, len, PROBE_FIXED))
+		return r->err;
+	id = get32(p + 8);
+	nl = get32(p + 12);
+	dl = get32(p + 16);
+	fl = get32(p + 20);
+	if (id >= KP_REC_MAX_PROBES)
+		return fail(r, -EBADMSG, off + 8, "probe id %u is over %d", id,
+			    KP_REC_MAX_PROBES - 1);
+	if (is_defined(r->defined, id))
+		return fail(r, -EBADMSG, off + 8, "probe %u is defined twice", id);
+	if (nl == 0 || nl > KP_REC_MAX_NAME)
+		return fail(r, -EBADMSG, off + 12, "probe name length %u is not in 1..%d", nl,
+			    KP_REC_MAX_NAME);
+	if (dl > KP_REC_MAX_DEF)
+		return fail(r, -EBADMSG, off + 16, "probe definition length %u is over %d", dl,
+			    KP_REC_MAX_DEF);
+	if (fl > KP_REC_MAX_FORMAT)
+		return fail(r, -EBADMSG, off + 20, "probe format length %u is over %d", fl,
+			    KP_REC_MAX_FORMAT);
+	if (check_len(r, off, KP_REC_PROBE, len, (uint64_t)PROBE_FIXED + nl + dl + fl))
+		return r->err;
+	p += PROBE_FIXED;
+	off += PROBE_FIXED;
+	if (check_str(r, off, "probe name", p, nl) ||
+	    check_str(r, off + nl, "probe definition", p + nl, dl) ||
+	    check_str(r, off + nl + dl, "probe format", p + nl + dl, fl))
+		return r->err;
+	out->probe.id = id;
+	out->probe.name = (const char *)p;
+	out->probe.name_len = nl;
+	out->probe.def = (const char *)p + nl;
+	out->probe.def_len = dl;
+	out->probe.format = (const char *)p + nl + dl;
+	out->probe.format_len = fl;
+	r->defined[id / 8] |= (uint8_t)(1u << (id % 8));
+	return 0;
+}
+
+static int parse_sample(struct kp_rec_reader *r, uint64_t off, const uint8_t *p, uint32_t len,
+			struct kp_rec_item *out)
+{
+	uint32_t raw_len;
+
+	if (check_min(r, off, KP_REC_SAMPLE, len, SAMPLE_FIXED))
+		return r->err;
+	raw_len = get32(p + 32);
+	if (raw_len > KP_REC_MAX_RAW)
+		return fail(r, -EBADMSG, off + 32, "sample raw length %u is over %d", raw_len,
+			    KP_REC_MAX_RAW);
+	if (check_len(r, off, KP_REC_SAMPLE, len, (uint64_t)SAMPLE_FIXED + raw_len))
+		return r->err;
+	out->sample.probe_id = get32(p + 8);
+	if (probe_known(r, off + 8, out->sample.probe_id, "sample"))
+		return r->err;
+	out->sample.cpu = get32(p + 12);
+	out->sample.pid = (int32_t)get32(p + 16);
+	out->sample.tid = (int32_t)get32(p + 20);
+	out->sample.time = get64(p + 24);
+	out->sample.raw = p + SAMPLE_FIXED;
+	out->sample.raw_len = raw_len;
+	return 0;
+}
+
+static int parse_task(struct kp_rec_reader *r, uint64_t off, const uint8_t *p, uint32_t len,
+		      struct kp_rec_item *out)
+{
+	uint32_t type, flags, cl;
+
+	if (check_min(r, off, KP_REC_TASK, len, TASK_FIXED))
+		return r->err;
+	type = get32(p + 8);
+	flags = get32(p + 28);
+	cl = get32(p + 40);
+	if (type != KP_REC_TASK_COMM && type != KP_REC_TASK_FORK && type != KP_REC_TASK_EXIT)
+		return fail(r, -EBADMSG, off + 8, "task record kind %u is not COMM, FORK or EXIT",
+			    type);
+	if (r->hdr.minor <= KP_REC_MINOR && (flags & ~TASK_EXEC))
+		return fail(r, -EBADMSG, off + 28, "task record flags 0x%x are unknown", flags);
+	if (cl > KP_REC_MAX_COMM)
+		return fail(r, -EBADMSG, off + 40, "task comm length %u is over %d", cl,
+			    KP_REC_MAX_COMM);
+	if (check_len(r, off, KP_REC_TASK, len, (uint64_t)TASK_FIXED + cl) ||
+	    check_str(r, off + TASK_FIXED, "task comm", p + TASK_FIXED, cl))
+		return r->err;
+	out->task.type = type;
+	out->task.pid = (int32_t)get32(p + 12);
+	out->task.ppid = (int32_t)get32(p + 16);
+	out->task.tid = (int32_t)get32(p + 20);
+	out->task.ptid = (int32_t)get32(p + 24);
+	out->task.exec = (flags & TASK_EXEC) != 0;
+	out->task.time = get64(p + 32);
+	out->task.comm = (const char *)p + TASK_FIXED;
+	out->task.comm_len = cl;
+	return 0;
+}
+
+static int parse_lost(struct kp_rec_reader *r, uint64_t off, const uint8_t *p, uint32_t len,
+		      struct kp_rec_item *out)
+{
+	if (check_len(r, off, KP_REC_LOST, len, LOST_LEN))
+		return r->err;
+	out->lost.probe_id = get32(p + 8);
+	if (out->lost.probe_id != KP_REC_NO_PROBE &&
+	    probe_known(r, off + 8, out->lost.probe_id, "lost"))
+		return r->err;
+	out->lost.count = get64(p + 16);
+	out->lost.time = get64(p + 24);
+	return 0;
+}
+
+int kp_rec_next(struct kp_rec_reader *r, struct kp_rec_item *out)
+{
+	const uint8_t *p;
+	uint32_t type, len;
+	size_t off, left;
+	int e;
+
+	if (r->err)
+		return r->err;
+	memset(out, 0, sizeof(*out));
+	if (r->pos == 0) {
+		r->pos = r->hdr_len;
+		out->type = KP_REC_HEADER;
+		out->offset = 0;
+		out->header = &r->hdr;
+		return 1;
+	}
+	for (;;) {
+		off = r->pos;
+		left = r->len - off;
+		if (left == 0)
+			return 0;
+		if (r->done)
+			return fail(r, -EBADMSG, off, "%zu bytes of data after the end record",
+				    left);
+		if (left < REC_HDR)
+			return fail(r, -EBADMSG, off,
+				    "record header runs past the end of the file (%zu bytes)",
+				    r->len);
+		p = r->data + off;
+		type = get32(p);
+		len = get32(p + 4);
+		if (len < REC_HDR || len % 8)
+			return fail(r, -EBADMSG, off + 4,
+				    "%s record length %u is not a multiple of 8 of at least 8",
+				    type_name(type), len);
+		if (len > left)
+			return fail(r, -EBADMSG, off,
+				    "%s record length %u runs past the end of the file (%zu bytes)",
+				    type_name(type), len, r->len);
+		out->type = (enum kp_rec_type)type;
+		out->offset = off;
+		switch (type) {
+		case KP_REC_PROBE:
+			e = parse_probe(r, off, p, len, out);
+			break;
+		case KP_REC_SAMPLE:
+			e = parse_sample(r, off, p, len, out);
+			break;
+		case KP_REC_TASK:
+			e = parse_task(r, off, p, len, out);
+			break;
+		case KP_REC_LOST:
+			e = parse_lost(r, off, p, len, out);
+			break;
+		case KP_REC_END:
+			e = check_len(r, off, type, len, END_LEN);
+			if (!e) {
+				out->end.records = get64(p + 8);
+				if (out->end.records != r->records)
+					e = fail(
+					    r, -EBADMSG, off + 8,
+					    "end record counts %llu records, the file has %llu",
+					    (unsigned long long)out->end.records,
+					    (unsigned long long)r->records);
+				r->done = true;
+			}
+			break;
+		default:
+			/* A newer minor version may add record types: skip them. */
+			if (r->hdr.minor > KP_REC_MINOR) {
+				r->records++;
+				r->pos = off + len;
+				continue;
+			}
+			return fail(r, -EBADMSG, off, "unknown record type %u", type);
+		}
+		if (e)
+			return e;
+		r->records++;
+		r->pos = off + len;
+		return 1;
+	}
+}
