@@ -33,6 +33,7 @@
 #include "kp_loop.h"
 #include "kp_perf.h"
 #include "kp_proc.h"
+#include "kp_record.h"
 #include "kp_ring.h"
 #include "kp_tracefs.h"
 
@@ -78,6 +79,7 @@ struct kp_probe {
 	uint64_t bad_fields;
 	bool closed, dry, final, attached;
 	bool dirty; /* the script added keys to the event table */
+	uint32_t rec_id; /* the probe's id in the --record file */
 	struct kp_probe *next;
 };
 
@@ -115,6 +117,9 @@ struct kp_host {
 	struct kp_ksyms *ksyms; /* /proc/kallsyms, loaded for kprobes */
 	bool ksyms_tried;
 	struct kp_proc_table *procs; /* the process table, made on first use */
+	struct kp_rec_writer *rec;   /* --record: raw events to a file */
+	uint32_t rec_next_id;
+	uint64_t rec_flushed;
 	struct kp_btf *btf; /* the kernel's BTF, loaded on first use */
 	struct kp_modbtf *modbtf; /* modules' BTF, loaded on first use */
 	bool btf_tried;
@@ -490,6 +495,27 @@ static int kp_probe_attach(lua_State *L, struct kp_probe *p, const struct kp_pop
 	if (h->running && (err = kp_perf_enable(p->perf, true)))
 		return kp_fail(L, err, "%s: enable: %s", p->name, kp_strerror(err));
 	p->attached = true;
+	if (h->rec) {
+		/* the exact format text, so a replay decodes as this run did */
+		char rel[600], *text = NULL;
+		const char *sys = p->event ? kp_dynevent_group() : NULL;
+		int w;
+
+		if (sys)
+			w = snprintf(rel, sizeof(rel), "events/%s/%s/format", sys, p->event);
+		else
+			w = snprintf(rel, sizeof(rel), "events/%s/%s/format",
+				     kp_format_system(p->fmt), kp_format_name(p->fmt));
+		err = w > 0 && (size_t)w < sizeof(rel) ? kp_tracefs_read(rel, &text, NULL) : -ENAMETOOLONG;
+		if (!err) {
+			p->rec_id = h->rec_next_id++;
+			err = kp_rec_add_probe(h->rec, p->rec_id, p->name, p->def ? p->def : "", text);
+		}
+		free(text);
+		if (err)
+			return kp_fail(L, err, "%s: --record %s: %s", p->name, h->opts.record,
+				       kp_strerror(err));
+	}
 	return 0;
 }
 
@@ -518,6 +544,20 @@ static int kp_host_ready(lua_State *L, struct kp_host *h)
 		return kp_fail(L, -ENOMEM, "out of memory");
 	kp_comm_seed(h->comm);
 	kp_host_procs(h);
+	if (h->opts.record && !h->rec) {
+		struct kp_rec_header hdr;
+		int fd = open(h->opts.record, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+
+		if (fd < 0)
+			return kp_fail(L, -errno, "--record %s: %s", h->opts.record, strerror(errno));
+		err = kp_rec_header_now(&hdr);
+		h->rec = err ? NULL : kp_rec_create(fd, &hdr);
+		if (!h->rec) {
+			err = err ? err : -errno;
+			close(fd);
+			return kp_fail(L, err, "--record %s: %s", h->opts.record, kp_strerror(err));
+		}
+	}
 	h->loop = kp_loop_new(&kp_ops, h, h->comm);
 	if (!h->loop)
 		return kp_fail(L, -errno, "epoll: %s", strerror(errno));
@@ -681,6 +721,9 @@ static int kp_on_sample(void *owner, const struct kp_sample *s, void *ctx)
 	size_t k = p->nfields;
 
 	p->received++;
+	if (h->rec)
+		kp_rec_add_sample(h->rec, p->rec_id, s->cpu, (int32_t)s->pid, (int32_t)s->tid, s->time,
+				  s->raw, s->raw_size);
 	if (h->stop_now) {
 		p->discarded++;
 		return 0;
@@ -746,9 +789,11 @@ static int kp_on_sample(void *owner, const struct kp_sample *s, void *ctx)
 static void kp_on_lost(void *owner, uint64_t lost, void *ctx)
 {
 	struct kp_probe *p = owner;
+	struct kp_host *h = ctx;
 
-	(void)ctx;
 	p->lost_records += lost;
+	if (h->rec)
+		kp_rec_add_lost(h->rec, p->rec_id, lost, kp_now_ns());
 }
 
 /* Side-band process records keep the process table, in event order. */
@@ -756,6 +801,9 @@ static void kp_on_task(const struct kp_task_rec *r, void *ctx)
 {
 	struct kp_host *h = ctx;
 
+	if (h->rec)
+		kp_rec_add_task(h->rec, r->type, r->pid, r->ppid, r->tid, r->ptid, r->comm ? r->comm : "",
+				r->exec, r->time);
 	if (!h->procs)
 		return;
 	switch (r->type) {
@@ -1501,6 +1549,11 @@ static int kp_core_run(lua_State *L)
 			break;
 		if (deadline && now >= deadline)
 			break;
+		/* a killed recorder loses at most the last 100 ms */
+		if (h->rec && now - h->rec_flushed > 100000000ull) {
+			kp_rec_flush(h->rec);
+			h->rec_flushed = now;
+		}
 		if (now - last_expire > KP_COMM_GRACE_NS) {
 			if (h->comm)
 				kp_comm_expire(h->comm, now - KP_COMM_GRACE_NS);
@@ -2059,6 +2112,13 @@ void kp_host_shutdown(struct kp_host *h)
 		kp_probe_release(p);
 	kp_perf_close(h->sideband);
 	h->sideband = NULL;
+	if (h->rec) {
+		int err = kp_rec_close(h->rec);
+
+		if (err)
+			fprintf(stderr, "kpscript: --record %s: %s\n", h->opts.record, kp_strerror(err));
+		h->rec = NULL;
+	}
 	if (h->loop) {
 		h->corrupt = kp_loop_corrupt(h->loop);
 		h->sideband_lost = kp_loop_sideband_lost(h->loop);

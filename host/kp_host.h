@@ -24,6 +24,7 @@ struct kp_host_opts {
 	int sigfd; /* signalfd for INT/TERM/HUP/PIPE/CHLD, or -1 */
 	const char *output; /* --output FILE: stdout goes there, reopened on SIGHUP */
 	const char *format; /* -o: "text" or "json" */
+	const char *record; /* --record FILE: keep the raw events there */
 };
 
 /*

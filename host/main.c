@@ -21,6 +21,7 @@
 #include "kp_btf.h"
 #include "kp_err.h"
 #include "kp_host.h"
+#include "kp_record.h"
 #include "kp_tracefs.h"
 
 static const char kp_usage[] =
@@ -44,6 +45,11 @@ static const char kp_usage[] =
     "      --output FILE\n"
     "                 append everything the script prints to FILE, line by line;\n"
     "                 SIGHUP reopens it (for log rotation)\n"
+    "      --record FILE\n"
+    "                 keep every raw event, with the formats and process records\n"
+    "                 needed to decode them, in FILE (docs/RECORD_FORMAT.md)\n"
+    "      --dump FILE\n"
+    "                 check a --record FILE and print what it holds\n"
     "      --dry-run  print the tracefs definitions the script would create, create\n"
     "                 nothing and run no handler\n"
     "  -l [PATTERN]   list probe points matching the glob PATTERN (default: all):\n"
@@ -62,6 +68,56 @@ static const char kp_usage[] =
     "Exit status: 0 on a clean run, 1 on a script or probe error, 2 on bad usage.\n"
     "Every probe kpscript creates is removed when it exits; probes left by a\n"
     "killed run are removed at the next start.\n";
+
+/* --dump FILE: read a recording as untrusted input and summarize it */
+static int kp_dump(const char *path)
+{
+	uint64_t samples = 0, tasks = 0, lost = 0;
+	struct kp_rec_item it;
+	struct kp_rec_reader *r;
+	char err[512];
+	int rc;
+
+	r = kp_rec_open_file(path, err, sizeof(err));
+	if (!r) {
+		fprintf(stderr, "kpscript: --dump: %s\n", err);
+		return 1;
+	}
+	while ((rc = kp_rec_next(r, &it)) > 0) {
+		switch (it.type) {
+		case KP_REC_HEADER:
+			printf("recording: host %s, kernel %s, version %u.%u\n", it.header->host,
+			       it.header->release, it.header->major, it.header->minor);
+			break;
+		case KP_REC_PROBE:
+			printf("probe %u: %.*s%s%.*s\n", it.probe.id, (int)it.probe.name_len,
+			       it.probe.name, it.probe.def_len ? " = " : "", (int)it.probe.def_len,
+			       it.probe.def);
+			break;
+		case KP_REC_SAMPLE:
+			samples++;
+			break;
+		case KP_REC_TASK:
+			tasks++;
+			break;
+		case KP_REC_LOST:
+			lost += it.lost.count;
+			break;
+		default:
+			break;
+		}
+	}
+	if (rc < 0) {
+		fprintf(stderr, "kpscript: --dump: %s\n", kp_rec_error(r));
+		kp_rec_free(r);
+		return 1;
+	}
+	printf("samples %llu, process records %llu, lost %llu, %s\n",
+	       (unsigned long long)samples, (unsigned long long)tasks, (unsigned long long)lost,
+	       kp_rec_complete(r) ? "complete" : "cut short (the recorder did not end cleanly)");
+	kp_rec_free(r);
+	return 0;
+}
 
 struct kp_args {
 	const char *code;
@@ -84,12 +140,14 @@ static int kp_usage_error(const char *fmt, const char *what)
 
 static int kp_parse_args(int argc, char **argv, struct kp_args *a)
 {
-	enum { OPT_DRY = 256, OPT_VERSION, OPT_OUTPUT };
+	enum { OPT_DRY = 256, OPT_VERSION, OPT_OUTPUT, OPT_RECORD, OPT_DUMP };
 	static const struct option longs[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "dry-run", no_argument, NULL, OPT_DRY },
 		{ "output", required_argument, NULL, OPT_OUTPUT },
+		{ "record", required_argument, NULL, OPT_RECORD },
+		{ "dump", required_argument, NULL, OPT_DUMP },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
@@ -147,6 +205,11 @@ static int kp_parse_args(int argc, char **argv, struct kp_args *a)
 		case OPT_OUTPUT:
 			a->host.output = optarg;
 			break;
+		case OPT_RECORD:
+			a->host.record = optarg;
+			break;
+		case OPT_DUMP:
+			exit(kp_dump(optarg));
 		case '?':
 		default:
 			if (optopt)
