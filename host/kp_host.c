@@ -50,7 +50,7 @@ static char kp_dirty_key;
 #define KP_FLUSH_MS 100 /* longest a slow probe's event waits */
 #define KP_LATENESS_NS 5000000ull /* how late a record may reach its ring */
 #define KP_COMM_GRACE_NS 2000000000ull
-#define KP_PROC_CAP 32768               /* processes the table holds at most */
+#define KP_PROC_CAP 32768 /* processes the table holds at most */
 #define KP_PROC_GRACE_NS 10000000000ull /* how long an exited process is kept */
 #define KP_EXACT (9007199254740992.0) /* 2^53: doubles hold integers below it */
 
@@ -117,7 +117,12 @@ struct kp_host {
 	struct kp_ksyms *ksyms; /* /proc/kallsyms, loaded for kprobes */
 	bool ksyms_tried;
 	struct kp_proc_table *procs; /* the process table, made on first use */
-	struct kp_rec_writer *rec;   /* --record: raw events to a file */
+	struct kp_rec_writer *rec; /* --record: raw events to a file */
+	struct kp_rec_reader *replay; /* --replay: the recording's probe index */
+	struct kp_rec_item *rprobes; /* its probe records */
+	size_t nrprobes;
+	struct kp_probe **rmap; /* recorded probe id -> the script's probe */
+	int64_t replay_rt_off; /* the recording's CLOCK_REALTIME - MONOTONIC */
 	uint32_t rec_next_id;
 	uint64_t rec_flushed;
 	struct kp_btf *btf; /* the kernel's BTF, loaded on first use */
@@ -334,7 +339,7 @@ static bool kp_is_builtin(const char *name)
  */
 static int kp_probe_setup_lua(lua_State *L, struct kp_probe *p, int fn_index)
 {
-	size_t n = kp_format_nfields(p->fmt), k = 0;
+	size_t n = p->fmt ? kp_format_nfields(p->fmt) : 0, k = 0;
 
 	p->fields = calloc(n ? n : 1, sizeof(*p->fields));
 	if (!p->fields)
@@ -506,10 +511,12 @@ static int kp_probe_attach(lua_State *L, struct kp_probe *p, const struct kp_pop
 		else
 			w = snprintf(rel, sizeof(rel), "events/%s/%s/format",
 				     kp_format_system(p->fmt), kp_format_name(p->fmt));
-		err = w > 0 && (size_t)w < sizeof(rel) ? kp_tracefs_read(rel, &text, NULL) : -ENAMETOOLONG;
+		err = w > 0 && (size_t)w < sizeof(rel) ? kp_tracefs_read(rel, &text, NULL)
+						       : -ENAMETOOLONG;
 		if (!err) {
 			p->rec_id = h->rec_next_id++;
-			err = kp_rec_add_probe(h->rec, p->rec_id, p->name, p->def ? p->def : "", text);
+			err = kp_rec_add_probe(h->rec, p->rec_id, p->name, p->def ? p->def : "",
+					       text);
 		}
 		free(text);
 		if (err)
@@ -549,7 +556,8 @@ static int kp_host_ready(lua_State *L, struct kp_host *h)
 		int fd = open(h->opts.record, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 
 		if (fd < 0)
-			return kp_fail(L, -errno, "--record %s: %s", h->opts.record, strerror(errno));
+			return kp_fail(L, -errno, "--record %s: %s", h->opts.record,
+				       strerror(errno));
 		err = kp_rec_header_now(&hdr);
 		h->rec = err ? NULL : kp_rec_create(fd, &hdr);
 		if (!h->rec) {
@@ -650,6 +658,8 @@ static const char *kp_comm_of(struct kp_host *h, uint32_t pid, uint32_t tid)
 		return c;
 	if (tid == 0)
 		return "swapper"; /* the idle task: not a /proc entry */
+	if (h->opts.replay)
+		return ""; /* the thread was on the recording machine */
 	/* a thread we never heard of: ask /proc once, remember even a miss */
 	snprintf(path, sizeof(path), "/proc/%u/task/%u/comm", pid, tid);
 	buf[0] = '\0';
@@ -722,8 +732,8 @@ static int kp_on_sample(void *owner, const struct kp_sample *s, void *ctx)
 
 	p->received++;
 	if (h->rec)
-		kp_rec_add_sample(h->rec, p->rec_id, s->cpu, (int32_t)s->pid, (int32_t)s->tid, s->time,
-				  s->raw, s->raw_size);
+		kp_rec_add_sample(h->rec, p->rec_id, s->cpu, (int32_t)s->pid, (int32_t)s->tid,
+				  s->time, s->raw, s->raw_size);
 	if (h->stop_now) {
 		p->discarded++;
 		return 0;
@@ -802,8 +812,8 @@ static void kp_on_task(const struct kp_task_rec *r, void *ctx)
 	struct kp_host *h = ctx;
 
 	if (h->rec)
-		kp_rec_add_task(h->rec, r->type, r->pid, r->ppid, r->tid, r->ptid, r->comm ? r->comm : "",
-				r->exec, r->time);
+		kp_rec_add_task(h->rec, r->type, r->pid, r->ppid, r->tid, r->ptid,
+				r->comm ? r->comm : "", r->exec, r->time);
 	if (!h->procs)
 		return;
 	switch (r->type) {
@@ -843,6 +853,146 @@ static int kp_dry_probe(lua_State *L, struct kp_host *h, enum kp_probe_kind kind
 	return 1;
 }
 
+/* ---- replay: probes from a recording ------------------------------------ */
+
+static ssize_t kp_noproc_read(void *ctx, int32_t pid, const char *file, char *buf, size_t len)
+{
+	(void)ctx, (void)pid, (void)file, (void)buf, (void)len;
+	return -ESRCH;
+}
+
+static int kp_noproc_each(void *ctx, void (*fn)(void *arg, int32_t pid), void *arg)
+{
+	(void)ctx, (void)fn, (void)arg;
+	return 0;
+}
+
+static void kp_noproc_clock(void *ctx, uint64_t *tick_ns, uint64_t *boot_minus_mono)
+{
+	(void)ctx;
+	*tick_ns = 10000000;
+	*boot_minus_mono = 0;
+}
+
+/* A replay reads no /proc: the processes were on the recording machine. */
+static const struct kp_proc_source kp_noproc = {
+	.read = kp_noproc_read,
+	.readlink = kp_noproc_read,
+	.each_pid = kp_noproc_each,
+	.clock = kp_noproc_clock,
+};
+
+/* Open the recording and index its probes, once. Return 0 or pushed values. */
+static int kp_replay_ready(lua_State *L, struct kp_host *h)
+{
+	struct kp_rec_item it;
+	char err[512];
+	size_t cap = 0;
+	int rc;
+
+	if (h->replay)
+		return 0;
+	h->replay = kp_rec_open_file(h->opts.replay, err, sizeof(err));
+	if (!h->replay)
+		return kp_fail(L, -EBADMSG, "--replay: %s", err);
+	while ((rc = kp_rec_next(h->replay, &it)) > 0) {
+		if (it.type == KP_REC_HEADER)
+			h->replay_rt_off = it.header->realtime_offset;
+		if (it.type != KP_REC_PROBE)
+			continue;
+		if (h->nrprobes == cap) {
+			struct kp_rec_item *n =
+			    realloc(h->rprobes, (cap = cap ? cap * 2 : 16) * sizeof(*n));
+
+			if (!n)
+				return kp_fail(L, -ENOMEM, "out of memory");
+			h->rprobes = n;
+		}
+		h->rprobes[h->nrprobes++] = it;
+	}
+	if (rc < 0)
+		return kp_fail(L, -EBADMSG, "--replay: %s", kp_rec_error(h->replay));
+	h->rmap = calloc(65536, sizeof(*h->rmap));
+	h->comm = kp_comm_new();
+	h->procs = kp_proc_new(KP_PROC_CAP);
+	if (!h->rmap || !h->comm || !h->procs)
+		return kp_fail(L, -ENOMEM, "out of memory");
+	kp_proc_set_source(h->procs, &kp_noproc);
+	return 0;
+}
+
+/* The recorded probe named @name; for a uprobe also one of the same binary
+ * name and target in another directory (the recording machine's paths). */
+static const struct kp_rec_item *kp_replay_find(struct kp_host *h, const char *name)
+{
+	const char *slash = strrchr(name, '/');
+
+	for (size_t i = 0; i < h->nrprobes; i++) {
+		const struct kp_rec_item *r = &h->rprobes[i];
+
+		if (strlen(name) == r->probe.name_len &&
+		    !memcmp(name, r->probe.name, r->probe.name_len))
+			return r;
+	}
+	if (!slash || strncmp(name, "uprobe", 6))
+		return NULL;
+	for (size_t i = 0; i < h->nrprobes; i++) {
+		const struct kp_rec_item *r = &h->rprobes[i];
+		size_t tail = strlen(slash);
+		size_t kind = strcspn(name, ":");
+
+		if (r->probe.name_len > tail && !strncmp(r->probe.name, name, kind + 1) &&
+		    !memcmp(r->probe.name + r->probe.name_len - tail, slash, tail))
+			return r;
+	}
+	return NULL;
+}
+
+/*
+ * In a replay, a declared probe takes the recording's probe of the same
+ * name, with the recorded format; one the recording lacks is said once on
+ * stderr and sees no event. Return: values pushed, or 0 when @name is not
+ * recorded and @quiet (the caller tries another candidate).
+ */
+static int kp_replay_probe(lua_State *L, struct kp_host *h, enum kp_probe_kind kind,
+			   const char *name, int fn_index, bool quiet)
+{
+	const struct kp_rec_item *r;
+	struct kp_probe *p;
+	int n;
+
+	if ((n = kp_replay_ready(L, h)))
+		return n;
+	r = kp_replay_find(h, name);
+	if (!r && quiet)
+		return 0;
+	p = kp_probe_new(L, h, kind);
+	p->closed = false;
+	h->nprobes++;
+	if (r) {
+		p->name = strndup(r->probe.name, r->probe.name_len);
+		p->def = r->probe.def_len ? strndup(r->probe.def, r->probe.def_len) : NULL;
+		p->fmt = kp_format_parse(r->probe.format, r->probe.format_len, "replay");
+		if (!p->fmt) {
+			kp_probe_release(p);
+			return kp_fail(L, -KP_EFORMAT, "%s: the recorded format does not parse",
+				       name);
+		}
+		h->rmap[r->probe.id & 0xffff] = p;
+	} else {
+		p->name = strdup(name);
+		fprintf(stderr, "kpscript: %s is not in the recording %s: it sees no events\n",
+			name, h->opts.replay);
+	}
+	if ((n = kp_probe_setup_lua(L, p, fn_index))) {
+		kp_probe_release(p);
+		return kp_fail(L, n, "%s: %s", name, kp_strerror(n));
+	}
+	p->attached = true;
+	kp_probe_anchor(L);
+	return 1;
+}
+
 /* core.tracepoint(sys, event, opts, fn) -> probe | nil, msg, errname */
 static int kp_core_tracepoint(lua_State *L)
 {
@@ -858,6 +1008,8 @@ static int kp_core_tracepoint(lua_State *L)
 		luaL_checktype(L, 4, LUA_TFUNCTION);
 	kp_read_opts(L, 3, &o);
 	snprintf(name, sizeof(name), "tracepoint:%s:%s", sys, event);
+	if (h->opts.replay)
+		return kp_replay_probe(L, h, KP_TRACEPOINT, name, 4, false);
 	if (h->opts.dry_run) {
 		char rel[512];
 
@@ -1000,6 +1152,20 @@ static int kp_core_uprobe(lua_State *L)
 	if (!lua_isnil(L, 7))
 		luaL_checktype(L, 7, LUA_TFUNCTION);
 	kp_read_opts(L, 6, &o);
+	if (h->opts.replay) {
+		/* the binary may not exist here: name it as the recorder did */
+		if (kp_elf_find_path(path, abs, sizeof(abs)))
+			snprintf(abs, sizeof(abs), "%s", path);
+		if (sym && off)
+			snprintf(name, sizeof(name), "%s:%s:%s+%llu", kname, abs, sym,
+				 (unsigned long long)off);
+		else if (sym)
+			snprintf(name, sizeof(name), "%s:%s:%s", kname, abs, sym);
+		else
+			snprintf(name, sizeof(name), "%s:%s:0x%llx", kname, abs,
+				 (unsigned long long)off);
+		return kp_replay_probe(L, h, kind, name, 7, false);
+	}
 	err = kp_elf_find_path(path, abs, sizeof(abs));
 	if (err)
 		return kp_fail(L, err, "%s: binary '%s' not found%s", kname, path,
@@ -1212,6 +1378,19 @@ static int kp_core_kprobe(lua_State *L)
 	ntargets = (int)lua_objlen(L, 1);
 	if (ntargets < 1)
 		return luaL_argerror(L, 1, "no kernel function given");
+	if (h->opts.replay) {
+		for (int i = 1; i <= ntargets; i++) {
+			lua_rawgeti(L, 1, i);
+			snprintf(name, sizeof(name), "%s:%s", kname, lua_tostring(L, -1));
+			lua_pop(L, 1);
+			if ((n = kp_replay_probe(L, h, kind, name, 5, true)))
+				return n;
+		}
+		lua_rawgeti(L, 1, 1);
+		snprintf(name, sizeof(name), "%s:%s", kname, lua_tostring(L, -1));
+		lua_pop(L, 1);
+		return kp_replay_probe(L, h, kind, name, 5, false);
+	}
 	if (!h->opts.dry_run &&
 	    (n = kp_dyn_available(L, kname, "kprobe_events", "CONFIG_KPROBES", kp_no_kprobes_hint)))
 		return n;
@@ -1489,6 +1668,111 @@ static void kp_finish_counts(struct kp_host *h)
 	}
 }
 
+/*
+ * kp.run() in a replay: the recording's items, in the order the recorder
+ * delivered them (its merge order), go through the same paths as live ones:
+ * process records to the comm and process tables, samples to the probes'
+ * handlers, timers by the recording's clock.
+ */
+static int kp_replay_run(lua_State *L, struct kp_host *h)
+{
+	struct kp_rec_reader *r;
+	struct kp_rec_item it;
+	uint64_t first = 0, wall0 = kp_now_ns();
+	char err[512];
+	int rc;
+
+	h->ran = true;
+	r = kp_rec_open_file(h->opts.replay, err, sizeof(err));
+	if (!r) {
+		lua_pushboolean(L, 0);
+		lua_pushfstring(L, "--replay: %s", err);
+		return 2;
+	}
+	lua_settop(L, 0);
+	lua_pushcfunction(L, kp_traceback); /* index 1 for every callback's pcall */
+	h->running = true;
+	h->stop_now = false;
+	while (!h->stop_now && (rc = kp_rec_next(r, &it)) > 0) {
+		uint64_t t = it.type == KP_REC_SAMPLE ? it.sample.time
+			     : it.type == KP_REC_TASK ? it.task.time
+						      : 0;
+
+		if (t && !first) {
+			first = t;
+			for (size_t i = 0; i < h->ntimers; i++)
+				h->timers[i].next = t + h->timers[i].period;
+		}
+		if (t && h->opts.replay_realtime) {
+			uint64_t due = wall0 + (t - first), now = kp_now_ns();
+
+			if (due > now)
+				usleep((useconds_t)((due - now) / 1000));
+		}
+		if (t && kp_run_timers(L, h, t))
+			break;
+		if (it.type == KP_REC_SAMPLE) {
+			struct kp_probe *p = h->rmap[it.sample.probe_id & 0xffff];
+			struct kp_sample s = {
+				.pid = (uint32_t)it.sample.pid,
+				.tid = (uint32_t)it.sample.tid,
+				.cpu = it.sample.cpu,
+				.time = it.sample.time,
+				.raw = it.sample.raw,
+				.raw_size = it.sample.raw_len,
+			};
+
+			if (p && kp_on_sample(p, &s, h))
+				break;
+		} else if (it.type == KP_REC_TASK) {
+			char comm[KP_PROC_COMM_LEN];
+			struct kp_task_rec tr = {
+				.type = it.task.type,
+				.pid = it.task.pid,
+				.ppid = it.task.ppid,
+				.tid = it.task.tid,
+				.ptid = it.task.ptid,
+				.comm = comm,
+				.exec = it.task.exec != 0,
+				.time = it.task.time,
+			};
+
+			snprintf(comm, sizeof(comm), "%.*s", (int)it.task.comm_len, it.task.comm);
+			if (tr.type == PERF_RECORD_COMM)
+				kp_comm_set(h->comm, tr.pid, tr.tid, comm);
+			else if (tr.type == PERF_RECORD_FORK)
+				kp_comm_fork(h->comm, tr.pid, tr.tid, tr.ptid);
+			else
+				kp_comm_exit(h->comm, tr.tid, tr.time);
+			kp_on_task(&tr, h);
+		} else if (it.type == KP_REC_LOST && it.lost.probe_id != KP_REC_NO_PROBE) {
+			struct kp_probe *p = h->rmap[it.lost.probe_id & 0xffff];
+
+			if (p)
+				p->lost_records += it.lost.count;
+		}
+	}
+	if (!h->stop_now && rc < 0 && !h->failed) {
+		h->error = strdup(kp_rec_error(r));
+		h->failed = true;
+	}
+	kp_rec_free(r);
+	h->running = false;
+	lua_settop(L, 0);
+	if (h->failed) {
+		lua_pushboolean(L, 0);
+		lua_pushstring(L, h->error ? h->error : "stopped by an error");
+		return 2;
+	}
+	lua_pushboolean(L, 1);
+	if (h->exit_req) {
+		lua_pushnil(L);
+		lua_pushnumber(L, h->exit_code);
+		return 3;
+	}
+	return 1;
+}
+
 /* core.run() -> true | false, message */
 static int kp_core_run(lua_State *L)
 {
@@ -1501,6 +1785,8 @@ static int kp_core_run(lua_State *L)
 	if (h->running)
 		return luaL_error(L, "kp.run() is already running");
 	h->ran = true;
+	if (h->opts.replay && !h->opts.dry_run)
+		return kp_replay_run(L, h);
 	if (!h->opts.dry_run && !h->loop && (h->ntimers || h->opts.command)) {
 		/* no probes, but timers or a command: a loop of signals and time */
 		h->loop = kp_loop_new(&kp_ops, h, NULL);
@@ -1736,7 +2022,8 @@ static int kp_core_walltime(lua_State *L)
 	if (lua_isnoneornil(L, 1))
 		t = (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec;
 	else
-		t = (int64_t)luaL_checknumber(L, 1) + off;
+		t = (int64_t)luaL_checknumber(L, 1) +
+		    (kp_host_of(L)->replay ? kp_host_of(L)->replay_rt_off : off);
 	ns = t % 1000000000;
 	lua_pushnumber(L, (lua_Number)(t / 1000000000));
 	lua_pushnumber(L, (lua_Number)ns);
@@ -1861,12 +2148,12 @@ static void kp_push_proc(lua_State *L, const struct kp_proc *p)
 	lua_createtable(L, 0, 16);
 	lua_pushnumber(L, p->pid);
 	lua_setfield(L, -2, "pid");
-#define KP_SETNUM(flag, field, expr)                                                               \
-	do {                                                                                       \
-		if (p->known & (flag)) {                                                           \
-			lua_pushnumber(L, (lua_Number)(expr));                                     \
-			lua_setfield(L, -2, field);                                                \
-		}                                                                                  \
+#define KP_SETNUM(flag, field, expr)                           \
+	do {                                                   \
+		if (p->known & (flag)) {                       \
+			lua_pushnumber(L, (lua_Number)(expr)); \
+			lua_setfield(L, -2, field);            \
+		}                                              \
 	} while (0)
 	KP_SETNUM(KP_PROC_PPID, "ppid", p->ppid);
 	KP_SETNUM(KP_PROC_IDS, "uid", p->uid);
@@ -2116,7 +2403,8 @@ void kp_host_shutdown(struct kp_host *h)
 		int err = kp_rec_close(h->rec);
 
 		if (err)
-			fprintf(stderr, "kpscript: --record %s: %s\n", h->opts.record, kp_strerror(err));
+			fprintf(stderr, "kpscript: --record %s: %s\n", h->opts.record,
+				kp_strerror(err));
 		h->rec = NULL;
 	}
 	if (h->loop) {
@@ -2136,6 +2424,9 @@ void kp_host_free(struct kp_host *h)
 		return;
 	kp_comm_free(h->comm);
 	kp_proc_free(h->procs);
+	kp_rec_free(h->replay);
+	free(h->rprobes);
+	free(h->rmap);
 	kp_ksyms_free(h->ksyms);
 	while (h->modbtf) {
 		struct kp_modbtf *m = h->modbtf;

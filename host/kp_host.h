@@ -25,6 +25,8 @@ struct kp_host_opts {
 	const char *output; /* --output FILE: stdout goes there, reopened on SIGHUP */
 	const char *format; /* -o: "text" or "json" */
 	const char *record; /* --record FILE: keep the raw events there */
+	const char *replay; /* --replay FILE: events from a recording, no kernel */
+	bool replay_realtime; /* --replay-speed realtime */
 };
 
 /*

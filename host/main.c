@@ -50,6 +50,11 @@ static const char kp_usage[] =
     "                 needed to decode them, in FILE (docs/RECORD_FORMAT.md)\n"
     "      --dump FILE\n"
     "                 check a --record FILE and print what it holds\n"
+    "      --replay FILE\n"
+    "                 run the script on a recording instead of the kernel: the\n"
+    "                 same handlers, in the recorded order; no root, no tracefs\n"
+    "      --replay-speed fast|realtime\n"
+    "                 as fast as possible (default), or at the recorded pace\n"
     "      --dry-run  print the tracefs definitions the script would create, create\n"
     "                 nothing and run no handler\n"
     "  -l [PATTERN]   list probe points matching the glob PATTERN (default: all):\n"
@@ -112,8 +117,8 @@ static int kp_dump(const char *path)
 		kp_rec_free(r);
 		return 1;
 	}
-	printf("samples %llu, process records %llu, lost %llu, %s\n",
-	       (unsigned long long)samples, (unsigned long long)tasks, (unsigned long long)lost,
+	printf("samples %llu, process records %llu, lost %llu, %s\n", (unsigned long long)samples,
+	       (unsigned long long)tasks, (unsigned long long)lost,
 	       kp_rec_complete(r) ? "complete" : "cut short (the recorder did not end cleanly)");
 	kp_rec_free(r);
 	return 0;
@@ -140,7 +145,15 @@ static int kp_usage_error(const char *fmt, const char *what)
 
 static int kp_parse_args(int argc, char **argv, struct kp_args *a)
 {
-	enum { OPT_DRY = 256, OPT_VERSION, OPT_OUTPUT, OPT_RECORD, OPT_DUMP };
+	enum {
+		OPT_DRY = 256,
+		OPT_VERSION,
+		OPT_OUTPUT,
+		OPT_RECORD,
+		OPT_DUMP,
+		OPT_REPLAY,
+		OPT_SPEED
+	};
 	static const struct option longs[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
@@ -148,6 +161,8 @@ static int kp_parse_args(int argc, char **argv, struct kp_args *a)
 		{ "output", required_argument, NULL, OPT_OUTPUT },
 		{ "record", required_argument, NULL, OPT_RECORD },
 		{ "dump", required_argument, NULL, OPT_DUMP },
+		{ "replay", required_argument, NULL, OPT_REPLAY },
+		{ "replay-speed", required_argument, NULL, OPT_SPEED },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
@@ -210,6 +225,15 @@ static int kp_parse_args(int argc, char **argv, struct kp_args *a)
 			break;
 		case OPT_DUMP:
 			exit(kp_dump(optarg));
+		case OPT_REPLAY:
+			a->host.replay = optarg;
+			break;
+		case OPT_SPEED:
+			if (strcmp(optarg, "fast") && strcmp(optarg, "realtime"))
+				return kp_usage_error(
+				    "--replay-speed: '%s' is not fast or realtime", optarg);
+			a->host.replay_realtime = !strcmp(optarg, "realtime");
+			break;
 		case '?':
 		default:
 			if (optopt)
@@ -454,7 +478,7 @@ static int kp_main(struct kp_args *a)
 	int status = 0, n;
 	lua_State *L;
 
-	if (!a->host.dry_run && geteuid() == 0 && kp_tracefs_dir()) {
+	if (!a->host.dry_run && !a->host.replay && geteuid() == 0 && kp_tracefs_dir()) {
 		n = kp_dynevent_sweep();
 		if (n > 0)
 			fprintf(stderr,

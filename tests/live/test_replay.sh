@@ -1,0 +1,65 @@
+# --replay FILE drives a script's handlers from a recording: the same
+# output as the live run, without root and without touching tracefs.
+. tests/live/lib.sh
+need_live replay
+need_prog replay "$PROGS/uprobe_target"
+abs=$(readlink -f "$PROGS/uprobe_target")
+cp "$abs" "$TMP/target" && abs=$TMP/target   # a private copy: no one else's events
+before=$(leftovers | wc -l)
+cat >"$TMP/s.lua" <<'LUA'
+local abs = ...
+kp.uprobe(abs .. ":kp_target_int", { a = "%di:s32", b = "%si:s64", c = "%dx:u64", s = "+0(%cx):ustring" },
+  function(e)
+    print(string.format("int %s %d %d %s %s %s", e.comm, e.a, e.b, tostring(e.c), e.s, e.probe))
+  end)
+local exec = kp.tracepoint("sched:sched_process_exec")
+kp.rule{ name = "target_exec", on = exec, when = function(e) return e.filename:match("/target$") end,
+  message = "{comm} ran {filename}", fields = { "filename" } }
+kp.run()
+local st = kp.stats()
+print("events " .. st["uprobe:" .. abs .. ":kp_target_int"].events)
+print("alerts " .. st["rule:target_exec"].alerts)
+LUA
+kp --record "$TMP/run.kpr" -c "$abs 4 'replay me'" "$TMP/s.lua" "$abs"
+exits "replay: the live run exits 0 ($(oneline "$TMP/err"))" 0
+grep -v '^kind=\|^time=' "$TMP/out" >"$TMP/live"
+# the alert lines differ only by their time
+sed -n 's/^time=[^ ]* //p' "$TMP/out" >"$TMP/live.alerts"
+check "replay: the live run printed 4 calls and its alert ($(oneline "$TMP/live"))" \
+	cond '[ "$(grep -c "^int " "$TMP/live")" -eq 4 ] && grep -q "^alerts 1$" "$TMP/live"'
+
+# replayed as user nobody: no root, no tracefs
+chmod 0644 "$TMP/run.kpr"
+chmod 0755 "$TMP"
+setpriv --reuid=65534 --regid=65534 --clear-groups "$KPSCRIPT" --replay "$TMP/run.kpr" "$TMP/s.lua" "$abs" \
+	>"$TMP/out2" 2>"$TMP/err2"
+rc=$?
+check "replay: as user nobody it exits 0 ($(oneline "$TMP/err2"))" [ $rc -eq 0 ]
+grep -v '^kind=\|^time=' "$TMP/out2" >"$TMP/replayed"
+sed -n 's/^time=[^ ]* //p' "$TMP/out2" >"$TMP/replayed.alerts"
+check "replay: the same lines as the live run, in the same order ($(diff "$TMP/live" "$TMP/replayed" | head -3 | tr '\n' ' '))" \
+	cmp -s "$TMP/live" "$TMP/replayed"
+check "replay: the same alert, apart from its wall time" cmp -s "$TMP/live.alerts" "$TMP/replayed.alerts"
+check "replay: the alert's time is the recorded one, to the second" \
+	cond '[ "$(sed -n "s/^time=\([^.]*\).*/\1/p" "$TMP/out" | head -1)" = "$(sed -n "s/^time=\([^.]*\).*/\1/p" "$TMP/out2" | head -1)" ]'
+
+# a probe the recording lacks: said once, the rest goes on
+kp --replay "$TMP/run.kpr" -e "
+kp.tracepoint('sched:sched_switch', function() print('switch') end)
+kp.uprobe('$abs:kp_target_int', { a = '%di:s32' }, function(e) print('a', e.a) end)"
+exits "replay: a script with a probe the recording lacks exits 0" 0
+check "replay: it says which probe is missing ($(oneline "$TMP/err"))" \
+	grep -q "tracepoint:sched:sched_switch is not in the recording" "$TMP/err"
+check "replay: the recorded probe still gets its 4 events" [ "$(awk '$1 == "a"' "$TMP/out" | wc -l)" -eq 4 ]
+
+# damaged recordings: a clear error with the byte offset, exit 1
+size=$(wc -c <"$TMP/run.kpr")
+head -c $((size - 20)) "$TMP/run.kpr" >"$TMP/cut.kpr"
+kp --replay "$TMP/cut.kpr" "$TMP/s.lua" "$abs"
+exits "replay: a truncated recording fails" 1
+check "replay: naming the byte offset ($(oneline "$TMP/err"))" grep -q "cut.kpr: byte [0-9]*: " "$TMP/err"
+printf 'garbage' >"$TMP/bad.kpr"
+kp --replay "$TMP/bad.kpr" "$TMP/s.lua" "$abs"
+exits "replay: a file that is no recording fails" 1
+check "replay: at byte 0 ($(oneline "$TMP/err"))" grep -q "bad.kpr: byte 0: not a kpscript recording" "$TMP/err"
+none_new "replay: nothing left registered" "$before"
