@@ -6,6 +6,7 @@
  * ordered merge across CPUs, a bounds-checked decode into the probe's
  * reused event table, and one kp_pcall() per event.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -539,6 +540,48 @@ static struct kp_proc_table *kp_host_procs(struct kp_host *h)
 	return h->procs;
 }
 
+/*
+ * The processes that exist when a recording starts, as process records at
+ * time 0 (a fork from the parent, then the comm), so a replay's process
+ * table starts where the live one did.
+ */
+static void kp_record_seed(struct kp_rec_writer *w)
+{
+	struct dirent *d;
+	DIR *proc = opendir("/proc");
+
+	if (!proc)
+		return;
+	while ((d = readdir(proc))) {
+		char path[300], buf[512], *l, *r;
+		int32_t pid, ppid;
+		ssize_t n;
+		int fd;
+
+		if (d->d_name[0] < '1' || d->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", d->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		/* "PID (COMM) S PPID ...": comm may hold spaces and parens */
+		l = strchr(buf, '(');
+		r = strrchr(buf, ')');
+		if (!l || !r || r < l || sscanf(r + 1, " %*c %d", &ppid) != 1)
+			continue;
+		*r = '\0';
+		pid = atoi(d->d_name);
+		kp_rec_add_task(w, PERF_RECORD_FORK, pid, ppid, pid, ppid, "", 0, 0);
+		kp_rec_add_task(w, PERF_RECORD_COMM, pid, ppid, pid, ppid, l + 1, 0, 0);
+	}
+	closedir(proc);
+}
+
 /* Lazily: the comm table, the loop and the side-band ring that keeps it. */
 static int kp_host_ready(lua_State *L, struct kp_host *h)
 {
@@ -565,6 +608,7 @@ static int kp_host_ready(lua_State *L, struct kp_host *h)
 			close(fd);
 			return kp_fail(L, err, "--record %s: %s", h->opts.record, kp_strerror(err));
 		}
+		kp_record_seed(h->rec);
 	}
 	h->loop = kp_loop_new(&kp_ops, h, h->comm);
 	if (!h->loop)

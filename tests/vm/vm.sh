@@ -153,7 +153,7 @@ put /bin/busybox /bin/busybox
 done
 put "$KPBIN" /kp/build/kpscript
 cp "$SCRIPTS"/*.lua "$R/kp/scripts/" || fail "initramfs: cannot copy $SCRIPTS/*.lua"
-cp tests/vm/guest/*.sh "$R/kp/guest/" || fail "initramfs: cannot copy tests/vm/guest/*.sh"
+cp tests/vm/guest/*.sh tests/vm/guest/*.lua "$R/kp/guest/" || fail "initramfs: cannot copy tests/vm/guest/*.sh, *.lua"
 for c in tests/vm/progs/*.c; do
 	[ -f "$c" ] || continue
 	p=${c##*/}
@@ -200,4 +200,24 @@ if ! grep -q '^KPVM-END$' "$W/console"; then
 	exit 1
 fi
 note "boot, tests and poweroff took $secs s ($(grep -c '^KPVM-TEST ' "$W/console") guest test files)"
+
+# files a guest test sent back on the console, base64 between
+# "KPVM-FILE-BEGIN NAME" and "KPVM-FILE-END", land in $KP_VM_OUT (the host
+# side of a test reads them after the boot)
+OUT=${KP_VM_OUT:-build/vm-out}
+rm -rf "$OUT" && mkdir -p "$OUT"
+awk -v dir="$OUT" '
+	/^KPVM-FILE-BEGIN / { name = $2; file = dir "/" name ".b64"; next }
+	/^KPVM-FILE-END$/ { close(file); name = ""; next }
+	name != "" { print > file }' "$W/console"
+for b in "$OUT"/*.b64; do
+	[ -f "$b" ] || continue
+	base64 -d <"$b" >"${b%.b64}" 2>/dev/null || echo "not ok - vm: ${b##*/} from the guest does not decode"
+	rm -f "$b"
+done
+for h in tests/vm/host/[0-9]*.sh; do
+	[ -f "$h" ] || continue
+	case "${h##*/}" in $PATTERN) ;; *) continue ;; esac
+	KP_VM_OUT=$OUT sh "$h" | sed -e 's/^\(ok\|not ok\|skip\) - /\1 - vm: /'
+done
 ! grep -q '^not ok - ' "$W/console"

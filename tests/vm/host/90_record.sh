@@ -1,0 +1,28 @@
+#!/bin/sh
+# Host side of guest/90_record.sh: the recording made on the guest's 6.1
+# kernel (with kprobes) replays on this host (no kprobes, another kernel)
+# into the same script, and prints the same lines.
+OUT=${KP_VM_OUT:-build/vm-out}
+K=${KP_VM_KPSCRIPT:-build/kpscript}
+if [ ! -s "$OUT/vm.kpr" ] || [ ! -s "$OUT/vm.out" ]; then
+	echo "not ok - record: the guest sent no recording back"
+	exit 0
+fi
+"$K" --dump "$OUT/vm.kpr" >"$OUT/dump" 2>&1
+if grep -q "^recording: host .*, kernel 6\.1\." "$OUT/dump" && grep -q "complete$" "$OUT/dump"; then
+	echo "ok - record: the guest's recording reads here ($(head -1 "$OUT/dump"))"
+else
+	echo "not ok - record: the guest's recording reads here ($(tr '\n' ' ' <"$OUT/dump" | cut -c1-300))"
+fi
+"$K" --replay "$OUT/vm.kpr" tests/vm/guest/rec.lua >"$OUT/replayed" 2>"$OUT/replay.err"
+rc=$?
+if [ $rc -eq 0 ]; then
+	echo "ok - record: replayed on this host without kprobes (exit 0)"
+else
+	echo "not ok - record: replayed on this host without kprobes (exit $rc: $(head -3 "$OUT/replay.err" | tr '\n' ' '))"
+fi
+if [ -s "$OUT/replayed" ] && cmp -s "$OUT/vm.out" "$OUT/replayed"; then
+	echo "ok - record: the replay prints what the guest printed ($(grep -c . "$OUT/replayed") lines: OPEN, RET, EXEC)"
+else
+	echo "not ok - record: the replay prints what the guest printed ($(diff "$OUT/vm.out" "$OUT/replayed" | head -4 | tr '\n' ' '))"
+fi
