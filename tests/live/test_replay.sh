@@ -28,13 +28,19 @@ sed -n 's/^time=[^ ]* //p' "$TMP/out" >"$TMP/live.alerts"
 check "replay: the live run printed 4 calls and its alert ($(oneline "$TMP/live"))" \
 	cond '[ "$(grep -c "^int " "$TMP/live")" -eq 4 ] && grep -q "^alerts 1$" "$TMP/live"'
 
-# replayed as user nobody: no root, no tracefs
+# replayed as user nobody: no root, no tracefs (as root where nobody cannot
+# reach the binary, e.g. a checkout under /root)
 chmod 0644 "$TMP/run.kpr"
 chmod 0755 "$TMP"
-setpriv --reuid=65534 --regid=65534 --clear-groups "$KPSCRIPT" --replay "$TMP/run.kpr" "$TMP/s.lua" "$abs" \
-	>"$TMP/out2" 2>"$TMP/err2"
+as=""
+if setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$KPSCRIPT" 2>/dev/null; then
+	as="setpriv --reuid=65534 --regid=65534 --clear-groups"
+else
+	skip "replay: as user nobody: nobody cannot run $KPSCRIPT here; replaying as root"
+fi
+$as "$KPSCRIPT" --replay "$TMP/run.kpr" "$TMP/s.lua" "$abs" >"$TMP/out2" 2>"$TMP/err2"
 rc=$?
-check "replay: as user nobody it exits 0 ($(oneline "$TMP/err2"))" [ $rc -eq 0 ]
+check "replay: ${as:+as user nobody }it exits 0 ($(oneline "$TMP/err2"))" [ $rc -eq 0 ]
 grep -v '^kind=\|^time=' "$TMP/out2" >"$TMP/replayed"
 sed -n 's/^time=[^ ]* //p' "$TMP/out2" >"$TMP/replayed.alerts"
 check "replay: the same lines as the live run, in the same order ($(diff "$TMP/live" "$TMP/replayed" | head -3 | tr '\n' ' '))" \
