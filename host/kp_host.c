@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -107,6 +108,8 @@ struct kp_host {
 	size_t ntimers;
 	int mk64_ref;
 	bool ran, running, stop_now, stop_drain, failed;
+	bool reloading; /* --watch: a new version of the script is loading */
+	int inotify; /* --watch: the script's directory */
 	pid_t child; /* the -c command while it runs */
 	pid_t child_pid; /* and after it exited, for kp.cpid() */
 	int child_status;
@@ -271,7 +274,7 @@ static int kp_probe_close(lua_State *L)
 {
 	struct kp_probe *p = kp_check_probe(L, 1);
 
-	if (p->host->running)
+	if (p->host->running && !p->host->reloading)
 		return luaL_error(L,
 				  "a probe cannot be closed while kp.run() is delivering events");
 	kp_probe_release(p);
@@ -1817,6 +1820,8 @@ static int kp_replay_run(lua_State *L, struct kp_host *h)
 	return 1;
 }
 
+static void kp_watch_event(lua_State *L, struct kp_host *h);
+
 /* core.run() -> true | false, message */
 static int kp_core_run(lua_State *L)
 {
@@ -1852,6 +1857,20 @@ static int kp_core_run(lua_State *L)
 		deadline = start + (uint64_t)(h->opts.duration * 1e9);
 	for (uint64_t i = 0; i < h->ntimers; i++)
 		h->timers[i].next = start + h->timers[i].period;
+	h->inotify = -1;
+	if (h->opts.watch) {
+		char dir[4096];
+		const char *slash = strrchr(h->opts.watch, '/');
+
+		snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - h->opts.watch) : 1,
+			 slash ? h->opts.watch : ".");
+		h->inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+		if (h->inotify < 0 ||
+		    inotify_add_watch(h->inotify, dir, IN_CLOSE_WRITE | IN_MOVED_TO) < 0 ||
+		    kp_loop_watch(h->loop, h->inotify))
+			fprintf(stderr, "kpscript: --watch %s: cannot watch it: %s\n", dir,
+				strerror(errno));
+	}
 	if (h->opts.command && (err = kp_start_child(h))) {
 		h->error = strdup("kpscript: -c: fork failed");
 		h->failed = h->stop_now = true;
@@ -1872,6 +1891,12 @@ static int kp_core_run(lua_State *L)
 		if (ready > 0 && h->pidfd >= 0 &&
 		    poll(&(struct pollfd){ .fd = h->pidfd, .events = POLLIN }, 1, 0) > 0)
 			break;
+		if (ready > 0 && h->inotify >= 0 &&
+		    poll(&(struct pollfd){ .fd = h->inotify, .events = POLLIN }, 1, 0) > 0) {
+			/* deliver what came before the save with the old handlers */
+			kp_loop_drain(h->loop, kp_now_ns() - KP_LATENESS_NS, &held);
+			kp_watch_event(L, h);
+		}
 		now = kp_now_ns();
 		if (kp_loop_drain(h->loop, now - KP_LATENESS_NS, &held) < 0)
 			break;
@@ -1904,6 +1929,9 @@ static int kp_core_run(lua_State *L)
 		waitpid(h->child, &h->child_status, 0);
 		h->child = 0;
 	}
+	if (h->inotify >= 0)
+		close(h->inotify);
+	h->inotify = -1;
 	h->running = false;
 	h->L = saved;
 	lua_settop(L, 0);
@@ -1919,6 +1947,75 @@ static int kp_core_run(lua_State *L)
 		return 3;
 	}
 	return 1;
+}
+
+/* core.timer_count() -> timers registered so far (kp.every) */
+static int kp_core_timer_count(lua_State *L)
+{
+	lua_pushnumber(L, (lua_Number)kp_host_of(L)->ntimers);
+	return 1;
+}
+
+/* core.timers_drop(from, to): cancel timers [from, to) (a reload) */
+static int kp_core_timers_drop(lua_State *L)
+{
+	struct kp_host *h = kp_host_of(L);
+	size_t from = (size_t)luaL_checknumber(L, 1), to = (size_t)luaL_checknumber(L, 2);
+
+	for (size_t i = from; i < to && i < h->ntimers; i++) {
+		luaL_unref(L, LUA_REGISTRYINDEX, h->timers[i].fn_ref);
+		h->timers[i].fn_ref = LUA_NOREF;
+	}
+	return 0;
+}
+
+/*
+ * --watch: the script's directory changed. Editors save by writing the file
+ * or by renaming a new one over it; either names the script. Reload it in
+ * Lua (kp._reload), between deliveries, so carried-over probes' rings just
+ * keep filling meanwhile.
+ */
+static void kp_watch_event(lua_State *L, struct kp_host *h)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	const char *base = strrchr(h->opts.watch, '/');
+	bool hit = false;
+	ssize_t n;
+
+	base = base ? base + 1 : h->opts.watch;
+	while ((n = read(h->inotify, buf, sizeof(buf))) > 0) {
+		for (char *q = buf; q < buf + n;) {
+			struct inotify_event *e = (struct inotify_event *)q;
+
+			if (e->len && !strcmp(e->name, base))
+				hit = true;
+			q += sizeof(*e) + e->len;
+		}
+	}
+	if (!hit)
+		return;
+	lua_getglobal(L, "kp");
+	lua_getfield(L, -1, "_reload");
+	lua_remove(L, -2);
+	lua_pushstring(L, h->opts.watch);
+	for (int i = 0; i < h->opts.argc; i++)
+		lua_pushstring(L, h->opts.argv[i]);
+	h->reloading = true;
+	if (lua_pcall(L, 1 + h->opts.argc, 2, 1)) {
+		fprintf(stderr, "kpscript: reload of %s failed: %s\n", h->opts.watch,
+			lua_tostring(L, -1));
+		lua_pop(L, 1);
+	} else {
+		if (lua_toboolean(L, -2))
+			fprintf(stderr, "kpscript: reloaded %s: %s\n", h->opts.watch,
+				lua_tostring(L, -1));
+		else
+			fprintf(stderr,
+				"kpscript: %s not reloaded, the running version goes on: %s\n",
+				h->opts.watch, lua_tostring(L, -1));
+		lua_pop(L, 2);
+	}
+	h->reloading = false;
 }
 
 /* core.stop(): end the run after the current callback. */
@@ -2361,6 +2458,8 @@ static int kp_open_core(lua_State *L)
 		{ "config", kp_core_config },
 		{ "walltime", kp_core_walltime },
 		{ "set_handler", kp_core_set_handler },
+		{ "timer_count", kp_core_timer_count },
+		{ "timers_drop", kp_core_timers_drop },
 		{ "utf8", kp_core_utf8 },
 		{ "base64", kp_core_base64 },
 		{ "hostname", kp_core_hostname },

@@ -53,6 +53,9 @@ static const char kp_usage[] =
     "      --replay FILE\n"
     "                 run the script on a recording instead of the kernel: the\n"
     "                 same handlers, in the recorded order; no root, no tracefs\n"
+    "      --watch    reload SCRIPT when it is saved: probes the new version\n"
+    "                 declares the same way stay attached (no event lost), others\n"
+    "                 are added or removed; a version that fails keeps the old one\n"
     "      --replay-speed fast|realtime\n"
     "                 as fast as possible (default), or at the recorded pace\n"
     "      --dry-run  print the tracefs definitions the script would create, create\n"
@@ -129,6 +132,7 @@ struct kp_args {
 	const char *script;
 	bool list;
 	bool verbose;
+	bool watch;
 	const char *pattern;
 	struct kp_host_opts host;
 	int argc; /* script args */
@@ -152,7 +156,8 @@ static int kp_parse_args(int argc, char **argv, struct kp_args *a)
 		OPT_RECORD,
 		OPT_DUMP,
 		OPT_REPLAY,
-		OPT_SPEED
+		OPT_SPEED,
+		OPT_WATCH
 	};
 	static const struct option longs[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -163,6 +168,7 @@ static int kp_parse_args(int argc, char **argv, struct kp_args *a)
 		{ "dump", required_argument, NULL, OPT_DUMP },
 		{ "replay", required_argument, NULL, OPT_REPLAY },
 		{ "replay-speed", required_argument, NULL, OPT_SPEED },
+		{ "watch", no_argument, NULL, OPT_WATCH },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
@@ -228,6 +234,9 @@ static int kp_parse_args(int argc, char **argv, struct kp_args *a)
 		case OPT_REPLAY:
 			a->host.replay = optarg;
 			break;
+		case OPT_WATCH:
+			a->watch = true;
+			break;
 		case OPT_SPEED:
 			if (strcmp(optarg, "fast") && strcmp(optarg, "realtime"))
 				return kp_usage_error(
@@ -256,6 +265,12 @@ static int kp_parse_args(int argc, char **argv, struct kp_args *a)
 	}
 	a->argc = argc - optind;
 	a->argv = argv + optind;
+	if (a->watch) {
+		if (a->code)
+			return kp_usage_error("%s", "--watch needs a SCRIPT file, not -e");
+		a->host.argc = a->argc;
+		a->host.argv = a->argv;
+	}
 	return 0;
 }
 
@@ -491,6 +506,8 @@ static int kp_main(struct kp_args *a)
 		return 1;
 	}
 	luaL_openlibs(L);
+	if (a->watch)
+		a->host.watch = kp_find_script(a->script, found, sizeof(found));
 	h = kp_host_open(L, &a->host);
 	if (!h) {
 		fprintf(stderr, "kpscript: %s\n", strerror(errno));

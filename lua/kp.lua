@@ -67,6 +67,35 @@ local function caller()
   return "?"
 end
 
+-- ---- live reload (--watch): probes carried over by their declaration --
+
+local pool = {}        -- key -> probe of the running version
+local current = {}     -- key -> probe of the version being loaded
+local claimed = {}     -- key -> true: carried over into the version being loaded
+local staging = false  -- a new version is being loaded
+
+local function optkey(opts)
+  local t = {}
+  for k, v in pairs(opts or {}) do t[#t + 1] = tostring(k) .. "=" .. tostring(v) end
+  table.sort(t)
+  return table.concat(t, ",")
+end
+
+-- The probe the running version declared the same way, or nil.
+local function reused(key)
+  local p = staging and pool[key]
+  if p and not claimed[key] then
+    claimed[key] = true
+    current[key] = p
+    return p
+  end
+end
+
+local function remember(key, p)
+  current[key] = p
+  return p
+end
+
 local function declared(p, fn, fname)
   handlers[p] = fn or false
   if not fn then unhandled[#unhandled + 1] = { p = p, where = caller(), fname = fname } end
@@ -119,8 +148,14 @@ function kp.tracepoint(name, opts, fn)
   end
   opts = check_opts("kp.tracepoint", opts)
   check_fn("kp.tracepoint", fn, 3)
-  local p, err = core.tracepoint(sys, ev, opts, fn)
-  if not p then raise(err) end
+  local key = "tp|" .. sys .. ":" .. ev .. "|" .. optkey(opts)
+  local p = reused(key)
+  if not p then
+    local err
+    p, err = core.tracepoint(sys, ev, opts, fn)
+    if not p then raise(err) end
+    remember(key, p)
+  end
   return declared(p, fn, "kp.tracepoint")
 end
 
@@ -212,8 +247,14 @@ local function uprobe(fname, ret, spec, args, opts, fn)
   local argstr = compile_args(fname, args, false)
   opts = check_opts(fname, opts)
   check_fn(fname, fn, 4)
-  local p, err = core.uprobe(path, sym, off, ret, argstr, opts, fn)
-  if not p then raise(err) end
+  local key = fname .. "|" .. spec .. "|" .. argstr .. "|" .. optkey(opts)
+  local p = reused(key)
+  if not p then
+    local err
+    p, err = core.uprobe(path, sym, off, ret, argstr, opts, fn)
+    if not p then raise(err) end
+    remember(key, p)
+  end
   return declared(p, fn, fname)
 end
 
@@ -265,8 +306,17 @@ local function kprobe(fname, ret, sym, args, opts, fn)
         tostring(maxactive))
     end
   end
-  local p, err = core.kprobe(list, ret, argstr, opts, fn, maxactive, btf)
-  if not p then raise(err) end
+  local bk = {}
+  for i, b in ipairs(btf) do bk[i] = tostring(b.name) .. "=" .. b.expr end
+  local key = fname .. "|" .. table.concat(list, ",") .. "|" .. argstr .. "|" ..
+    table.concat(bk, ",") .. "|" .. optkey(opts)
+  local p = reused(key)
+  if not p then
+    local err
+    p, err = core.kprobe(list, ret, argstr, opts, fn, maxactive, btf)
+    if not p then raise(err) end
+    remember(key, p)
+  end
   return declared(p, fn, fname)
 end
 
@@ -304,8 +354,14 @@ function kp.probe(def, opts, fn)
   opts = check_opts("kp.probe", opts)
   check_fn("kp.probe", fn, 2)
   if maxactive ~= "" then opts.maxactive = tonumber(maxactive) end
-  local p, err = core.kprobe(list, ret, rest, opts, fn, opts.maxactive)
-  if not p then raise(err) end
+  local key = "kp.probe|" .. def .. "|" .. optkey(opts)
+  local p = reused(key)
+  if not p then
+    local err
+    p, err = core.kprobe(list, ret, rest, opts, fn, opts.maxactive)
+    if not p then raise(err) end
+    remember(key, p)
+  end
   return declared(p, fn, "kp.probe")
 end
 
@@ -685,7 +741,7 @@ function kp.rule(spec)
     if not list then
       list = {}
       rules_of[p] = list
-      core.set_handler(p, dispatcher(p))
+      if not staging then core.set_handler(p, dispatcher(p)) end
     end
     list[#list + 1] = r
   end
@@ -706,7 +762,13 @@ function kp.stats()
 end
 
 --- kp.run(): deliver events until stopped; returns when the run ends
+local RELOADED = {} -- raised by kp.run() in a reloaded version: its load is done
+
 function kp.run()
+  -- a reloaded version: the running loop goes on, and what follows kp.run()
+  -- (a summary) runs once, from the version that started the run
+  if staging then error(RELOADED, 0) end
+  kp._loaded()
   -- a probe with neither a handler nor a rule is almost surely a mistake
   for _, u in ipairs(unhandled) do
     if not rules_of[u.p] then
@@ -726,6 +788,76 @@ local KpExit = { __tostring = function(e) return "os.exit(" .. tostring(e.code) 
 os.exit = function(code)
   if code == true or code == nil then code = 0 elseif code == false then code = 1 end
   error(setmetatable({ kp_exit = true, code = tonumber(code) or 1 }, KpExit), 0)
+end
+
+-- The globals a reloaded version starts from: those of a fresh state, with kp
+local BASE = {}
+for k, v in pairs(_G) do BASE[k] = v end
+
+--- (internal) reload SCRIPT for --watch: load the new version in a fresh
+--- global environment; probes it declares the same way as the running
+--- version keep their kernel probe and rings (nothing is lost), others are
+--- added, the rest removed. A version that fails leaves the old one running.
+--- Returns true, summary | false, error.
+function kp._reload(path, ...)
+  local chunk, err = loadfile(path)
+  if not chunk then return false, err end
+  local env = setmetatable({ kp = kp, arg = { [0] = path, ... } }, { __index = BASE })
+  setfenv(chunk, env)
+  local saved = { handlers = handlers, rules = rules, rules_of = rules_of, unhandled = unhandled }
+  local mark = core.timer_count()
+  handlers = setmetatable({}, { __mode = "k" })
+  rules, rules_of, unhandled = {}, setmetatable({}, { __mode = "k" }), {}
+  current, claimed, staging = {}, {}, true
+  local ok, e = xpcall(chunk, function(x)
+    if x == RELOADED then return x end
+    if type(x) == "table" then return x end
+    return debug.traceback(x, 2)
+  end, ...)
+  if not ok and e == RELOADED then ok = true end
+  staging = false
+  if ok then
+    for _, u in ipairs(unhandled) do
+      if not rules_of[u.p] then
+        ok, e = false, string.format("%s: %s: %s has no handler function and no kp.rule uses it",
+          u.where, u.fname, u.p.name)
+        break
+      end
+    end
+  end
+  if not ok then
+    -- drop what the failed version created, keep the running one
+    for key, p in pairs(current) do
+      if not claimed[key] then p:close() end
+    end
+    core.timers_drop(mark, core.timer_count())
+    handlers, rules, rules_of, unhandled = saved.handlers, saved.rules, saved.rules_of, saved.unhandled
+    current, claimed = {}, {}
+    return false, type(e) == "table" and tostring(e) or e
+  end
+  local kept, added, removed = 0, 0, 0
+  for key, p in pairs(current) do
+    if claimed[key] then kept = kept + 1 else added = added + 1 end
+    core.set_handler(p, rules_of[p] and dispatcher(p) or handlers[p] or nil)
+  end
+  for key, p in pairs(pool) do
+    if not claimed[key] then
+      p:close()
+      removed = removed + 1
+    end
+  end
+  core.timers_drop(0, mark)
+  pool, current, claimed = current, {}, {}
+  local lost = 0
+  for _, st in pairs(core.stats()) do lost = lost + st.lost end
+  return true, string.format("kept %d, added %d, removed %d probes (%d events lost so far)",
+    kept, added, removed, lost)
+end
+
+-- the first version's probes are the pool a reload draws from
+function kp._loaded()
+  for key, p in pairs(current) do pool[key] = p end
+  current = {}
 end
 
 return kp
