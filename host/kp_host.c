@@ -85,6 +85,20 @@ struct kp_probe {
 	struct kp_probe *next;
 };
 
+/* A /proc read the process table made while recording, replayed by file. */
+struct kp_procread {
+	int32_t pid;
+	bool link; /* readlink, not read */
+	uint64_t time; /* when the recorder read it */
+	ssize_t rc; /* bytes, or -errno */
+	char file[32]; /* "status", "exe"... */
+	char *data;
+};
+
+/* The pseudo-probe whose samples hold the process table's /proc reads. */
+#define KP_PROCREAD_ID 65535
+#define KP_PROCREAD_NAME "kpscript:proc-read"
+
 struct kp_modbtf {
 	struct kp_modbtf *next;
 	struct kp_btf *btf;
@@ -127,6 +141,9 @@ struct kp_host {
 	size_t nrprobes;
 	struct kp_probe **rmap; /* recorded probe id -> the script's probe */
 	int64_t replay_rt_off; /* the recording's CLOCK_REALTIME - MONOTONIC */
+	struct kp_procread *reads; /* --replay: the recorded /proc reads */
+	uint64_t replay_now; /* --replay: time of the item being replayed */
+	size_t nreads, capreads;
 	uint32_t rec_next_id;
 	uint64_t rec_flushed;
 	struct kp_btf *btf; /* the kernel's BTF, loaded on first use */
@@ -543,6 +560,102 @@ static struct kp_proc_table *kp_host_procs(struct kp_host *h)
 	return h->procs;
 }
 
+/* The host, for the process table's source callbacks (one host per run). */
+static struct kp_host *kp_src_host;
+
+/*
+ * --record: the process table reads /proc through here, and every read is
+ * kept in the recording as a sample of the pseudo-probe kpscript:proc-read
+ * (cpu: 0 read, 1 readlink; tid: the result; raw: "FILE\0" and the bytes),
+ * so a replay's process table sees what the live one saw.
+ */
+static ssize_t kp_rec_proc(int32_t pid, const char *file, char *buf, size_t len, bool link)
+{
+	struct kp_host *h = kp_src_host;
+	char path[64], raw[8192];
+	size_t fl = strnlen(file, 31);
+	ssize_t rc;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	if (link) {
+		rc = readlink(path, buf, len);
+		if (rc < 0)
+			rc = -errno;
+		else if ((size_t)rc == len)
+			rc = -ENAMETOOLONG;
+	} else {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0) {
+			rc = -errno;
+		} else {
+			rc = read(fd, buf, len);
+			if (rc < 0)
+				rc = -errno;
+			close(fd);
+		}
+	}
+	if (h && h->rec && fl + 1 + (rc > 0 ? (size_t)rc : 0) <= sizeof(raw)) {
+		memcpy(raw, file, fl);
+		raw[fl] = '\0';
+		if (rc > 0)
+			memcpy(raw + fl + 1, buf, (size_t)rc);
+		kp_rec_add_sample(h->rec, KP_PROCREAD_ID, link, pid, (int32_t)rc, kp_now_ns(), raw,
+				  (uint32_t)(fl + 1 + (rc > 0 ? (size_t)rc : 0)));
+	}
+	return rc;
+}
+
+static ssize_t kp_rec_read(void *ctx, int32_t pid, const char *file, char *buf, size_t len)
+{
+	(void)ctx;
+	return kp_rec_proc(pid, file, buf, len, false);
+}
+
+static ssize_t kp_rec_readlink(void *ctx, int32_t pid, const char *file, char *buf, size_t len)
+{
+	(void)ctx;
+	return kp_rec_proc(pid, file, buf, len, true);
+}
+
+static int kp_rec_each(void *ctx, void (*fn)(void *arg, int32_t pid), void *arg)
+{
+	struct dirent *d;
+	DIR *proc = opendir("/proc");
+	int n = 0;
+
+	(void)ctx;
+	if (!proc)
+		return -errno;
+	while ((d = readdir(proc))) {
+		if (d->d_name[0] >= '1' && d->d_name[0] <= '9') {
+			fn(arg, (int32_t)atoi(d->d_name));
+			n++;
+		}
+	}
+	closedir(proc);
+	return n;
+}
+
+static void kp_rec_clock(void *ctx, uint64_t *tick_ns, uint64_t *boot_minus_mono)
+{
+	struct timespec b, m;
+
+	(void)ctx;
+	clock_gettime(CLOCK_BOOTTIME, &b);
+	clock_gettime(CLOCK_MONOTONIC, &m);
+	*tick_ns = 1000000000ull / (uint64_t)sysconf(_SC_CLK_TCK);
+	*boot_minus_mono = ((uint64_t)b.tv_sec - (uint64_t)m.tv_sec) * 1000000000ull +
+			   (uint64_t)b.tv_nsec - (uint64_t)m.tv_nsec;
+}
+
+static const struct kp_proc_source kp_recording_proc = {
+	.read = kp_rec_read,
+	.readlink = kp_rec_readlink,
+	.each_pid = kp_rec_each,
+	.clock = kp_rec_clock,
+};
+
 /*
  * The processes that exist when a recording starts, as process records at
  * time 0 (a fork from the parent, then the comm), so a replay's process
@@ -612,6 +725,11 @@ static int kp_host_ready(lua_State *L, struct kp_host *h)
 			return kp_fail(L, err, "--record %s: %s", h->opts.record, kp_strerror(err));
 		}
 		kp_record_seed(h->rec);
+		kp_rec_add_probe(h->rec, KP_PROCREAD_ID, KP_PROCREAD_NAME, "",
+				 "(the /proc reads of kpscript's process table)");
+		kp_src_host = h;
+		if (h->procs)
+			kp_proc_set_source(h->procs, &kp_recording_proc);
 	}
 	h->loop = kp_loop_new(&kp_ops, h, h->comm);
 	if (!h->loop)
@@ -902,10 +1020,84 @@ static int kp_dry_probe(lua_State *L, struct kp_host *h, enum kp_probe_kind kind
 
 /* ---- replay: probes from a recording ------------------------------------ */
 
+/* A replay reads /proc as the recorder saw it: the latest recorded read of
+ * that file of that pid, or "no such process". */
+static ssize_t kp_replay_proc(int32_t pid, const char *file, char *buf, size_t len, bool link)
+{
+	struct kp_host *h = kp_src_host;
+	struct kp_procread *r = NULL;
+
+	/* a handler's lookup was recorded just after its event: the first read
+	 * at or after the event replayed now, else the last one before it */
+	for (size_t i = 0; h && i < h->nreads; i++) {
+		struct kp_procread *c = &h->reads[i];
+
+		if (c->pid != pid || c->link != link || strcmp(c->file, file))
+			continue;
+		r = c;
+		if (c->time >= h->replay_now)
+			break;
+	}
+	if (r) {
+		if (r->rc <= 0)
+			return r->rc;
+		if ((size_t)r->rc > len) {
+			if (link)
+				return -ENAMETOOLONG;
+			memcpy(buf, r->data, len);
+			return (ssize_t)len;
+		}
+		memcpy(buf, r->data, (size_t)r->rc);
+		return r->rc;
+	}
+	return -ESRCH;
+}
+
 static ssize_t kp_noproc_read(void *ctx, int32_t pid, const char *file, char *buf, size_t len)
 {
-	(void)ctx, (void)pid, (void)file, (void)buf, (void)len;
-	return -ESRCH;
+	(void)ctx;
+	return kp_replay_proc(pid, file, buf, len, false);
+}
+
+static ssize_t kp_noproc_readlink(void *ctx, int32_t pid, const char *file, char *buf, size_t len)
+{
+	(void)ctx;
+	return kp_replay_proc(pid, file, buf, len, true);
+}
+
+/* Keep one recorded /proc read (a kpscript:proc-read sample). */
+static void kp_replay_keep_read(struct kp_host *h, const struct kp_rec_item *it)
+{
+	const char *raw = it->sample.raw;
+	size_t fl = strnlen(raw, it->sample.raw_len);
+	struct kp_procread *r;
+
+	if (fl >= it->sample.raw_len || fl >= sizeof(r->file))
+		return; /* not the shape the recorder writes */
+	if (h->nreads == h->capreads) {
+		size_t cap = h->capreads ? h->capreads * 2 : 64;
+		struct kp_procread *n = realloc(h->reads, cap * sizeof(*n));
+
+		if (!n)
+			return;
+		h->reads = n;
+		h->capreads = cap;
+	}
+	r = &h->reads[h->nreads];
+	r->pid = it->sample.pid;
+	r->time = it->sample.time;
+	r->link = it->sample.cpu == 1;
+	r->rc = it->sample.tid;
+	memcpy(r->file, raw, fl + 1);
+	r->data = NULL;
+	if (r->rc > 0) {
+		size_t n = it->sample.raw_len - fl - 1;
+
+		if ((size_t)r->rc != n || !(r->data = malloc(n)))
+			return;
+		memcpy(r->data, raw + fl + 1, n);
+	}
+	h->nreads++;
 }
 
 static int kp_noproc_each(void *ctx, void (*fn)(void *arg, int32_t pid), void *arg)
@@ -924,7 +1116,7 @@ static void kp_noproc_clock(void *ctx, uint64_t *tick_ns, uint64_t *boot_minus_m
 /* A replay reads no /proc: the processes were on the recording machine. */
 static const struct kp_proc_source kp_noproc = {
 	.read = kp_noproc_read,
-	.readlink = kp_noproc_read,
+	.readlink = kp_noproc_readlink,
 	.each_pid = kp_noproc_each,
 	.clock = kp_noproc_clock,
 };
@@ -945,6 +1137,8 @@ static int kp_replay_ready(lua_State *L, struct kp_host *h)
 	while ((rc = kp_rec_next(h->replay, &it)) > 0) {
 		if (it.type == KP_REC_HEADER)
 			h->replay_rt_off = it.header->realtime_offset;
+		if (it.type == KP_REC_SAMPLE && it.sample.probe_id == KP_PROCREAD_ID)
+			kp_replay_keep_read(h, &it);
 		if (it.type != KP_REC_PROBE)
 			continue;
 		if (h->nrprobes == cap) {
@@ -965,6 +1159,7 @@ static int kp_replay_ready(lua_State *L, struct kp_host *h)
 	if (!h->rmap || !h->comm || !h->procs)
 		return kp_fail(L, -ENOMEM, "out of memory");
 	kp_proc_set_source(h->procs, &kp_noproc);
+	kp_src_host = h;
 	return 0;
 }
 
@@ -1758,7 +1953,11 @@ static int kp_replay_run(lua_State *L, struct kp_host *h)
 		}
 		if (t && kp_run_timers(L, h, t))
 			break;
-		if (it.type == KP_REC_SAMPLE) {
+		if (t)
+			h->replay_now = t;
+		if (it.type == KP_REC_SAMPLE && it.sample.probe_id == KP_PROCREAD_ID) {
+			/* kept by the first pass */
+		} else if (it.type == KP_REC_SAMPLE) {
 			struct kp_probe *p = h->rmap[it.sample.probe_id & 0xffff];
 			struct kp_sample s = {
 				.pid = (uint32_t)it.sample.pid,
@@ -2565,9 +2764,14 @@ void kp_host_free(struct kp_host *h)
 {
 	if (!h)
 		return;
+	if (kp_src_host == h)
+		kp_src_host = NULL;
 	kp_comm_free(h->comm);
 	kp_proc_free(h->procs);
 	kp_rec_free(h->replay);
+	for (size_t i = 0; i < h->nreads; i++)
+		free(h->reads[i].data);
+	free(h->reads);
 	free(h->rprobes);
 	free(h->rmap);
 	kp_ksyms_free(h->ksyms);

@@ -69,3 +69,24 @@ kp --replay "$TMP/bad.kpr" "$TMP/s.lua" "$abs"
 exits "replay: a file that is no recording fails" 1
 check "replay: at byte 0 ($(oneline "$TMP/err"))" grep -q "bad.kpr: byte 0: not a kpscript recording" "$TMP/err"
 none_new "replay: nothing left registered" "$before"
+
+# ev.proc in a replay: what the live process table read from /proc (exe,
+# argv, uid) was recorded with the events, so the replay shows the same
+need_prog replay "$PROGS/gen_steady"
+cat >"$TMP/p.lua" <<'LUA'
+kp.tracepoint("sched:sched_process_exec", function(e)
+  if e.filename:match("gen_steady$") then
+    local p = e.proc
+    print("proc", p and p.exe, p and p.argv and table.concat(p.argv, " "), p and p.uid,
+      p and p.parent and p.parent.comm)
+  end
+end)
+LUA
+kp --record "$TMP/p.kpr" -c "$PROGS/gen_steady 300 1000 'arg two'" "$TMP/p.lua"
+exits "replay/proc: the live run exits 0" 0
+cp "$TMP/out" "$TMP/p.live"
+kp --replay "$TMP/p.kpr" "$TMP/p.lua"
+exits "replay/proc: the replay exits 0 ($(oneline "$TMP/err"))" 0
+check "replay/proc: the live run saw the process's exe and argv ($(oneline "$TMP/p.live"))" \
+	grep -q "gen_steady	$(readlink -f "$PROGS/gen_steady" | sed 's/.*\///')\|/gen_steady	.*gen_steady 300 1000 arg two	0	" "$TMP/p.live"
+check "replay/proc: the replay's ev.proc says the same ($(oneline "$TMP/out"))" cmp -s "$TMP/p.live" "$TMP/out"
