@@ -82,11 +82,11 @@ kp.tracepoint("sched:sched_process_exec", function(e)
   end
 end)
 LUA
-kp --record "$TMP/p.kpr" -c "$PROGS/gen_steady 300 1000 'arg two'" "$TMP/p.lua"
+kp --record "$TMP/p.kpr" -c "$PROGS/gen_steady 300 1000 $TMP/g.pid 'arg two'" "$TMP/p.lua"
 exits "replay/proc: the live run exits 0" 0
 cp "$TMP/out" "$TMP/p.live"
 kp --replay "$TMP/p.kpr" "$TMP/p.lua"
 exits "replay/proc: the replay exits 0 ($(oneline "$TMP/err"))" 0
 check "replay/proc: the live run saw the process's exe and argv ($(oneline "$TMP/p.live"))" \
-	grep -q "gen_steady	$(readlink -f "$PROGS/gen_steady" | sed 's/.*\///')\|/gen_steady	.*gen_steady 300 1000 arg two	0	" "$TMP/p.live"
+	grep -q "/gen_steady	.*gen_steady 300 1000 $TMP/g.pid arg two	0	" "$TMP/p.live"
 check "replay/proc: the replay's ev.proc says the same ($(oneline "$TMP/out"))" cmp -s "$TMP/p.live" "$TMP/out"
