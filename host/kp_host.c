@@ -1910,6 +1910,34 @@ static void kp_finish_counts(struct kp_host *h)
 	}
 }
 
+/* What core.run() returns: true [, nil, exit code] | false, message. */
+static int kp_run_result(lua_State *L, struct kp_host *h)
+{
+	lua_settop(L, 0);
+	if (h->failed) {
+		lua_pushboolean(L, 0);
+		lua_pushstring(L, h->error ? h->error : "stopped by an error");
+		return 2;
+	}
+	lua_pushboolean(L, 1);
+	if (h->exit_req) {
+		lua_pushnil(L);
+		lua_pushnumber(L, h->exit_code);
+		return 3;
+	}
+	return 1;
+}
+
+/* A run starts: the traceback handler sits at stack index 1, where every
+ * callback's lua_pcall() finds it. */
+static void kp_run_begin(lua_State *L, struct kp_host *h)
+{
+	lua_settop(L, 0);
+	lua_pushcfunction(L, kp_traceback);
+	h->running = true;
+	h->stop_now = false;
+}
+
 /*
  * kp.run() in a replay: the recording's items, in the order the recorder
  * delivered them (its merge order), go through the same paths as live ones:
@@ -1931,10 +1959,7 @@ static int kp_replay_run(lua_State *L, struct kp_host *h)
 		lua_pushfstring(L, "--replay: %s", err);
 		return 2;
 	}
-	lua_settop(L, 0);
-	lua_pushcfunction(L, kp_traceback); /* index 1 for every callback's pcall */
-	h->running = true;
-	h->stop_now = false;
+	kp_run_begin(L, h);
 	while (!h->stop_now && (rc = kp_rec_next(r, &it)) > 0) {
 		uint64_t t = it.type == KP_REC_SAMPLE ? it.sample.time
 			     : it.type == KP_REC_TASK ? it.task.time
@@ -2004,19 +2029,7 @@ static int kp_replay_run(lua_State *L, struct kp_host *h)
 	}
 	kp_rec_free(r);
 	h->running = false;
-	lua_settop(L, 0);
-	if (h->failed) {
-		lua_pushboolean(L, 0);
-		lua_pushstring(L, h->error ? h->error : "stopped by an error");
-		return 2;
-	}
-	lua_pushboolean(L, 1);
-	if (h->exit_req) {
-		lua_pushnil(L);
-		lua_pushnumber(L, h->exit_code);
-		return 3;
-	}
-	return 1;
+	return kp_run_result(L, h);
 }
 
 static void kp_watch_event(lua_State *L, struct kp_host *h);
@@ -2045,11 +2058,8 @@ static int kp_core_run(lua_State *L)
 		lua_pushboolean(L, 1);
 		return 1;
 	}
-	lua_settop(L, 0);
-	lua_pushcfunction(L, kp_traceback); /* index 1 for every callback's pcall */
+	kp_run_begin(L, h);
 	h->L = L;
-	h->running = true;
-	h->stop_now = false;
 	kp_enable_all(h, true);
 	start = last_expire = kp_now_ns();
 	if (h->opts.duration > 0)
@@ -2133,19 +2143,7 @@ static int kp_core_run(lua_State *L)
 	h->inotify = -1;
 	h->running = false;
 	h->L = saved;
-	lua_settop(L, 0);
-	if (h->failed) {
-		lua_pushboolean(L, 0);
-		lua_pushstring(L, h->error ? h->error : "stopped by an error");
-		return 2;
-	}
-	lua_pushboolean(L, 1);
-	if (h->exit_req) {
-		lua_pushnil(L);
-		lua_pushnumber(L, h->exit_code);
-		return 3;
-	}
-	return 1;
+	return kp_run_result(L, h);
 }
 
 /* core.timer_count() -> timers registered so far (kp.every) */
