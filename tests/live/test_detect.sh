@@ -34,27 +34,7 @@ if [ ! -d /root/.ssh ]; then
 	mkdir -m 700 /root/.ssh && SSH_MADE=1
 fi
 
-cat >"$TMP/lib.py" <<'EOF'
-import json, sys
-def res(name, good, why=""):
-    print(("ok - " if good else "not ok - ") + name + ("" if good else ": " + why))
-def records(path):
-    recs, other = [], []
-    try:
-        data = open(path, "rb").read()
-    except OSError as e:
-        return [], [str(e).encode()]
-    for l in data.split(b"\n"):
-        if not l:
-            continue
-        try:
-            r = json.loads(l)
-        except Exception:
-            other.append(l)
-            continue
-        (recs if isinstance(r, dict) else other).append(r if isinstance(r, dict) else l)
-    return recs, other
-EOF
+cp tests/live/lib.py "$TMP/lib.py"
 
 # ---- sensitive_write ---------------------------------------------------------
 cat >"$TMP/writes.sh" <<EOF

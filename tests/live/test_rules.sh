@@ -24,30 +24,7 @@ N=7
 
 # pyres: python code printing ok/not ok lines (res(NAME, GOOD, WHY)) and
 # reading JSON Lines (records(PATH): the JSON objects, non-JSON lines apart)
-cat >"$TMP/lib.py" <<'EOF'
-import json, sys
-def res(name, good, why=""):
-    print(("ok - " if good else "not ok - ") + name + ("" if good else ": " + why))
-def records(path):
-    recs, other = [], []
-    try:
-        data = open(path, "rb").read()
-    except OSError as e:
-        return [], [str(e).encode()]
-    for l in data.split(b"\n"):
-        if not l:
-            continue
-        try:
-            r = json.loads(l)
-        except Exception:
-            other.append(l)
-            continue
-        if isinstance(r, dict):
-            recs.append(r)
-        else:
-            other.append(l)
-    return recs, other
-EOF
+cp tests/live/lib.py "$TMP/lib.py"
 
 # ---- rules on one probe; one of them raises in when -------------------------
 cat >"$TMP/rules.lua" <<'EOF'
