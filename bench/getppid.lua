@@ -42,7 +42,7 @@ end)
 
 kp.run()
 
-local st = kp.stats()[PROBE]
+local st = kp.counters()[PROBE]
 if first then print("first_delivery_realtime_ns " .. first) end
 print(string.format("delivered %d lost %d", n, st.lost))
 print(string.format("detail events %d filtered %d bad_fields %d target %s last_nr %s",

@@ -314,6 +314,62 @@ int kp_agg_add(struct kp_agg *a, const void *key, size_t keylen, int64_t value)
 	return 0;
 }
 
+int kp_agg_set(struct kp_agg *a, const void *key, size_t keylen, int64_t value)
+{
+	const struct kp_agg_value *v;
+	struct kp_agg_value *w;
+	int err;
+
+	if (a->kind != KP_AGG_COUNT && a->kind != KP_AGG_SUM)
+		return -EINVAL;
+	if (a->kind == KP_AGG_COUNT && value < 0)
+		return -EINVAL;
+	if (kp_agg_get(a, key, keylen, &v)) {
+		/* a new key: one add makes the entry, then it is overwritten */
+		err = kp_agg_add(a, key, keylen, 0);
+		if (err)
+			return err;
+		kp_agg_get(a, key, keylen, &v);
+	}
+	w = (struct kp_agg_value *)v;
+	if (a->kind == KP_AGG_COUNT)
+		w->count = (uint64_t)value;
+	else
+		w->sum = value;
+	return 0;
+}
+
+int kp_agg_del(struct kp_agg *a, const void *key, size_t keylen)
+{
+	size_t mask = a->nslots - 1, i, j;
+	struct kp_agg_slot *s;
+
+	if (!a->nslots)
+		return -ENOENT;
+	s = find_slot(a, key, keylen, agg_hash(key, keylen));
+	if (!s->e)
+		return -ENOENT;
+	free(s->e);
+	s->e = NULL;
+	a->len--;
+	/*
+	 * Backward shift: later members of the probe run move into the hole
+	 * when their home slot does not lie cyclically in (hole, their slot],
+	 * so every key stays reachable from its home without tombstones.
+	 */
+	i = (size_t)(s - a->slots);
+	for (j = (i + 1) & mask; a->slots[j].e; j = (j + 1) & mask) {
+		size_t home = a->slots[j].hash & mask;
+
+		if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
+			a->slots[i] = a->slots[j];
+			a->slots[j].e = NULL;
+			i = j;
+		}
+	}
+	return 0;
+}
+
 int kp_agg_get(const struct kp_agg *a, const void *key, size_t keylen,
 	       const struct kp_agg_value **out)
 {

@@ -84,6 +84,22 @@ void kp_agg_free(struct kp_agg *a);
 int kp_agg_add(struct kp_agg *a, const void *key, size_t keylen, int64_t value);
 
 /**
+ * kp_agg_set() - make @key's COUNT or SUM equal @value (a new key is added,
+ * subject to the cap as kp_agg_add()).
+ *
+ * Return: 0; -EINVAL for other kinds or a negative count; -ENOSPC/-ENOMEM
+ * as kp_agg_add().
+ */
+int kp_agg_set(struct kp_agg *a, const void *key, size_t keylen, int64_t value);
+
+/**
+ * kp_agg_del() - remove @key. Pointers to other entries stay valid.
+ *
+ * Return: 0 or -ENOENT.
+ */
+int kp_agg_del(struct kp_agg *a, const void *key, size_t keylen);
+
+/**
  * kp_agg_get() - look up @key.
  *
  * Return: 0 with *@out set, or -ENOENT. *@out stays valid until

@@ -32,11 +32,13 @@
 #include "kp_btf.h"
 #include "kp_host.h"
 #include "kp_ksyms.h"
+#include "kp_lagg.h"
 #include "kp_loop.h"
 #include "kp_perf.h"
 #include "kp_proc.h"
 #include "kp_record.h"
 #include "kp_ring.h"
+#include "kp_stack.h"
 #include "kp_tracefs.h"
 
 /* lua-cjson (Debian's liblua5.1-cjson, built for the Lua 5.1 API that LuaJIT
@@ -79,6 +81,8 @@ struct kp_probe {
 	uint64_t hits; /* the kernel's hit count once stopped */
 	uint64_t ring_full; /* of the lost, those the kernel dropped for want of space */
 	uint64_t bad_fields;
+	unsigned int stack; /* KP_PERF_STACK_*: samples carry a callchain */
+	long ra_field; /* format index of __kp_ra (the entry's return address), or -1 */
 	bool closed, dry, final, attached;
 	bool dirty; /* the script added keys to the event table */
 	uint32_t rec_id; /* the probe's id in the --record file */
@@ -98,6 +102,8 @@ struct kp_procread {
 /* The pseudo-probe whose samples hold the process table's /proc reads. */
 #define KP_PROCREAD_ID 65535
 #define KP_PROCREAD_NAME "kpscript:proc-read"
+/* The hidden fetch argument kp.lua adds to entry uprobes with user stacks */
+#define KP_RA_FIELD "__kp_ra"
 
 struct kp_modbtf {
 	struct kp_modbtf *next;
@@ -365,9 +371,18 @@ static int kp_probe_setup_lua(lua_State *L, struct kp_probe *p, int fn_index)
 	p->fields = calloc(n ? n : 1, sizeof(*p->fields));
 	if (!p->fields)
 		return -ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		if (!kp_format_field(p->fmt, i)->common)
-			p->fields[k++] = i;
+	p->ra_field = -1;
+	for (size_t i = 0; i < n; i++) {
+		const struct kp_field *f = kp_format_field(p->fmt, i);
+
+		if (f->common)
+			continue;
+		if (!strcmp(f->name, KP_RA_FIELD)) {
+			p->ra_field = (long)i; /* for ev.stack, not a field of ev */
+			continue;
+		}
+		p->fields[k++] = i;
+	}
 	p->nfields = k;
 
 	lua_createtable(L, (int)(k + 5), 0);
@@ -438,6 +453,7 @@ static void kp_probe_anchor(lua_State *L)
 /* Options every probe takes; the Lua layer has checked their types. */
 struct kp_popts {
 	const char *filter;
+	unsigned int stack; /* KP_PERF_STACK_* */
 	size_t pages;
 	unsigned int wakeup;
 };
@@ -445,6 +461,7 @@ struct kp_popts {
 static int kp_read_opts(lua_State *L, int i, struct kp_popts *o)
 {
 	o->filter = NULL;
+	o->stack = 0;
 	o->pages = KP_DEFAULT_PAGES;
 	o->wakeup = 0;
 	if (lua_isnoneornil(L, i))
@@ -452,6 +469,23 @@ static int kp_read_opts(lua_State *L, int i, struct kp_popts *o)
 	luaL_checktype(L, i, LUA_TTABLE);
 	lua_getfield(L, i, "filter");
 	o->filter = lua_tostring(L, -1);
+	lua_pop(L, 1);
+	lua_getfield(L, i, "stack");
+	if (lua_toboolean(L, -1)) {
+		const char *st = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "both";
+
+		if (!strcmp(st, "kernel"))
+			o->stack = KP_PERF_STACK_KERNEL;
+		else if (!strcmp(st, "user"))
+			o->stack = KP_PERF_STACK_USER;
+		else if (!strcmp(st, "both"))
+			o->stack = KP_PERF_STACK_KERNEL | KP_PERF_STACK_USER;
+		else
+			return luaL_error(L,
+					  "opts.stack must be true, \"kernel\", \"user\" or "
+					  "\"both\", got \"%s\"",
+					  st);
+	}
 	lua_pop(L, 1);
 	lua_getfield(L, i, "pages");
 	if (!lua_isnil(L, -1)) {
@@ -502,7 +536,8 @@ static int kp_probe_attach(lua_State *L, struct kp_probe *p, const struct kp_pop
 	struct kp_host *h = p->host;
 	int cpu, err;
 
-	p->perf = kp_perf_open(KP_PERF_TRACEPOINT, kp_format_id(p->fmt), o->pages, o->wakeup, &cpu);
+	p->perf = kp_perf_open_stack(KP_PERF_TRACEPOINT, kp_format_id(p->fmt), o->pages, o->wakeup,
+				     o->stack, &cpu);
 	if (!p->perf) {
 		err = -errno;
 		return kp_fail(L, err, "%s: perf_event_open on CPU %d failed: %s%s", p->name, cpu,
@@ -511,10 +546,12 @@ static int kp_probe_attach(lua_State *L, struct kp_probe *p, const struct kp_pop
 	if (o->filter && (err = kp_perf_set_filter(p->perf, o->filter)))
 		return kp_filter_error(L, p, o->filter, err);
 	for (size_t i = 0; i < kp_perf_count(p->perf); i++) {
-		err = kp_loop_add(h->loop, kp_perf_fd(p->perf, i), kp_perf_ring(p->perf, i), p);
+		err = kp_loop_add_flags(h->loop, kp_perf_fd(p->perf, i), kp_perf_ring(p->perf, i),
+					p, o->stack ? KP_LOOP_CALLCHAIN : 0);
 		if (err)
 			return kp_fail(L, err, "%s: %s", p->name, kp_strerror(err));
 	}
+	p->stack = o->stack;
 	err = kp_probe_setup_lua(L, p, fn_index);
 	if (err)
 		return kp_fail(L, err, "%s: %s", p->name, kp_strerror(err));
@@ -887,6 +924,40 @@ static void kp_event_clean(lua_State *L, struct kp_probe *p, int ev)
 	lua_pop(L, 1);
 }
 
+/* ev.stack: the sample's callchain, or nil when it has none */
+static void kp_push_stack(lua_State *L, struct kp_probe *p, const struct kp_sample *s, int ev)
+{
+	uint64_t kern[KP_STACK_MAX], user[KP_STACK_MAX];
+	uint16_t nk = 0, nu = 0;
+	struct kp_value ra;
+
+	lua_pushliteral(L, "stack");
+	if (!s->nips) {
+		lua_pushnil(L);
+		lua_rawset(L, ev);
+		return;
+	}
+	kp_stack_split(s->ips, s->nips, kern, &nk, user, &nu);
+	/* a uprobe at a function's entry: the caller the frame-pointer walk
+	 * skipped goes back in as the second frame */
+	if (p->ra_field >= 0 && nu >= 1 &&
+	    !kp_field_decode(kp_format_field(p->fmt, (size_t)p->ra_field), s->raw, s->raw_size,
+			     &ra) &&
+	    ra.type == KP_VAL_UINT && ra.u && (nu < 2 || user[1] != ra.u)) {
+		if (nu == KP_STACK_MAX)
+			nu--;
+		memmove(user + 2, user + 1, (size_t)(nu - 1) * sizeof(user[0]));
+		user[1] = ra.u;
+		nu++;
+	}
+	kp_stack_push(L, (int32_t)s->pid, kern, nk, user, nu);
+	lua_rawset(L, ev);
+	/* the maps are read while the process still runs, so its frames can
+	 * be named after it exits */
+	if (nu && s->pid)
+		kp_stack_prime(L, (int32_t)s->pid);
+}
+
 static int kp_on_sample(void *owner, const struct kp_sample *s, void *ctx)
 {
 	struct kp_probe *p = owner;
@@ -897,8 +968,9 @@ static int kp_on_sample(void *owner, const struct kp_sample *s, void *ctx)
 
 	p->received++;
 	if (h->rec)
-		kp_rec_add_sample(h->rec, p->rec_id, s->cpu, (int32_t)s->pid, (int32_t)s->tid,
-				  s->time, s->raw, s->raw_size);
+		kp_rec_add_sample_chain(h->rec, p->rec_id, s->cpu, (int32_t)s->pid, (int32_t)s->tid,
+					s->time, s->raw, s->raw_size, s->ips,
+					s->nips > KP_REC_MAX_CHAIN ? 0 : (uint32_t)s->nips);
 	if (h->stop_now) {
 		p->discarded++;
 		return 0;
@@ -945,6 +1017,8 @@ static int kp_on_sample(void *owner, const struct kp_sample *s, void *ctx)
 	lua_rawgeti(L, keys, (int)k + 5);
 	lua_pushstring(L, kp_comm_of(h, s->pid, s->tid));
 	lua_rawset(L, ev);
+	if (p->stack)
+		kp_push_stack(L, p, s, ev);
 	lua_settop(L, ev);
 
 	h->raw = s->raw;
@@ -979,6 +1053,10 @@ static void kp_on_task(const struct kp_task_rec *r, void *ctx)
 	if (h->rec)
 		kp_rec_add_task(h->rec, r->type, r->pid, r->ppid, r->tid, r->ptid,
 				r->comm ? r->comm : "", r->exec, r->time);
+	/* a new process or a new program: cached maps of that pid are stale */
+	if ((r->type == PERF_RECORD_FORK && r->pid == r->tid) ||
+	    (r->type == PERF_RECORD_COMM && r->exec))
+		kp_stack_forget(h->L, r->pid);
 	if (!h->procs)
 		return;
 	switch (r->type) {
@@ -1210,6 +1288,8 @@ static int kp_replay_probe(lua_State *L, struct kp_host *h, enum kp_probe_kind k
 		return 0;
 	p = kp_probe_new(L, h, kind);
 	p->closed = false;
+	/* ev.stack wherever the recording kept a callchain */
+	p->stack = KP_PERF_STACK_KERNEL | KP_PERF_STACK_USER;
 	h->nprobes++;
 	if (r) {
 		p->name = strndup(r->probe.name, r->probe.name_len);
@@ -1984,6 +2064,7 @@ static int kp_replay_run(lua_State *L, struct kp_host *h)
 			/* kept by the first pass */
 		} else if (it.type == KP_REC_SAMPLE) {
 			struct kp_probe *p = h->rmap[it.sample.probe_id & 0xffff];
+			uint64_t chain[KP_REC_MAX_CHAIN];
 			struct kp_sample s = {
 				.pid = (uint32_t)it.sample.pid,
 				.tid = (uint32_t)it.sample.tid,
@@ -1992,6 +2073,13 @@ static int kp_replay_run(lua_State *L, struct kp_host *h)
 				.raw = it.sample.raw,
 				.raw_size = it.sample.raw_len,
 			};
+
+			if (it.sample.nchain) {
+				/* little-endian in the file, as on every host that runs this */
+				memcpy(chain, it.sample.chain, 8 * (size_t)it.sample.nchain);
+				s.ips = chain;
+				s.nips = it.sample.nchain;
+			}
 
 			if (p && kp_on_sample(p, &s, h))
 				break;
@@ -2305,6 +2393,8 @@ static int kp_core_set_mk64(lua_State *L)
 	struct kp_host *h = kp_host_of(L);
 
 	luaL_checktype(L, 1, LUA_TFUNCTION);
+	lua_pushvalue(L, 1);
+	lua_setfield(L, LUA_REGISTRYINDEX, "kp.mk64");
 	lua_pushvalue(L, 1);
 	luaL_unref(L, LUA_REGISTRYINDEX, h->mk64_ref);
 	h->mk64_ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -2678,6 +2768,8 @@ static int kp_open_core(lua_State *L)
 	}
 	lua_pushstring(L, KP_VERSION);
 	lua_setfield(L, -2, "version");
+	kp_lagg_open(L);
+	kp_stack_open(L);
 	return 1;
 }
 

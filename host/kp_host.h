@@ -27,8 +27,8 @@ struct kp_host_opts {
 	const char *record; /* --record FILE: keep the raw events there */
 	const char *replay; /* --replay FILE: events from a recording, no kernel */
 	bool replay_realtime; /* --replay-speed realtime */
-	const char *watch;    /* --watch: the script file, reloaded when saved */
-	int argc;             /* the script's arguments, for a reload */
+	const char *watch; /* --watch: the script file, reloaded when saved */
+	int argc; /* the script's arguments, for a reload */
 	char **argv;
 };
 

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * Kernel text symbols from /proc/kallsyms, for checking kprobe targets
@@ -27,6 +28,28 @@ bool kp_ksyms_has(const struct kp_ksyms *ks, const char *name);
 /* The module that holds function @name, or NULL (core kernel or unknown).
  * "MOD:NAME" gives MOD. Valid while @ks lives. */
 const char *kp_ksyms_module(const struct kp_ksyms *ks, const char *name);
+/**
+ * kp_ksyms_addr() - the function symbol that holds a kernel text address.
+ * @ks: the table
+ * @addr: a kernel address, e.g. a frame of a kernel stack
+ * @name: out, the symbol's name, valid while @ks lives; may be NULL
+ * @module: out, its module, NULL for the core kernel; may be NULL
+ * @off: out, @addr minus the symbol's address; may be NULL
+ *
+ * The symbol is the one with the greatest address at or below @addr; it
+ * holds @addr when @addr is below both the next symbol's address and the
+ * symbol's address plus 1 MiB (kallsyms gives no sizes, and the last
+ * function of the core kernel or of a module is followed by text or data
+ * that is not its own). Of aliases (one address, several names) the same one
+ * always wins: T, then W, then t, then w, then the smallest name by strcmp.
+ * Addresses read as zero (kallsyms without CAP_SYSLOG under kptr_restrict)
+ * are not indexed, so such a table holds no address. The index is built by
+ * kp_ksyms_parse(); a lookup is a binary search.
+ *
+ * Return: 0, or -ENOENT when no function symbol holds @addr.
+ */
+int kp_ksyms_addr(const struct kp_ksyms *ks, uint64_t addr, const char **name, const char **module,
+		  uint64_t *off);
 /* Up to @max function names close to @name as "a, b, c"; count written. */
 int kp_ksyms_near(const struct kp_ksyms *ks, const char *name, char *buf, size_t len, int max);
 

@@ -19,6 +19,7 @@ struct kp_src {
 	struct kp_ring *ring;
 	void *owner;
 	int fd;
+	unsigned int flags; /* KP_LOOP_* */
 	unsigned int since_commit;
 	uint64_t time; /* time of the peeked record */
 	const struct perf_event_header *rec;
@@ -74,6 +75,12 @@ void kp_loop_free(struct kp_loop *l)
 
 int kp_loop_add(struct kp_loop *l, int fd, struct kp_ring *ring, void *owner)
 {
+	return kp_loop_add_flags(l, fd, ring, owner, 0);
+}
+
+int kp_loop_add_flags(struct kp_loop *l, int fd, struct kp_ring *ring, void *owner,
+		      unsigned int flags)
+{
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
 
 	if (l->nsrc == l->cap) {
@@ -92,7 +99,8 @@ int kp_loop_add(struct kp_loop *l, int fd, struct kp_ring *ring, void *owner)
 	}
 	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev))
 		return -errno;
-	l->srcs[l->nsrc++] = (struct kp_src){ .ring = ring, .owner = owner, .fd = fd };
+	l->srcs[l->nsrc++] =
+	    (struct kp_src){ .ring = ring, .owner = owner, .fd = fd, .flags = flags };
 	return 0;
 }
 
@@ -231,9 +239,10 @@ static int kp_dispatch(struct kp_loop *l, struct kp_src *s)
 
 	switch (h->type) {
 	case PERF_RECORD_SAMPLE: {
-		/* TID, TIME, CPU, RAW in sample_type bit order */
+		/* TID, TIME, CPU, [CALLCHAIN,] RAW in sample_type bit order */
 		struct kp_sample smp;
 		uint32_t cpu[2];
+		size_t at = 24;
 
 		if (!s->owner || body < 28)
 			return 0;
@@ -242,12 +251,28 @@ static int kp_dispatch(struct kp_loop *l, struct kp_src *s)
 		smp.time = s->time;
 		memcpy(cpu, p + 16, 8);
 		smp.cpu = cpu[0];
-		memcpy(&smp.raw_size, p + 24, 4);
-		if (smp.raw_size > body - 28) {
+		smp.ips = NULL;
+		smp.nips = 0;
+		if (s->flags & KP_LOOP_CALLCHAIN) {
+			uint64_t nr;
+
+			memcpy(&nr, p + 24, 8);
+			if (nr > (body - 32) / 8 || body - 32 - nr * 8 < 4) {
+				l->corrupt++;
+				return 0;
+			}
+			/* 8-aligned in the record; a wrapped record is copied to
+			 * an aligned buffer by the ring */
+			smp.ips = (const uint64_t *)(const void *)(p + 32);
+			smp.nips = nr;
+			at = 32 + (size_t)nr * 8;
+		}
+		memcpy(&smp.raw_size, p + at, 4);
+		if (smp.raw_size > body - at - 4) {
 			l->corrupt++;
 			return 0;
 		}
-		smp.raw = p + 28;
+		smp.raw = p + at + 4;
 		return l->ops->sample(s->owner, &smp, l->ctx);
 	}
 	case PERF_RECORD_LOST: {
@@ -279,8 +304,11 @@ static int kp_dispatch(struct kp_loop *l, struct kp_src *s)
 		kp_comm_set(l->comm, (int32_t)ids[0], (int32_t)ids[1], comm);
 		if (l->ops->task) {
 			struct kp_task_rec r = {
-				.type = h->type, .pid = (int32_t)ids[0], .tid = (int32_t)ids[1],
-				.comm = comm, .exec = (h->misc & PERF_RECORD_MISC_COMM_EXEC) != 0,
+				.type = h->type,
+				.pid = (int32_t)ids[0],
+				.tid = (int32_t)ids[1],
+				.comm = comm,
+				.exec = (h->misc & PERF_RECORD_MISC_COMM_EXEC) != 0,
 				.time = s->time,
 			};
 
@@ -301,8 +329,12 @@ static int kp_dispatch(struct kp_loop *l, struct kp_src *s)
 			kp_comm_exit(l->comm, (int32_t)f.tid, f.time);
 		if (l->ops->task) {
 			struct kp_task_rec r = {
-				.type = h->type, .pid = (int32_t)f.pid, .ppid = (int32_t)f.ppid,
-				.tid = (int32_t)f.tid, .ptid = (int32_t)f.ptid, .time = f.time,
+				.type = h->type,
+				.pid = (int32_t)f.pid,
+				.ppid = (int32_t)f.ppid,
+				.tid = (int32_t)f.tid,
+				.ptid = (int32_t)f.ptid,
+				.time = f.time,
 			};
 
 			l->ops->task(&r, l->ctx);

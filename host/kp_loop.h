@@ -21,6 +21,9 @@ struct kp_sample {
 	uint64_t time;
 	const void *raw;
 	uint32_t raw_size;
+	/* PERF_SAMPLE_CALLCHAIN, context markers included; NULL/0 without */
+	const uint64_t *ips;
+	uint64_t nips;
 };
 
 /* A process record from a side-band ring, in event order. */
@@ -28,7 +31,7 @@ struct kp_task_rec {
 	uint32_t type; /* PERF_RECORD_COMM, _FORK or _EXIT */
 	int32_t pid, ppid, tid, ptid;
 	const char *comm; /* COMM only */
-	bool exec;        /* COMM set by an exec (PERF_RECORD_MISC_COMM_EXEC) */
+	bool exec; /* COMM set by an exec (PERF_RECORD_MISC_COMM_EXEC) */
 	uint64_t time;
 };
 
@@ -46,6 +49,10 @@ void kp_loop_free(struct kp_loop *l);
 
 /* Read @ring (of @fd) in the merge; @owner NULL marks a side-band ring. */
 int kp_loop_add(struct kp_loop *l, int fd, struct kp_ring *ring, void *owner);
+/* Its samples carry PERF_SAMPLE_CALLCHAIN (kp_perf_open_stack()). */
+#define KP_LOOP_CALLCHAIN 1u
+int kp_loop_add_flags(struct kp_loop *l, int fd, struct kp_ring *ring, void *owner,
+		      unsigned int flags);
 /* Forget every ring of @owner. */
 void kp_loop_remove(struct kp_loop *l, void *owner);
 /* Add a plain fd (signalfd...) to the epoll set; its readiness is returned

@@ -72,7 +72,7 @@ bad:
 }
 
 static void kp_perf_attr(struct perf_event_attr *a, enum kp_perf_kind kind, int id, size_t pages,
-			 unsigned int wakeup)
+			 unsigned int wakeup, unsigned int stack)
 {
 	size_t ring = pages * (size_t)sysconf(_SC_PAGESIZE);
 
@@ -83,6 +83,12 @@ static void kp_perf_attr(struct perf_event_attr *a, enum kp_perf_kind kind, int 
 		a->config = (uint64_t)id;
 		a->sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CPU |
 				 PERF_SAMPLE_RAW;
+		if (stack) {
+			a->sample_type |= PERF_SAMPLE_CALLCHAIN;
+			a->exclude_callchain_kernel = !(stack & KP_PERF_STACK_KERNEL);
+			a->exclude_callchain_user = !(stack & KP_PERF_STACK_USER);
+			a->sample_max_stack = KP_PERF_MAX_STACK;
+		}
 	} else {
 		a->type = PERF_TYPE_SOFTWARE;
 		a->config = PERF_COUNT_SW_DUMMY;
@@ -110,6 +116,12 @@ static void kp_perf_attr(struct perf_event_attr *a, enum kp_perf_kind kind, int 
 struct kp_perf *kp_perf_open(enum kp_perf_kind kind, int id, size_t pages, unsigned int wakeup,
 			     int *failed_cpu)
 {
+	return kp_perf_open_stack(kind, id, pages, wakeup, 0, failed_cpu);
+}
+
+struct kp_perf *kp_perf_open_stack(enum kp_perf_kind kind, int id, size_t pages,
+				   unsigned int wakeup, unsigned int stack, int *failed_cpu)
+{
 	struct perf_event_attr attr;
 	struct kp_perf *p;
 	int *cpus = NULL, n, err;
@@ -129,7 +141,7 @@ struct kp_perf *kp_perf_open(enum kp_perf_kind kind, int id, size_t pages, unsig
 	p->rings = calloc((size_t)n, sizeof(*p->rings));
 	if (!p->fds || !p->rings)
 		goto err_free;
-	kp_perf_attr(&attr, kind, id, pages, wakeup);
+	kp_perf_attr(&attr, kind, id, pages, wakeup, stack);
 	p->has_lost = true;
 	for (i = 0; i < (size_t)n; i++) {
 		int fd =

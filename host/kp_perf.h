@@ -31,6 +31,21 @@ enum kp_perf_kind {
  */
 struct kp_perf *kp_perf_open(enum kp_perf_kind kind, int id, size_t pages, unsigned int wakeup,
 			     int *failed_cpu);
+
+/* Callchains for kp_perf_open_stack(): which parts a sample carries. */
+#define KP_PERF_STACK_KERNEL 1u
+#define KP_PERF_STACK_USER 2u
+/* frames asked for per sample (perf's default kernel.perf_event_max_stack) */
+#define KP_PERF_MAX_STACK 127
+
+/*
+ * kp_perf_open_stack() - kp_perf_open() whose samples also carry
+ * PERF_SAMPLE_CALLCHAIN (between CPU and RAW) when @stack has any of
+ * KP_PERF_STACK_KERNEL or KP_PERF_STACK_USER. User frames past the first
+ * need the target built with frame pointers.
+ */
+struct kp_perf *kp_perf_open_stack(enum kp_perf_kind kind, int id, size_t pages,
+				   unsigned int wakeup, unsigned int stack, int *failed_cpu);
 void kp_perf_close(struct kp_perf *p);
 
 /* PERF_EVENT_IOC_SET_FILTER on every fd: the tracefs `filter` file does not

@@ -228,17 +228,19 @@ int kp_rec_add_probe(struct kp_rec_writer *w, uint32_t id, const char *name, con
 	return 0;
 }
 
-int kp_rec_add_sample(struct kp_rec_writer *w, uint32_t probe_id, uint32_t cpu, int32_t pid,
-		      int32_t tid, uint64_t time, const void *raw, uint32_t raw_len)
+int kp_rec_add_sample_chain(struct kp_rec_writer *w, uint32_t probe_id, uint32_t cpu, int32_t pid,
+			    int32_t tid, uint64_t time, const void *raw, uint32_t raw_len,
+			    const uint64_t *ips, uint32_t nips)
 {
-	size_t len;
+	size_t base, len;
 	uint8_t *p;
 
 	if (!is_defined(w->defined, probe_id))
 		return -EINVAL;
-	if (raw_len > KP_REC_MAX_RAW)
+	if (raw_len > KP_REC_MAX_RAW || nips > KP_REC_MAX_CHAIN)
 		return -E2BIG;
-	len = align8(SAMPLE_FIXED + (size_t)raw_len);
+	base = align8(SAMPLE_FIXED + (size_t)raw_len);
+	len = nips ? base + 8 + 8 * (size_t)nips : base;
 	p = reserve(w, len);
 	if (!p)
 		return w->err;
@@ -252,8 +254,20 @@ int kp_rec_add_sample(struct kp_rec_writer *w, uint32_t probe_id, uint32_t cpu, 
 	put32(p + 36, 0);
 	if (raw_len)
 		memcpy(p + SAMPLE_FIXED, raw, raw_len);
+	if (nips) {
+		put32(p + base, nips);
+		put32(p + base + 4, 0);
+		for (uint32_t i = 0; i < nips; i++)
+			put64(p + base + 8 + 8 * (size_t)i, ips[i]);
+	}
 	w->records++;
 	return 0;
+}
+
+int kp_rec_add_sample(struct kp_rec_writer *w, uint32_t probe_id, uint32_t cpu, int32_t pid,
+		      int32_t tid, uint64_t time, const void *raw, uint32_t raw_len)
+{
+	return kp_rec_add_sample_chain(w, probe_id, cpu, pid, tid, time, raw, raw_len, NULL, 0);
 }
 
 int kp_rec_add_task(struct kp_rec_writer *w, uint32_t type, int32_t pid, int32_t ppid, int32_t tid,
@@ -662,7 +676,9 @@ static int parse_probe(struct kp_rec_reader *r, uint64_t off, const uint8_t *p, 
 static int parse_sample(struct kp_rec_reader *r, uint64_t off, const uint8_t *p, uint32_t len,
 			struct kp_rec_item *out)
 {
-	uint32_t raw_len;
+	uint32_t raw_len, nchain = 0;
+	const uint8_t *chain = NULL;
+	uint64_t need;
 
 	if (check_min(r, off, KP_REC_SAMPLE, len, SAMPLE_FIXED))
 		return r->err;
@@ -670,8 +686,29 @@ static int parse_sample(struct kp_rec_reader *r, uint64_t off, const uint8_t *p,
 	if (raw_len > KP_REC_MAX_RAW)
 		return fail(r, -EBADMSG, off + 32, "sample raw length %u is over %d", raw_len,
 			    KP_REC_MAX_RAW);
-	if (check_len(r, off, KP_REC_SAMPLE, len, (uint64_t)SAMPLE_FIXED + raw_len))
+	need = (uint64_t)SAMPLE_FIXED + raw_len;
+	/* 1.1: a callchain may follow the raw data's padding */
+	if (r->hdr.minor >= 1 && len > align8(need)) {
+		uint64_t base = align8(need);
+
+		if (check_min(r, off, KP_REC_SAMPLE, len, base + 8))
+			return r->err;
+		nchain = get32(p + base);
+		if (nchain > KP_REC_MAX_CHAIN)
+			return fail(r, -EBADMSG, off + base,
+				    "sample callchain length %u is over %d", nchain,
+				    KP_REC_MAX_CHAIN);
+		if (nchain == 0 && r->hdr.minor <= KP_REC_MINOR)
+			return fail(r, -EBADMSG, off + base, "sample callchain length is 0");
+		if (nchain) {
+			chain = p + base + 8;
+			need = base + 8 + 8 * (uint64_t)nchain;
+		}
+	}
+	if (check_len(r, off, KP_REC_SAMPLE, len, need))
 		return r->err;
+	out->sample.chain = chain;
+	out->sample.nchain = nchain;
 	out->sample.probe_id = get32(p + 8);
 	if (probe_known(r, off + 8, out->sample.probe_id, "sample"))
 		return r->err;

@@ -18,7 +18,7 @@
  */
 
 #define KP_REC_MAJOR 1
-#define KP_REC_MINOR 0
+#define KP_REC_MINOR 1
 
 /* Limits, the same for writer and reader; see docs/RECORD_FORMAT.md. */
 #define KP_REC_MAX_PROBES 65536 /* probe ids are 0..KP_REC_MAX_PROBES-1 */
@@ -80,6 +80,10 @@ struct kp_rec_item {
 			uint64_t time;
 			const void *raw; /* PERF_SAMPLE_RAW payload */
 			uint32_t raw_len;
+			/* PERF_SAMPLE_CALLCHAIN (1.1): nchain little-endian u64s,
+			 * not necessarily aligned; NULL/0 without one */
+			const void *chain;
+			uint32_t nchain;
 		} sample;
 		struct {
 			uint32_t type; /* KP_REC_TASK_COMM/EXIT/FORK */
@@ -155,6 +159,21 @@ int kp_rec_add_probe(struct kp_rec_writer *w, uint32_t id, const char *name, con
  */
 int kp_rec_add_sample(struct kp_rec_writer *w, uint32_t probe_id, uint32_t cpu, int32_t pid,
 		      int32_t tid, uint64_t time, const void *raw, uint32_t raw_len);
+
+/* The most callchain entries a sample record holds (markers included). */
+#define KP_REC_MAX_CHAIN 1024
+
+/**
+ * kp_rec_add_sample_chain() - kp_rec_add_sample() with the sample's
+ * PERF_SAMPLE_CALLCHAIN list (@nips entries, context markers included),
+ * format 1.1. @nips 0 writes a plain sample record.
+ *
+ * Return: as kp_rec_add_sample(); -E2BIG also for @nips over
+ * KP_REC_MAX_CHAIN.
+ */
+int kp_rec_add_sample_chain(struct kp_rec_writer *w, uint32_t probe_id, uint32_t cpu, int32_t pid,
+			    int32_t tid, uint64_t time, const void *raw, uint32_t raw_len,
+			    const uint64_t *ips, uint32_t nips);
 
 /**
  * kp_rec_add_task() - append a side-band record of the process table.

@@ -545,6 +545,24 @@ static int kp_main(struct kp_args *a)
 			status = kp_report(L);
 	}
 out:
+	/* aggregates still holding keys are printed, as bpftrace prints maps,
+	 * however the run ended */
+	lua_getglobal(L, "kp");
+	if (lua_istable(L, -1)) {
+		lua_getfield(L, -1, "_atexit");
+		lua_remove(L, -2);
+		if (lua_isfunction(L, -1)) {
+			if (kp_pcall(L, 0, 0)) {
+				int st = kp_report(L);
+
+				status = status ? status : st;
+			}
+		} else {
+			lua_pop(L, 1);
+		}
+	} else {
+		lua_pop(L, 1);
+	}
 	kp_host_shutdown(h);
 	if (kp_host_report_losses(h) && !status)
 		status = 0; /* losses are reported, not an error of the run */

@@ -102,7 +102,8 @@ local function declared(p, fn, fname)
   return p
 end
 
-local known_opts = { filter = "string", pages = "number", wakeup = "number", maxactive = "number" }
+local known_opts = { filter = "string", pages = "number", wakeup = "number", maxactive = "number",
+  stack = "stack" }
 
 local function check_opts(fname, opts)
   if opts == nil then return {} end
@@ -117,7 +118,12 @@ local function check_opts(fname, opts)
       table.sort(names)
       fail(3, "%s: unknown option '%s' (known: %s)", fname, tostring(k), table.concat(names, ", "))
     end
-    if type(v) ~= want then
+    if want == "stack" then
+      if v ~= true and v ~= false and v ~= "kernel" and v ~= "user" and v ~= "both" then
+        fail(3, "%s: opts.stack must be true, \"kernel\", \"user\" or \"both\", got %s", fname,
+          type(v) == "string" and '"' .. v .. '"' or type(v))
+      end
+    elseif type(v) ~= want then
       fail(3, "%s: opts.%s must be a %s, got %s", fname, k, want, type(v))
     end
   end
@@ -247,6 +253,13 @@ local function uprobe(fname, ret, spec, args, opts, fn)
   local argstr = compile_args(fname, args, false)
   opts = check_opts(fname, opts)
   check_fn(fname, fn, 4)
+  if not ret and sym and off == 0 and (opts.stack == true or opts.stack == "user"
+      or opts.stack == "both") then
+    -- At a function's first instruction the frame-pointer walk skips the
+    -- caller (its return address is at the stack pointer, not yet behind
+    -- a saved frame pointer): fetch it, and the host puts it back in ev.stack
+    argstr = argstr .. (argstr ~= "" and " " or "") .. "__kp_ra=+0(%sp):x64"
+  end
   local key = fname .. "|" .. spec .. "|" .. argstr .. "|" .. optkey(opts)
   local p = reused(key)
   if not p then
@@ -483,6 +496,7 @@ function kp.config() return core.config() end
 -- ---- output: kp.emit, JSON Lines ---------------------------------------
 
 local cjson = require "cjson"
+local STACK_MT = debug.getregistry()["kp.Stack"]
 cjson.encode_sparse_array(true)
 cjson.encode_max_depth(32)
 cjson.encode_invalid_numbers("null")
@@ -495,6 +509,7 @@ local HOST = core.hostname() or "?"
 -- when a double holds it exactly, else a string of its decimal digits.
 local function jsonable(v, depth)
   local t = type(v)
+  if t == "userdata" and getmetatable(v) == STACK_MT then return kp.frames(v) end
   if t == "string" then
     if core.utf8(v) then return v end
     return { base64 = core.base64(v) }
@@ -634,6 +649,379 @@ end
 --- 64-bit values
 function kp.json(v) return (cjson.encode(jsonable(v, 0)):gsub('"\\u0000KPNUM(%-?%d+)"', "%1")) end
 
+-- ---- aggregates and stacks --------------------------------------------------
+
+-- kp.latency pairings, for kp.counters()["latency:TARGET"]
+local latencies = {}
+-- Every aggregate made, in order, for printing at exit: { a, name, print }
+local aggs = {}
+local agg_info = setmetatable({}, { __mode = "k" }) -- aggregate -> its entry in aggs
+local source_lines = {}
+
+-- The variable a declaration assigns to ("local opens = kp.count()"), read
+-- from the script's source line, so it prints as @opens like bpftrace.
+local function agg_name_from_source()
+  for level = 3, 50 do
+    local info = debug.getinfo(level, "Sl")
+    if not info then break end
+    if info.source ~= SELF and info.what ~= "C" then
+      local src, line = info.source, info.currentline
+      local lines = source_lines[src]
+      if not lines then
+        lines = {}
+        local text
+        if src:sub(1, 1) == "@" then
+          local f = io.open(src:sub(2), "r")
+          if f then text = f:read("*a"); f:close() end
+        elseif src:sub(1, 1) ~= "=" then
+          text = src
+        end
+        for l in ((text or "") .. "\n"):gmatch("([^\n]*)\n") do lines[#lines + 1] = l end
+        source_lines[src] = lines
+      end
+      local l = lines[line or 0]
+      return l and (l:match("([%a_][%w_]*)%s*=%s*kp%.%a+%s*[%({]")
+        or l:match("([%a_][%w_]*)%s*=%s*kp%.%a+%s*$"))
+    end
+  end
+end
+
+local AGG_OPTS = { name = "string", cap = "number", print = "boolean" }
+
+local function new_agg(fname, kind, opts, ...)
+  if type(opts) == "string" then opts = { name = opts } end
+  if opts ~= nil and type(opts) ~= "table" then
+    fail(3, "%s: opts must be a name or a table, got %s", fname, type(opts))
+  end
+  opts = opts or {}
+  for k, v in pairs(opts) do
+    if not AGG_OPTS[k] then
+      fail(3, "%s: unknown option '%s' (known: cap, name, print)", fname, tostring(k))
+    end
+    if type(v) ~= AGG_OPTS[k] then
+      fail(3, "%s: opts.%s must be a %s, got %s", fname, k, AGG_OPTS[k], type(v))
+    end
+  end
+  if opts.cap ~= nil and (opts.cap < 1 or opts.cap % 1 ~= 0 or opts.cap > 1e8) then
+    fail(3, "%s: opts.cap must be a whole number of keys from 1 to 100000000, got %s", fname,
+      tostring(opts.cap))
+  end
+  local ok, a = pcall(core.agg_new, kind, opts.cap or 0, ...)
+  if not ok then fail(3, "%s: %s", fname, tostring(a):gsub("^[^:]*:%d+: ", "")) end
+  local name = opts.name or agg_name_from_source() or ""
+  if name ~= "" and name:sub(1, 1) ~= "@" then name = "@" .. name end
+  if name == "" then name = "@" .. (#aggs > 0 and tostring(#aggs + 1) or "") end
+  local e = { a = a, name = name, print = opts.print ~= false }
+  aggs[#aggs + 1] = e
+  agg_info[a] = e
+  return a
+end
+
+--- kp.count([name | opts]): keyed counters. a:add(key) counts one; a[key]
+--- reads (0 when absent) and a[key] = n sets. opts: name (printed as
+--- @name), cap (most keys, default 65536; adds of new keys past it are
+--- dropped and counted), print (false: not printed at exit).
+function kp.count(opts) return new_agg("kp.count", "count", opts) end
+--- kp.sum([name | opts]): keyed sums; a:add(key, n) adds n.
+function kp.sum(opts) return new_agg("kp.sum", "sum", opts) end
+--- kp.stats([name | opts]): count, sum, min, max and avg per key;
+--- a:add(key, n) or a[key] = n records n.
+function kp.stats(opts)
+  -- (before aggregates, kp.stats() gave the probes' counters: now kp.counters())
+  return new_agg("kp.stats", "stats", opts)
+end
+--- kp.hist([name | opts]): power-of-two histograms, as bpftrace hist()
+function kp.hist(opts) return new_agg("kp.hist", "hist", opts) end
+--- kp.lhist(min, max, step [, name | opts]): linear histograms, as
+--- bpftrace lhist(); values below min and from max up get a bucket each
+function kp.lhist(min, max, step, opts)
+  local given = { min, max, step }
+  for i = 1, 3 do
+    local v = given[i]
+    if type(v) ~= "number" or v % 1 ~= 0 then
+      fail(2, "kp.lhist: argument %d (%s) must be a whole number, got %s", i,
+        ({ "min", "max", "step" })[i], type(v) == "number" and tostring(v) or type(v))
+    end
+  end
+  if max <= min then fail(2, "kp.lhist: max (%d) must be above min (%d)", max, min) end
+  if step <= 0 then fail(2, "kp.lhist: step must be positive, got %d", step) end
+  if (max - min) % step ~= 0 then
+    fail(2, "kp.lhist: step %d does not divide max - min (%d)", step, max - min)
+  end
+  if (max - min) / step > 1000 then
+    fail(2, "kp.lhist: %d buckets; at most 1000", (max - min) / step)
+  end
+  return new_agg("kp.lhist", "lhist", opts, min, max, step)
+end
+
+local function is_stack(v) return type(v) == "userdata" and getmetatable(v) == STACK_MT end
+
+--- kp.ksym(addr | stack): a kernel address as "func+0x1a" (from
+--- /proc/kallsyms); a stack's kernel frames as a list, innermost first
+function kp.ksym(x)
+  if x == nil then fail(2, "kp.ksym: argument 1 must be an address or a stack, got nil") end
+  local ok, r = pcall(core.ksym, x)
+  if not ok then fail(2, "kp.ksym: %s", (tostring(r):gsub("^bad argument #1 to '%?' ", ""))) end
+  return r
+end
+
+--- kp.usym(pid, addr | stack) or kp.usym(stack): a user address of a
+--- process as "func+0x1a" (from the ELF symbols of its mapped files); a
+--- stack's user frames as a list, innermost first
+function kp.usym(pid, x)
+  local ok, r
+  if is_stack(pid) then
+    ok, r = pcall(core.usym, pid)
+  else
+    if type(pid) ~= "number" then
+      fail(2, "kp.usym: argument 1 must be a pid or a stack, got %s", type(pid))
+    end
+    if x == nil then fail(2, "kp.usym: argument 2 must be an address or a stack, got nil") end
+    ok, r = pcall(core.usym, pid, x)
+  end
+  if not ok then fail(2, "kp.usym: %s", (tostring(r):gsub("^bad argument #%d to '%?' ", ""))) end
+  return r
+end
+
+--- kp.frames(stack): every frame of a stack, innermost first: kernel
+--- frames, then user frames
+function kp.frames(st)
+  if not is_stack(st) then fail(2, "kp.frames: argument 1 must be a stack, got %s", type(st)) end
+  local out = core.ksym(st)
+  for _, f in ipairs(core.usym(st)) do out[#out + 1] = f end
+  return out
+end
+
+local LAT_OPTS = { args = "table", filter = "string", pages = "number", cap = "number" }
+
+--- kp.latency("FUNC" | "PATH:FUNC", [opts,] fn): time spent in a function.
+--- An entry probe and a return probe (kprobe + kretprobe for a kernel
+--- function, uprobe + uretprobe for PATH:FUNC) paired by thread:
+--- fn(ev, ns, entry) runs at each return with the return event (ev.ret is
+--- the return value), the nanoseconds since the matching entry, and, when
+--- opts.args names entry arguments, the entry event's copy. Recursion
+--- pairs innermost first. opts: args, filter (entry probe), pages, cap
+--- (threads with a pending entry, default 65536). Returns the two probes.
+function kp.latency(target, opts, fn)
+  if type(opts) == "function" and fn == nil then opts, fn = nil, opts end
+  if type(target) ~= "string" or target == "" then
+    fail(2, "kp.latency: argument 1 must be a kernel function or 'PATH:FUNC', got %s", type(target))
+  end
+  if type(fn) ~= "function" then
+    fail(2, "kp.latency: the last argument must be a function(ev, ns, entry), got %s", type(fn))
+  end
+  opts = opts or {}
+  if type(opts) ~= "table" then fail(2, "kp.latency: opts must be a table, got %s", type(opts)) end
+  for k, v in pairs(opts) do
+    if not LAT_OPTS[k] then
+      fail(2, "kp.latency: unknown option '%s' (known: args, cap, filter, pages)", tostring(k))
+    end
+    if type(v) ~= LAT_OPTS[k] then
+      fail(2, "kp.latency: opts.%s must be a %s, got %s", k, LAT_OPTS[k], type(v))
+    end
+  end
+  local cap = opts.cap or 65536
+  local keep = opts.args ~= nil
+  local starts, outer, entries, pending = {}, {}, {}, 0
+  local unmatched, overflow = 0, 0
+  local function on_entry(e)
+    local tid, t = e.tid, e.time
+    local prev = starts[tid]
+    if prev == nil then
+      if pending >= cap then
+        -- threads that entered and never returned (exited, longjmp):
+        -- start over rather than grow without bound
+        overflow = overflow + pending
+        starts, outer, entries, pending = {}, {}, {}, 0
+      end
+      pending = pending + 1
+    else
+      local o = outer[tid]
+      if not o then o = {}; outer[tid] = o end
+      o[#o + 1] = prev
+      if keep then o[#o + 1] = entries[tid] end
+    end
+    starts[tid] = t
+    if keep then entries[tid] = e:copy() end
+  end
+  local function on_return(e)
+    local tid = e.tid
+    local t = starts[tid]
+    if t == nil then
+      unmatched = unmatched + 1
+      return
+    end
+    local entry = entries[tid]
+    local o = outer[tid]
+    if o and #o > 0 then
+      if keep then entries[tid] = table.remove(o) end
+      starts[tid] = table.remove(o)
+    else
+      starts[tid], entries[tid], outer[tid] = nil, nil, nil
+      pending = pending - 1
+    end
+    fn(e, tonumber(e.time - t), entry)
+  end
+  local popts = { filter = opts.filter, pages = opts.pages }
+  local ropts = { pages = opts.pages }
+  local path, sym = target:match("^(.+):([^:]+)$")
+  local p1, p2
+  if path then
+    p1 = kp.uprobe(target, opts.args or {}, popts, on_entry)
+    p2 = kp.uretprobe(target, { ret = "$retval" }, ropts, on_return)
+  else
+    p1 = kp.kprobe(target, opts.args or {}, popts, on_entry)
+    p2 = kp.kretprobe(target, { ret = "$retval" }, ropts, on_return)
+  end
+  latencies[#latencies + 1] = { name = "latency:" .. target, counts = function()
+    return { unmatched = unmatched, dropped = overflow, pending = pending }
+  end }
+  return p1, p2
+end
+
+local function num_text(v)
+  if type(v) == "cdata" then return (tostring(v):gsub("U?LL$", "")) end
+  if type(v) == "number" and v == math.floor(v) and math.abs(v) < 2 ^ 63 then
+    return string.format("%d", v)
+  end
+  return tostring(v)
+end
+
+-- a key as bpftrace prints it inside @name[...]
+local function key_text(k)
+  if type(k) == "table" then
+    local parts = {}
+    for i = 1, #k do parts[i] = key_text(k[i]) end
+    return table.concat(parts, ", ")
+  end
+  if is_stack(k) then return tostring(k) end
+  if type(k) == "number" or type(k) == "cdata" then return num_text(k) end
+  return tostring(k)
+end
+
+-- a key as folded frames (root first): other tuple members, then the
+-- stack's user frames and kernel frames, outermost first
+local function fold_key(k, out)
+  if type(k) == "table" then
+    for i = 1, #k do fold_key(k[i], out) end
+  elseif is_stack(k) then
+    local u, ks = core.usym(k), core.ksym(k)
+    for i = #u, 1, -1 do out[#out + 1] = u[i] end
+    for i = #ks, 1, -1 do out[#out + 1] = ks[i] end
+  elseif k ~= false and k ~= nil then
+    out[#out + 1] = (key_text(k):gsub("[;%s]", "_"))
+  end
+  return out
+end
+
+local function json_key(k)
+  if type(k) == "table" then
+    local out = {}
+    for i = 1, #k do out[i] = json_key(k[i]) end
+    return out
+  end
+  if is_stack(k) then return kp.frames(k) end
+  if k == false then return nil end
+  return k
+end
+
+local function value_text(kind, v)
+  if kind == "stats" then
+    return string.format("count %s, average %s, total %s, min %s, max %s", num_text(v.count),
+      num_text(v.avg), num_text(v.sum), num_text(v.min), num_text(v.max))
+  end
+  return num_text(v)
+end
+
+local PRINT_OPTS = { top = "number", folded = "boolean", name = "string" }
+
+--- kp.print(agg [, opts]): print an aggregate as bpftrace does, sorted by
+--- value (largest last); with -o json as one JSON object. opts: top = N
+--- (the N largest), folded = true (stack keys as flame-graph folded
+--- lines), name. kp.print(other) prints any value.
+function kp.print(a, opts)
+  local e = agg_info[a]
+  if not e then
+    if core.is_agg(a) then e = { a = a, name = "@" } else
+      io.stdout:write(tostring(a), "\n")
+      return
+    end
+  end
+  opts = opts or {}
+  if type(opts) ~= "table" then fail(2, "kp.print: opts must be a table, got %s", type(opts)) end
+  for k, v in pairs(opts) do
+    if not PRINT_OPTS[k] then
+      fail(2, "kp.print: unknown option '%s' (known: folded, name, top)", tostring(k))
+    end
+    if type(v) ~= PRINT_OPTS[k] then
+      fail(2, "kp.print: opts.%s must be a %s, got %s", k, PRINT_OPTS[k], type(v))
+    end
+  end
+  if opts.top and (opts.top < 1 or opts.top % 1 ~= 0) then
+    fail(2, "kp.print: opts.top must be a positive whole number, got %s", tostring(opts.top))
+  end
+  local name = opts.name or e.name
+  local kind, _, dropped = core.agg_info(a)
+  local keys, vals = core.agg_entries(a, opts.top)
+  local out = {}
+  if core.config().format == "json" then
+    local entries = {}
+    for i = 1, #keys do
+      local v = vals[i]
+      if kind == "hist" or kind == "lhist" then
+        local b = {}
+        for j = 1, #v do b[j] = v[j] end
+        v = { count = v.count, buckets = b }
+      end
+      entries[i] = { key = json_key(keys[i]), value = v }
+    end
+    local line = kp.json({ time = rfc3339(), host = HOST, kind = "aggregate", name = name,
+      type = kind, dropped = dropped, entries = entries })
+    -- lua-cjson 2.1.0 writes an empty table as an object
+    if #entries == 0 then line = line:gsub('"entries":{}', '"entries":[]') end
+    io.stdout:write(line, "\n")
+    io.stdout:flush()
+    return
+  end
+  if opts.folded then
+    for i = 1, #keys do
+      local v = vals[i]
+      if type(v) == "table" then v = v.count end
+      local frames = fold_key(keys[i], {})
+      out[#out + 1] = table.concat(frames, ";") .. " " .. num_text(v) .. "\n"
+    end
+  else
+    local width = core.term_width()
+    for i = 1, #keys do
+      local k = keys[i]
+      local head = name .. (k == false and "" or "[" .. key_text(k) .. "]")
+      if kind == "hist" or kind == "lhist" then
+        out[#out + 1] = head .. ":\n" .. core.agg_hist_text(a, k, width) .. "\n"
+      else
+        out[#out + 1] = head .. ": " .. value_text(kind, vals[i]) .. "\n"
+      end
+    end
+  end
+  if dropped > 0 then
+    out[#out + 1] = string.format("%s: %s new keys dropped at the cap\n", name, num_text(dropped))
+  end
+  io.stdout:write(table.concat(out))
+  io.stdout:flush()
+end
+
+--- (internal) at exit: print every aggregate that still holds keys,
+--- unless made with print = false, as bpftrace prints its maps
+function kp._atexit()
+  local first = true
+  for _, e in ipairs(aggs) do
+    if e.print and (#e.a > 0 or select(3, core.agg_info(e.a)) > 0) then
+      if first and core.config().format ~= "json" then io.stdout:write("\n") end
+      first = false
+      kp.print(e.a)
+    end
+  end
+end
+
 -- ---- rules ----------------------------------------------------------------
 
 local SEVERITIES = { info = true, low = true, medium = true, high = true, critical = true }
@@ -748,16 +1136,19 @@ function kp.rule(spec)
   return r
 end
 
---- kp.stats(): per probe { events, lost, ... }, and per rule
+--- kp.counters(): per probe { events, lost, ... }, and per rule
 --- ["rule:NAME"] = { evaluated, alerts, errors }
--- pairs(kp.stats()) walks the probes, as it always did; the process table's
+-- pairs(kp.counters()) walks the probes; the process table's
 -- and the rules' counters are reached by name and stay out of that walk
 local StatsMeta = { __index = function(_, k)
   if k == "proc" then return core.proc_stats() end
+  for _, l in ipairs(latencies) do
+    if l.name == k then return l.counts() end
+  end
   local r = type(k) == "string" and rules[k:match("^rule:(.+)$") or ""]
   if r then return { evaluated = r.evaluated, alerts = r.alerts, errors = r.errors } end
 end }
-function kp.stats()
+function kp.counters()
   return setmetatable(core.stats(), StatsMeta)
 end
 

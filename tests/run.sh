@@ -30,6 +30,8 @@ if [ "$tier" = unit ] || [ "$tier" = all ]; then
 	# the Lua API's argument checks, through the sanitizer build; --dry-run
 	# touches no kernel state
 	run "unit: api_errors.lua" build/asan/kpscript --dry-run tests/unit/api_errors.lua
+	# printed output (aggregates) byte for byte against tests/golden/*.out
+	run "unit: golden" env KPSCRIPT=build/asan/kpscript sh tests/golden/run.sh
 fi
 
 if [ "$tier" = live ] || [ "$tier" = all ]; then

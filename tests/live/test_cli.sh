@@ -102,7 +102,7 @@ kp.uprobe(arg[1] .. ":kp_target_int", { s = "+0(%cx):ustring" }, { filter = 's =
     if e.pid == tonumber(arg[3]) then n = n + 1 else others = others + 1 end
   end)
 kp.run()
-for _, s in pairs(kp.stats()) do
+for _, s in pairs(kp.counters()) do
   print(string.format("mine %d others %d events %d filtered %d", n, others, s.events, s.filtered))
 end
 EOF

@@ -26,7 +26,7 @@ local pid = f:read("*n")
 f:close()
 local total = 0
 for _, n in pairs(counts) do total = total + n end
-local s = kp.stats()["tracepoint:syscalls:sys_enter_getppid"]
+local s = kp.counters()["tracepoint:syscalls:sys_enter_getppid"]
 print(string.format("pid %d count %d total %d events %d lost %d", pid, counts[pid] or 0,
   total, s.events, s.lost))
 EOF

@@ -27,7 +27,7 @@ kp.uprobe(T .. ":kp_target_int", { a = "%di:s32", s = "+0(%cx):ustring" }, { fil
 kp.run()
 print("mine " .. table.concat(mine, ","))
 print("outside " .. outside)
-local s = kp.stats()
+local s = kp.counters()
 for _, v in pairs(s) do print("events " .. v.events .. " lost " .. v.lost) end
 EOF
 

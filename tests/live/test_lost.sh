@@ -1,6 +1,6 @@
 #!/bin/sh
 # Losses: with a one-page ring per CPU and a burst of events, some are lost,
-# and the accounting is exact: delivered + lost == generated, kp.stats()
+# and the accounting is exact: delivered + lost == generated, kp.counters()
 # says so once kp.run() has returned, and kpscript reports the loss on
 # stderr. And a run that stops early (kp.stop()) with a roomy ring reports
 # no loss: events it chose not to deliver were not lost to a full ring.
@@ -34,7 +34,7 @@ else
   kp.uprobe(spec, { s = "+0(%cx):ustring" }, { filter = filter, pages = 1 }, fn)
 end
 kp.run()
-for name, s in pairs(kp.stats()) do
+for name, s in pairs(kp.counters()) do
   print(string.format("delivered %d strangers %d events %d lost %d", delivered, strangers,
     s.events, s.lost))
 end
@@ -51,7 +51,7 @@ result() {
 	d=$2 s=$4 e=$6 l=$8
 	check "$nm: delivered + lost = generated ($d + $l = $((d + l)), want $gen)" [ $((d + l)) -eq "$gen" ]
 	check "$nm: the tiny ring did lose events (lost $l > 0)" [ "$l" -gt 0 ]
-	check "$nm: kp.stats() events = delivered ($e = $d)" [ "$e" -eq "$d" ]
+	check "$nm: kp.counters() events = delivered ($e = $d)" [ "$e" -eq "$d" ]
 	check "$nm: no stranger's event passed the filter ($s)" [ "$s" -eq 0 ]
 	# the wording may change; the line must say "lost" and give both numbers
 	report=$(grep 'lost' "$TMP/err" | grep -w -- "$l" | grep -w -- "$gen" | head -n 1)
@@ -99,12 +99,12 @@ kp.uprobe(arg[1] .. ":kp_target_int", { s = "+0(%cx):ustring" }, { filter = arg[
   kp.stop()
 end)
 kp.run()
-for _, s in pairs(kp.stats()) do print(string.format("delivered %d lost %d", n, s.lost)) end
+for _, s in pairs(kp.counters()) do print(string.format("delivered %d lost %d", n, s.lost)) end
 EOF
 STR="kpstop$$"
 kp -c "$T 20 $STR" "$TMP/stop.lua" "$T" "s == \"$STR\""
 exits "lost/stop: run exits 0" 0
 check "lost/stop: one event delivered before kp.stop() (got: $(oneline "$TMP/out"))" grep -q '^delivered 1 ' "$TMP/out"
-check "lost/stop: kp.stats() lost is 0 after kp.stop() with a roomy ring (got: $(oneline "$TMP/out"))" \
+check "lost/stop: kp.counters() lost is 0 after kp.stop() with a roomy ring (got: $(oneline "$TMP/out"))" \
 	grep -q ' lost 0$' "$TMP/out"
 check "lost/stop: no loss report on stderr (got: $(head -n 1 "$TMP/err"))" not grep -q 'lost' "$TMP/err"

@@ -61,7 +61,7 @@ print("bad " .. table.concat(bad, " ", 1, math.min(#bad, 8)))
 print("events " .. nevents)
 print("backwards " .. backwards .. " " .. tostring(first_back))
 local lost = 0
-for _, s in pairs(kp.stats()) do lost = lost + s.lost end
+for _, s in pairs(kp.counters()) do lost = lost + s.lost end
 print("lost " .. lost)
 EOF
 

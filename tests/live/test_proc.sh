@@ -34,7 +34,7 @@ kp.every(100, function()
   print("GRANDPARENT " .. tostring(p.parent and p.parent.parent and p.parent.parent.pid))
   print("CONTAINER " .. tostring(p.container_id))
   print("CGROUP " .. tostring(p.cgroup))
-  local s = kp.stats().proc
+  local s = kp.counters().proc
   print("STATS " .. s.size .. " " .. s.cap .. " " .. s.evictions)
 end)
 local exited
@@ -95,7 +95,7 @@ if [ -n "$SCOPE" ]; then
 else
 	skip "proc: no writable cgroup hierarchy to make a container cgroup in"
 fi
-check "proc: kp.stats().proc has size, cap 32768, evictions ($(val STATS))" \
+check "proc: kp.counters().proc has size, cap 32768, evictions ($(val STATS))" \
 	cond 'set -- $(val STATS); [ "${1:-0}" -gt 0 ] && [ "$2" = 32768 ]'
 check "proc: an exited process is still known, marked exited ($(val EXITED))" [ "$(val EXITED)" = "true sleep" ]
 none_new "proc: nothing left registered" "$before"

@@ -16,7 +16,7 @@ local exec = kp.tracepoint("sched:sched_process_exec")
 kp.rule{ name = "target_exec", on = exec, when = function(e) return e.filename:match("/target$") end,
   message = "{comm} ran {filename}", fields = { "filename" } }
 kp.run()
-local st = kp.stats()
+local st = kp.counters()
 print("events " .. st["uprobe:" .. abs .. ":kp_target_int"].events)
 print("alerts " .. st["rule:target_exec"].alerts)
 LUA

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Rules: kp.rule alerts, their record (kind, rule, severity, message from a
 # template or a function, fields from a list or from functions), their
-# counters in kp.stats(), a rule error that stops neither the other rules
+# counters in kp.counters(), a rule error that stops neither the other rules
 # nor the run, probes without a handler, --output rotation with SIGHUP,
 # SIGHUP without --output, a directory of scripts.
 #
@@ -53,7 +53,7 @@ kp.rule{ name = "badfield", on = pint, when = function(ev) return ev.a == 1 end,
 kp.rule{ name = "tagger", on = pint, when = function(ev) if ev.a == 0 then ev.tag = "zero" end return false end }
 kp.rule{ name = "plain", on = pint, severity = "low" }
 kp.run()
-local s = kp.stats()
+local s = kp.counters()
 for _, n in ipairs({ "broken", "every", "thirds", "str_only", "both", "badmsg", "badfield", "plain" }) do
   local r = s["rule:" .. n] or {}
   print(string.format("stats %s %s %s %s", n, tostring(r.evaluated), tostring(r.alerts), tostring(r.errors)))

@@ -99,7 +99,7 @@ expect(R .. "kp_target_middle", "ret", 5)
 if mine[k] then fail("%d extra events of pid %s, first %s", #mine - k + 1, tostring(pid), mine[k].probe) end
 print("bad " .. #bad)
 for i = 1, math.min(#bad, 5) do print("  " .. bad[i]) end
-local st = kp.stats()
+local st = kp.counters()
 local lost = 0
 for _, s in pairs(st) do lost = lost + s.lost + s.bad_fields end
 print("lost " .. lost)

@@ -15,7 +15,7 @@ version() { # version TAG [UPROBE]: write the script, as an editor saves it
 		echo "end)"
 		[ -n "$2" ] && echo "kp.uprobe('$(readlink -f "$PROGS/uprobe_target"):kp_target_int', {}, function() end)"
 		echo "kp.run()"
-		echo "local s = kp.stats()[p.name]"
+		echo "local s = kp.counters()[p.name]"
 		echo "print('events ' .. s.events .. ' lost ' .. s.lost)"
 	} >"$W.tmp" && mv "$W.tmp" "$W"
 }

@@ -10,6 +10,8 @@
  *         can attach its probes first; EOF counts as the go signal too
  *   -v    print one line per call on stdout; otherwise print nothing
  *
+ * KP_TARGET_LINGER_MS=N in the environment: sleep N ms before exiting.
+ *
  * Exact call pattern, in this order, each function called from main():
  *
  *   for i in 0 .. N-1:
@@ -140,5 +142,9 @@ int main(int argc, char **argv)
 	kp_target_outer(3);
 	if (verbose)
 		printf("kp_target_outer(3)\n");
+	/* stay alive a while, so a tracer can still read /proc/PID/maps when
+	 * it names the frames of this process's stacks */
+	if (getenv("KP_TARGET_LINGER_MS"))
+		usleep((useconds_t)atoi(getenv("KP_TARGET_LINGER_MS")) * 1000);
 	return 0;
 }

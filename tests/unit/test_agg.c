@@ -479,6 +479,61 @@ static void test_print(void)
 	kp_agg_free(a);
 }
 
+/* set and delete, checked against a plain array after random operations */
+static void test_set_del(void)
+{
+	struct kp_agg *a = kp_agg_new(KP_AGG_COUNT, 0, NULL);
+	int64_t want[600];
+	const struct kp_agg_value *v;
+	unsigned int seed = 12345;
+	int bad = 0, present = 0;
+
+	for (int i = 0; i < 600; i++)
+		want[i] = -1;
+	for (int round = 0; round < 20000; round++) {
+		int k = (int)((seed = seed * 1103515245u + 12345u) >> 8) % 600;
+		int op = (int)((seed = seed * 1103515245u + 12345u) >> 8) % 3;
+
+		if (op == 0) {
+			if (kp_agg_add(a, &k, sizeof(k), 0) == 0)
+				want[k] = want[k] < 0 ? 1 : want[k] + 1;
+		} else if (op == 1) {
+			int err = kp_agg_del(a, &k, sizeof(k));
+
+			if (err != (want[k] < 0 ? -ENOENT : 0))
+				bad++;
+			want[k] = -1;
+		} else {
+			if (kp_agg_set(a, &k, sizeof(k), round) == 0)
+				want[k] = round;
+		}
+	}
+	for (int k = 0; k < 600; k++) {
+		int err = kp_agg_get(a, &k, sizeof(k), &v);
+
+		if (want[k] < 0) {
+			bad += err != -ENOENT;
+		} else {
+			present++;
+			bad += err != 0 || (int64_t)v->count != want[k];
+		}
+	}
+	T_EQ_INT(bad, 0, "20000 random add/set/del on 600 keys agree with a plain array");
+	T_EQ_INT(kp_agg_len(a), present, "length after deletes");
+	T_EQ_INT(kp_agg_set(a, &bad, sizeof(bad), -1), -EINVAL, "a negative count is refused");
+	kp_agg_free(a);
+
+	a = kp_agg_new(KP_AGG_HIST, 0, NULL);
+	T_EQ_INT(kp_agg_set(a, "k", 1, 5), -EINVAL, "set on a histogram is refused");
+	kp_agg_free(a);
+	a = kp_agg_new(KP_AGG_SUM, 1, NULL);
+	T_EQ_INT(kp_agg_set(a, "k", 1, -7), 0, "set a sum");
+	T_EQ_INT(kp_agg_get(a, "k", 1, &v) == 0 ? v->sum : 0, -7, "the sum is what was set");
+	T_EQ_INT(kp_agg_set(a, "j", 1, 1), -ENOSPC, "set of a new key past the cap");
+	T_EQ_UINT(kp_agg_dropped(a), 1, "and it is counted as dropped");
+	kp_agg_free(a);
+}
+
 int main(void)
 {
 	test_count();
@@ -490,6 +545,7 @@ int main(void)
 	test_cap_clear();
 	test_sorted();
 	test_print();
+	test_set_del();
 	printf("# %d passed, %d failed\n", t_passed, t_failed);
 	return T_DONE();
 }

@@ -261,7 +261,8 @@ static void test_expire_in_chain(void)
 			else
 				kept += got != NULL;
 		}
-		snprintf(what, sizeof(what), "chain %s: the kept half still found after the other expires",
+		snprintf(what, sizeof(what),
+			 "chain %s: the kept half still found after the other expires",
 			 kinds[k].name);
 		T_EQ_UINT(lost, 0, what);
 		snprintf(what, sizeof(what), "chain %s: the expired half gone", kinds[k].name);
@@ -274,10 +275,12 @@ static void test_expire_in_chain(void)
 		lost = 0;
 		for (int32_t i = 0; i < 2000; i++)
 			lost += kp_comm_get(c, 7 + i * kinds[k].step) == NULL;
-		snprintf(what, sizeof(what), "chain %s: all 2000 found after the expired half is set again",
+		snprintf(what, sizeof(what),
+			 "chain %s: all 2000 found after the expired half is set again",
 			 kinds[k].name);
 		T_EQ_UINT(lost, 0, what);
-		snprintf(what, sizeof(what), "chain %s: 2000 entries, no duplicates", kinds[k].name);
+		snprintf(what, sizeof(what), "chain %s: 2000 entries, no duplicates",
+			 kinds[k].name);
 		T_EQ_UINT(kp_comm_size(c), 2000, what);
 		kp_comm_free(c);
 	}

@@ -150,8 +150,8 @@ static void put_samples(struct fake *f, uint32_t id, const uint64_t *times, size
 		put_sample(f, id, id, times[i]);
 }
 
-#define PUT_SAMPLES(f, id, ...)                                            \
-	put_samples(f, id, (const uint64_t[]){ __VA_ARGS__ },              \
+#define PUT_SAMPLES(f, id, ...)                               \
+	put_samples(f, id, (const uint64_t[]){ __VA_ARGS__ }, \
 		    sizeof((const uint64_t[]){ __VA_ARGS__ }) / sizeof(uint64_t))
 
 static void put_lost(struct fake *f, uint64_t lost, uint64_t time)
@@ -297,7 +297,7 @@ static void test_order(void)
 		void *owner;
 		uint64_t time;
 	} want[] = {
-		{ C, 5 },  { A, 10 }, { B, 20 }, { C, 30 }, { A, 40 }, { B, 50 },
+		{ C, 5 },  { A, 10 }, { B, 20 }, { C, 30 }, { A, 40 },	{ B, 50 },
 		{ C, 60 }, { A, 70 }, { B, 80 }, { C, 90 }, { A, 100 },
 	};
 	struct fake fa, fb, fc;
@@ -330,11 +330,12 @@ static void test_order(void)
 		char raw[32];
 
 		snprintf(raw, sizeof(raw), "r%llu", (unsigned long long)want[i].time);
-		if (g->time != want[i].time || g->owner != want[i].owner ||
-		    g->pid != 1000 + i || g->tid != 2000 + i || g->cpu != 5 ||
-		    g->raw_size != strlen(raw) || strcmp(g->raw, raw)) {
+		if (g->time != want[i].time || g->owner != want[i].owner || g->pid != 1000 + i ||
+		    g->tid != 2000 + i || g->cpu != 5 || g->raw_size != strlen(raw) ||
+		    strcmp(g->raw, raw)) {
 			bad++;
-			printf("# order: #%zu got %s t=%llu pid=%u tid=%u cpu=%u raw=%s, want %s t=%llu\n",
+			printf("# order: #%zu got %s t=%llu pid=%u tid=%u cpu=%u raw=%s, want %s "
+			       "t=%llu\n",
 			       i, owner_name(g->owner), (unsigned long long)g->time, g->pid, g->tid,
 			       g->cpu, g->raw, owner_name(want[i].owner),
 			       (unsigned long long)want[i].time);
@@ -454,7 +455,8 @@ static void test_horizon(void)
 	T_EQ_INT(ret, 3, "horizon: drain(UINT64_MAX) delivers the other 3");
 	T_OK(!held, "horizon: drain(UINT64_MAX) holds nothing");
 	T_OK(times_are(c, 4, second, 3), "horizon: late 45 comes before the held 50, then 60");
-	T_OK(c->log[5].owner == A && c->log[5].time == 50, "horizon: held 50 delivered once, owner A");
+	T_OK(c->log[5].owner == A && c->log[5].time == 50,
+	     "horizon: held 50 delivered once, owner A");
 	put_sample(&fa, 1, 1, 70);
 	fake_publish(&fa);
 	ret = kp_loop_drain(l, 69, &held);
@@ -598,11 +600,13 @@ static void test_sideband(void)
 	}
 	T_EQ_STR(kp_comm_get(comm, 101), "fifteen_chars_x", "sideband: comm of 101 after drain");
 	T_EQ_INT(kp_comm_pid(comm, 102), 100, "sideband: FORK recorded pid 100 for tid 102");
-	T_EQ_STR(kp_comm_get(comm, 102), "fifteen_chars_x", "sideband: exited 102 kept until expire");
+	T_EQ_STR(kp_comm_get(comm, 102), "fifteen_chars_x",
+		 "sideband: exited 102 kept until expire");
 	kp_comm_expire(comm, 40);
 	T_OK(kp_comm_get(comm, 102) != NULL, "sideband: expire(40) keeps 102 (EXIT time is 40)");
 	kp_comm_expire(comm, 41);
-	T_OK(kp_comm_get(comm, 102) == NULL, "sideband: expire(41) drops 102, EXIT time from record");
+	T_OK(kp_comm_get(comm, 102) == NULL,
+	     "sideband: expire(41) drops 102, EXIT time from record");
 	T_EQ_STR(kp_comm_get(comm, 101), "fifteen_chars_x", "sideband: 101 survives the expire");
 	kp_loop_free(l);
 	kp_comm_free(comm);
@@ -634,7 +638,8 @@ static void test_corrupt(void)
 	fake_publish(&fa);
 	ring_add(l, &fa, A);
 	ret = kp_loop_drain(l, UINT64_MAX, &held);
-	T_OK(times_are(c, 0, want, 3), "corrupt: samples @20 and @25 with raw_size too big skipped");
+	T_OK(times_are(c, 0, want, 3),
+	     "corrupt: samples @20 and @25 with raw_size too big skipped");
 	T_EQ_UINT(kp_loop_corrupt(l), 2, "corrupt: both counted in kp_loop_corrupt()");
 	T_EQ_UINT(c->n >= 2 ? c->log[1].raw_size : 0, 12,
 		  "corrupt: raw_size reaching the record end exactly is delivered");
@@ -648,7 +653,8 @@ static void test_corrupt(void)
 	fake_publish(&fa);
 	ret = kp_loop_drain(l, UINT64_MAX, &held);
 	T_EQ_UINT(kp_loop_corrupt(l), 3, "corrupt: a size-0 header counted too");
-	T_OK(c->n == 4 && c->log[3].time == 60, "corrupt: ring A still delivered after B's bad header");
+	T_OK(c->n == 4 && c->log[3].time == 60,
+	     "corrupt: ring A still delivered after B's bad header");
 	T_EQ_UINT(fake_tail(&fb), fb.head, "corrupt: ring B skipped and committed to its head");
 	kp_loop_free(l);
 	fake_fini(&fa);
@@ -686,8 +692,7 @@ static void test_remove(void)
 	T_EQ_INT(ret, 2, "remove: drain after remove(A) passes only B's 2 records");
 	T_EQ_UINT(from_a, 0, "remove: no record of removed owner A (both its rings) delivered");
 	T_EQ_UINT(fake_tail(&fa), 0, "remove: removed ring A left unread");
-	T_EQ_INT(ring_add(l, &fa, A), 0,
-		 "remove: re-adding A's fd works (it left the epoll set)");
+	T_EQ_INT(ring_add(l, &fa, A), 0, "remove: re-adding A's fd works (it left the epoll set)");
 	ret = kp_loop_drain(l, UINT64_MAX, &held);
 	T_OK(ret == 2 && c->n == 4 && c->log[2].owner == A && c->log[3].time == 30,
 	     "remove: re-added ring A delivers its 2 records");

@@ -204,6 +204,8 @@ static int read_all(const uint8_t *buf, size_t len, char *msg, size_t msglen, in
 		/* touch every byte the item points to, for ASan */
 		if (it.type == KP_REC_SAMPLE && it.sample.raw_len)
 			e = ((const volatile uint8_t *)it.sample.raw)[it.sample.raw_len - 1];
+		if (it.type == KP_REC_SAMPLE && it.sample.nchain)
+			e = ((const volatile uint8_t *)it.sample.chain)[8 * it.sample.nchain - 1];
 		if (it.type == KP_REC_PROBE && it.probe.format_len)
 			e = ((const volatile char *)it.probe.format)[it.probe.format_len - 1];
 	}
@@ -393,7 +395,7 @@ static void test_refused(void)
 	buf[8] = KP_REC_MAJOR + 1;
 	e = read_all(buf, len, msg, sizeof(msg), &items);
 	T_EQ_INT(e, -ENOTSUP, "newer major refused");
-	T_OK(strstr(msg, "byte 8: format version 2.0 is not supported") != NULL,
+	T_OK(strstr(msg, "byte 8: format version 2.1 is not supported") != NULL,
 	     "major message: %s", msg);
 	buf[8] = KP_REC_MAJOR;
 
@@ -471,12 +473,12 @@ static void test_versions(void)
 	recs[72 + 8] = 1;
 	recs[72 + 32] = 8;
 
-	n = hand_file(file, 1, recs, 24 + 48);
+	n = hand_file(file, KP_REC_MINOR + 1, recs, 24 + 48);
 	e = read_all(file, n, msg, sizeof(msg), &items);
 	T_OK(e == 0, "newer minor: unknown record type skipped (%d %s)", e, msg);
 	T_EQ_INT(items, 3, "newer minor: header, probe, sample");
 
-	n = hand_file(file, 1, recs + 24, 48 + 56);
+	n = hand_file(file, KP_REC_MINOR + 1, recs + 24, 48 + 56);
 	e = read_all(file, n, msg, sizeof(msg), &items);
 	T_OK(e == 0, "newer minor: a longer sample record is read (%d %s)", e, msg);
 	T_EQ_INT(items, 4, "newer minor: both samples");
@@ -645,6 +647,82 @@ static void test_cost(void)
 	close(fd);
 }
 
+/* 1.1: a sample's callchain goes through, and its bad lengths are caught */
+static void test_chain(void)
+{
+	static const uint64_t ips[] = { (uint64_t)-128, 0xffffffff81000010ULL, (uint64_t)-512,
+					0x401136, 0x7f0000001234ULL };
+	struct kp_rec_header h;
+	struct kp_rec_writer *w;
+	struct kp_rec_reader *r;
+	struct kp_rec_item it;
+	int fd = mem_fd(), e, items, nsamples = 0;
+	char msg[256];
+	size_t len;
+	uint8_t *buf;
+	uint64_t got[5] = { 0 };
+	uint32_t nchain = 0;
+
+	fill_header(&h);
+	w = kp_rec_create(fd, &h);
+	kp_rec_add_probe(w, 1, "uprobe:/x:f", "", "name: f\n");
+	T_EQ_INT(kp_rec_add_sample_chain(w, 1, 0, 5, 5, 10, RAW1, 3, ips, 5), 0,
+		 "chain: add a sample with a 5-entry callchain");
+	T_EQ_INT(kp_rec_add_sample_chain(w, 1, 0, 5, 5, 11, RAW1, 3, NULL, 0), 0,
+		 "chain: add one without");
+	T_EQ_INT(kp_rec_add_sample_chain(w, 1, 0, 5, 5, 11, RAW1, 3, ips, KP_REC_MAX_CHAIN + 1),
+		 -E2BIG, "chain: an overlong callchain is refused");
+	kp_rec_close(w);
+	buf = slurp(fd, &len);
+	close(fd);
+	r = kp_rec_open(buf, len, msg, sizeof(msg));
+	while (r && kp_rec_next(r, &it) == 1) {
+		if (it.type != KP_REC_SAMPLE)
+			continue;
+		if (nsamples++ == 0) {
+			nchain = it.sample.nchain;
+			if (nchain == 5)
+				memcpy(got, it.sample.chain, sizeof(got));
+			T_EQ_INT(it.sample.raw_len, 3, "chain: raw length kept");
+		} else {
+			T_OK(it.sample.nchain == 0 && it.sample.chain == NULL,
+			     "chain: the plain sample has none");
+		}
+	}
+	T_OK(r && kp_rec_complete(r), "chain: file reads to its end");
+	kp_rec_free(r);
+	T_EQ_INT(nchain, 5, "chain: callchain length read back");
+	T_OK(memcmp(got, ips, sizeof(got)) == 0, "chain: callchain entries read back");
+
+	/* corrupt the chain length: larger than the record, then zero */
+	for (size_t off = 0; off + 8 <= len; off += 8) {
+		uint32_t type, rl;
+
+		memcpy(&type, buf + off, 4);
+		memcpy(&rl, buf + off + 4, 4);
+		if (type == KP_REC_SAMPLE && rl == 48 + 8 + 40) {
+			buf[off + 48] = 6;
+			e = read_all(buf, len, msg, sizeof(msg), &items);
+			T_OK(e == -EBADMSG && strstr(msg, "shorter than its fields"),
+			     "chain: a length past the record is an error (%s)", msg);
+			buf[off + 48] = 0;
+			e = read_all(buf, len, msg, sizeof(msg), &items);
+			T_OK(e == -EBADMSG && strstr(msg, "callchain length is 0"),
+			     "chain: a zero length is an error (%s)", msg);
+			buf[off + 48] = 5;
+			break;
+		}
+		if (type == KP_REC_SAMPLE || type == KP_REC_PROBE)
+			off += rl - 8;
+	}
+	/* a 1.0 file may not carry one */
+	buf[10] = 0;
+	e = read_all(buf, len, msg, sizeof(msg), &items);
+	T_OK(e == -EBADMSG && strstr(msg, "does not match its fields"),
+	     "chain: a 1.0 file's sample with extra bytes is an error (%s)", msg);
+	free(buf);
+}
+
 int main(void)
 {
 	test_round_trip();
@@ -652,6 +730,7 @@ int main(void)
 	test_corruption();
 	test_refused();
 	test_versions();
+	test_chain();
 	test_writer_errors();
 	test_big();
 	test_cost();

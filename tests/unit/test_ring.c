@@ -310,14 +310,16 @@ static void test_corrupt_one(const char *name, uint16_t size, size_t publish)
 	put_rec(&f, 16, 2);
 	fake_publish(&f);
 	got = kp_ring_peek(r, &err);
-	T_OK(rec_matches(got, 24, 1) && err == 0, "corrupt %s: the good record before is read", name);
+	T_OK(rec_matches(got, 24, 1) && err == 0, "corrupt %s: the good record before is read",
+	     name);
 	kp_ring_consume(r);
 	err = 0;
 	got = kp_ring_peek(r, &err);
 	T_OK(got == NULL, "corrupt %s: peek returns NULL", name);
 	snprintf(what, sizeof(what), "corrupt %s: err is -EBADMSG", name);
 	T_EQ_INT(err, -EBADMSG, what);
-	snprintf(what, sizeof(what), "corrupt %s: ring skipped to its head (nothing pending)", name);
+	snprintf(what, sizeof(what), "corrupt %s: ring skipped to its head (nothing pending)",
+		 name);
 	T_EQ_UINT(kp_ring_pending(r), 0, what);
 	got = kp_ring_peek(r, &err);
 	T_OK(got == NULL && err == 0, "corrupt %s: records behind it in the same batch are dropped",
@@ -373,7 +375,8 @@ static void test_head_reload(void)
 	kp_ring_consume(r);
 	T_EQ_UINT(kp_ring_pending(r), 0, "head reload: batch 1 exhausted");
 	h = kp_ring_peek(r, &err);
-	T_OK(rec_matches(h, 32, 3), "head reload: the later record is seen once batch 1 is exhausted");
+	T_OK(rec_matches(h, 32, 3),
+	     "head reload: the later record is seen once batch 1 is exhausted");
 	T_EQ_UINT(kp_ring_pending(r), 32, "head reload: pending reloaded with the new head");
 	kp_ring_consume(r);
 	fake_fini(&f);

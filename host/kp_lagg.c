@@ -1,0 +1,845 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Aggregates for Lua: the userdata "kp.Agg" over a kp_agg. Keys are any Lua
+ * scalar, a kp.Stack, or a table (a tuple) of those, serialized to bytes so
+ * the C table can hash them; equal values give equal bytes (5, 5.0 and 5LL
+ * are one key), and the bytes decode back to the key for iteration and
+ * printing.
+ *
+ * Key bytes: nil 'n'; boolean 'b' + 0/1; an integer below 2^63 in
+ * magnitude 'i' + 8 bytes big-endian with the sign bit flipped (so bytes
+ * order as numbers); an unsigned 64-bit integer at or above 2^63 'u' + 8
+ * bytes; any other number 'd' + its 8 bytes; a string 's' + 4-byte length
+ * + bytes; a stack 'k' + pid, frame counts and addresses; a tuple 't' +
+ * 4-byte count + its elements. nil alone is the empty key of an aggregate
+ * used without keys.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "kp_agg.h"
+#include "kp_lagg.h"
+#include "kp_stack.h"
+
+#define KP_AGG_MT "kp.Agg"
+#define KP_TUPLE_MAX 16
+
+struct kp_lagg {
+	struct kp_agg *a; /* NULL once collected */
+	unsigned char *buf; /* the key being encoded */
+	size_t len, cap;
+};
+
+static const char *const kind_names[] = { "count", "sum", "stats", "hist", "lhist" };
+
+static struct kp_lagg *check_agg(lua_State *L, int i)
+{
+	struct kp_lagg *g = luaL_checkudata(L, i, KP_AGG_MT);
+
+	if (!g->a)
+		luaL_error(L, "aggregate is freed");
+	return g;
+}
+
+/* ---- keys -------------------------------------------------------------- */
+
+static void key_put(lua_State *L, struct kp_lagg *g, const void *p, size_t n)
+{
+	if (g->len + n > g->cap) {
+		size_t cap = g->cap ? g->cap : 256;
+		unsigned char *nb;
+
+		while (cap < g->len + n)
+			cap *= 2;
+		nb = realloc(g->buf, cap);
+		if (!nb)
+			luaL_error(L, "out of memory");
+		g->buf = nb;
+		g->cap = cap;
+	}
+	memcpy(g->buf + g->len, p, n);
+	g->len += n;
+}
+
+static void key_tag(lua_State *L, struct kp_lagg *g, char tag)
+{
+	key_put(L, g, &tag, 1);
+}
+
+static void key_be64(lua_State *L, struct kp_lagg *g, uint64_t v)
+{
+	unsigned char b[8];
+
+	for (int i = 0; i < 8; i++)
+		b[i] = (unsigned char)(v >> (56 - 8 * i));
+	key_put(L, g, b, 8);
+}
+
+static void key_be32(lua_State *L, struct kp_lagg *g, uint32_t v)
+{
+	unsigned char b[4] = { (unsigned char)(v >> 24), (unsigned char)(v >> 16),
+			       (unsigned char)(v >> 8), (unsigned char)v };
+
+	key_put(L, g, b, 4);
+}
+
+/*
+ * A LuaJIT 64-bit integer cdata, through its tostring ("-5LL", "7ULL"):
+ * the C API has no other safe view of a cdata. 1 with *v and *is_unsigned,
+ * or 0 for any other cdata.
+ */
+static int cdata_int(lua_State *L, int i, uint64_t *v, int *is_unsigned)
+{
+	const char *s;
+	char *end;
+	size_t n;
+	int ok = 0;
+
+	lua_getglobal(L, "tostring");
+	lua_pushvalue(L, i < 0 ? i - 1 : i);
+	lua_call(L, 1, 1);
+	s = lua_tolstring(L, -1, &n);
+	if (s && n > 3 && !strcmp(s + n - 3, "ULL")) {
+		errno = 0;
+		*v = strtoull(s, &end, 10);
+		*is_unsigned = 1;
+		ok = !errno && end == s + n - 3;
+	} else if (s && n > 2 && !strcmp(s + n - 2, "LL")) {
+		errno = 0;
+		*v = (uint64_t)strtoll(s, &end, 10);
+		*is_unsigned = 0;
+		ok = !errno && end == s + n - 2;
+	}
+	lua_pop(L, 1);
+	return ok;
+}
+
+static void key_int(lua_State *L, struct kp_lagg *g, int64_t v)
+{
+	key_tag(L, g, 'i');
+	key_be64(L, g, (uint64_t)v ^ (1ULL << 63));
+}
+
+static int key_value(lua_State *L, struct kp_lagg *g, int i, int depth)
+{
+	switch (lua_type(L, i)) {
+	case LUA_TNIL:
+		key_tag(L, g, 'n');
+		return 0;
+	case LUA_TBOOLEAN: {
+		unsigned char b = (unsigned char)lua_toboolean(L, i);
+
+		key_tag(L, g, 'b');
+		key_put(L, g, &b, 1);
+		return 0;
+	}
+	case LUA_TNUMBER: {
+		double d = lua_tonumber(L, i);
+
+		if (d == floor(d) && fabs(d) < 9223372036854775808.0) {
+			key_int(L, g, (int64_t)d);
+		} else {
+			uint64_t bits;
+
+			if (d == 0)
+				d = 0; /* -0 and 0 are one key */
+			memcpy(&bits, &d, 8);
+			key_tag(L, g, 'd');
+			key_be64(L, g, bits);
+		}
+		return 0;
+	}
+	case LUA_TSTRING: {
+		size_t n;
+		const char *s = lua_tolstring(L, i, &n);
+
+		if (n > UINT32_MAX)
+			return luaL_error(L, "aggregate key: string too long");
+		key_tag(L, g, 's');
+		key_be32(L, g, (uint32_t)n);
+		key_put(L, g, s, n);
+		return 0;
+	}
+	case LUA_TUSERDATA: {
+		struct kp_stack *st = kp_stack_test(L, i);
+
+		if (!st)
+			break;
+		key_tag(L, g, 'k');
+		key_be32(L, g, (uint32_t)st->pid);
+		key_be32(L, g, (uint32_t)st->nkernel << 16 | st->nuser);
+		for (unsigned int k = 0; k < (unsigned int)st->nkernel + st->nuser; k++)
+			key_be64(L, g, st->ip[k]);
+		return 0;
+	}
+	case LUA_TTABLE: {
+		size_t n = lua_objlen(L, i);
+
+		if (depth > 0)
+			return luaL_error(L, "aggregate key: a tuple cannot hold a table");
+		if (n == 0)
+			return luaL_error(L, "aggregate key: an empty table is not a tuple");
+		if (n > KP_TUPLE_MAX)
+			return luaL_error(L, "aggregate key: a tuple holds at most %d values",
+					  KP_TUPLE_MAX);
+		key_tag(L, g, 't');
+		key_be32(L, g, (uint32_t)n);
+		for (size_t k = 1; k <= n; k++) {
+			lua_rawgeti(L, i, (int)k);
+			key_value(L, g, -1, depth + 1);
+			lua_pop(L, 1);
+		}
+		return 0;
+	}
+	default: {
+		uint64_t v;
+		int is_unsigned;
+
+		if (lua_type(L, i) != 10 /* LUA_TCDATA */ || !cdata_int(L, i, &v, &is_unsigned))
+			break;
+		if (is_unsigned && v >= 1ULL << 63) {
+			key_tag(L, g, 'u');
+			key_be64(L, g, v);
+		} else {
+			key_int(L, g, (int64_t)v);
+		}
+		return 0;
+	}
+	}
+	return luaL_error(L,
+			  "aggregate key: %s cannot be a key (use nil, a boolean, number, "
+			  "string, 64-bit integer, stack, or a table of those)",
+			  luaL_typename(L, i));
+}
+
+/* Encode the key at @i into g->buf; nil alone is the empty key. */
+static void key_encode(lua_State *L, struct kp_lagg *g, int i)
+{
+	g->len = 0;
+	if (lua_isnil(L, i))
+		return;
+	key_value(L, g, i, 0);
+}
+
+static void push_u64(lua_State *L, uint64_t v, int is_signed)
+{
+	if (is_signed ? ((int64_t)v > -(1LL << 53) && (int64_t)v < 1LL << 53) : v < 1ULL << 53) {
+		lua_pushnumber(L, is_signed ? (lua_Number)(int64_t)v : (lua_Number)v);
+		return;
+	}
+	lua_getfield(L, LUA_REGISTRYINDEX, "kp.mk64");
+	lua_pushnumber(L, (lua_Number)(uint32_t)(v >> 32));
+	lua_pushnumber(L, (lua_Number)(uint32_t)v);
+	lua_pushboolean(L, is_signed);
+	lua_call(L, 3, 1);
+}
+
+static uint64_t get_be(const unsigned char *p, int n)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* Push the value encoded at *@p (bytes written by this file). */
+static void key_decode(lua_State *L, const unsigned char **p, const unsigned char *end)
+{
+	const unsigned char *q = *p;
+	char tag = (char)*q++;
+
+	luaL_checkstack(L, 4, "aggregate key");
+	switch (tag) {
+	case 'b':
+		lua_pushboolean(L, *q++);
+		break;
+	case 'i':
+		push_u64(L, get_be(q, 8) ^ (1ULL << 63), 1);
+		q += 8;
+		break;
+	case 'u':
+		push_u64(L, get_be(q, 8), 0);
+		q += 8;
+		break;
+	case 'd': {
+		uint64_t bits = get_be(q, 8);
+		double d;
+
+		memcpy(&d, &bits, 8);
+		lua_pushnumber(L, d);
+		q += 8;
+		break;
+	}
+	case 's': {
+		size_t n = (size_t)get_be(q, 4);
+
+		lua_pushlstring(L, (const char *)q + 4, n);
+		q += 4 + n;
+		break;
+	}
+	case 'k': {
+		int32_t pid = (int32_t)get_be(q, 4);
+		uint32_t counts = (uint32_t)get_be(q + 4, 4);
+		uint16_t nk = (uint16_t)(counts >> 16), nu = (uint16_t)counts;
+		uint64_t ips[2 * KP_STACK_MAX];
+
+		q += 8;
+		if (nk > KP_STACK_MAX)
+			nk = KP_STACK_MAX;
+		if (nu > KP_STACK_MAX)
+			nu = KP_STACK_MAX;
+		for (unsigned int k = 0; k < (unsigned int)nk + nu; k++)
+			ips[k] = get_be(q + 8 * k, 8);
+		q += 8 * ((size_t)nk + nu);
+		kp_stack_push(L, pid, ips, nk, ips + nk, nu);
+		break;
+	}
+	case 't': {
+		uint32_t n = (uint32_t)get_be(q, 4);
+
+		q += 4;
+		lua_createtable(L, (int)n, 0);
+		for (uint32_t k = 1; k <= n && q < end; k++) {
+			key_decode(L, &q, end);
+			lua_rawseti(L, -2, (int)k);
+		}
+		break;
+	}
+	default: /* 'n' */
+		lua_pushnil(L);
+		break;
+	}
+	*p = q;
+}
+
+static void push_key(lua_State *L, const struct kp_agg_entry *e)
+{
+	const unsigned char *p = e->key;
+
+	if (!e->keylen) {
+		lua_pushnil(L);
+		return;
+	}
+	key_decode(L, &p, p + e->keylen);
+}
+
+/* ---- values ------------------------------------------------------------ */
+
+static int64_t check_int(lua_State *L, int i, const char *what)
+{
+	if (lua_type(L, i) == LUA_TNUMBER) {
+		double d = lua_tonumber(L, i);
+
+		if (d != d)
+			luaL_error(L, "%s: NaN is not a value", what);
+		if (d >= 9223372036854775807.0)
+			return INT64_MAX;
+		if (d <= -9223372036854775808.0)
+			return INT64_MIN;
+		return (int64_t)d;
+	}
+	if (lua_type(L, i) == 10) {
+		uint64_t v;
+		int is_unsigned;
+
+		if (cdata_int(L, i, &v, &is_unsigned)) {
+			if (is_unsigned && v > INT64_MAX)
+				return INT64_MAX;
+			return (int64_t)v;
+		}
+	}
+	luaL_error(L, "%s: the value must be a number, got %s", what, luaL_typename(L, i));
+	return 0;
+}
+
+static void push_bucket(lua_State *L, int has_min, int64_t min, int has_max, int64_t max,
+			uint64_t count)
+{
+	lua_createtable(L, 0, 3);
+	if (has_min) {
+		push_u64(L, (uint64_t)min, 1);
+		lua_setfield(L, -2, "min");
+	}
+	if (has_max) {
+		push_u64(L, (uint64_t)max, 1);
+		lua_setfield(L, -2, "max");
+	}
+	push_u64(L, count, 0);
+	lua_setfield(L, -2, "count");
+}
+
+/*
+ * The Lua view of one value: a number for COUNT and SUM; { count, sum, min,
+ * max, avg } for STATS; for HIST and LHIST { count = samples, [i] = { min,
+ * max, count } } over the non-empty buckets, bounds inclusive, an open end
+ * left out.
+ */
+static void push_value(lua_State *L, const struct kp_agg *a, const struct kp_agg_value *v)
+{
+	const struct kp_agg_hist_spec *sp = kp_agg_spec(a);
+	int n = 0;
+
+	switch (kp_agg_kind(a)) {
+	case KP_AGG_COUNT:
+		push_u64(L, v->count, 0);
+		return;
+	case KP_AGG_SUM:
+		push_u64(L, (uint64_t)v->sum, 1);
+		return;
+	case KP_AGG_STATS:
+		lua_createtable(L, 0, 5);
+		push_u64(L, v->count, 0);
+		lua_setfield(L, -2, "count");
+		push_u64(L, (uint64_t)v->sum, 1);
+		lua_setfield(L, -2, "sum");
+		push_u64(L, (uint64_t)v->min, 1);
+		lua_setfield(L, -2, "min");
+		push_u64(L, (uint64_t)v->max, 1);
+		lua_setfield(L, -2, "max");
+		push_u64(L, (uint64_t)kp_agg_avg(v), 1);
+		lua_setfield(L, -2, "avg");
+		return;
+	case KP_AGG_HIST:
+		lua_createtable(L, 8, 1);
+		for (uint32_t i = 0; i < v->nbuckets; i++) {
+			if (!v->buckets[i])
+				continue;
+			if (i == 0)
+				push_bucket(L, 0, 0, 1, -1, v->buckets[i]);
+			else if (i == 1)
+				push_bucket(L, 1, 0, 1, 0, v->buckets[i]);
+			else if (i == v->nbuckets - 1)
+				push_bucket(L, 1, INT64_C(1) << 62, 1, INT64_MAX, v->buckets[i]);
+			else
+				push_bucket(L, 1, INT64_C(1) << (i - 2), 1,
+					    (INT64_C(1) << (i - 1)) - 1, v->buckets[i]);
+			lua_rawseti(L, -2, ++n);
+		}
+		break;
+	case KP_AGG_LHIST:
+		lua_createtable(L, 8, 1);
+		for (uint32_t i = 0; i < v->nbuckets; i++) {
+			int64_t lo = sp->min + (int64_t)(i - 1) * sp->step;
+
+			if (!v->buckets[i])
+				continue;
+			if (i == 0)
+				push_bucket(L, 0, 0, 1, sp->min - 1, v->buckets[i]);
+			else if (i == v->nbuckets - 1)
+				push_bucket(L, 1, sp->max, 0, 0, v->buckets[i]);
+			else
+				push_bucket(L, 1, lo, 1, lo + sp->step - 1, v->buckets[i]);
+			lua_rawseti(L, -2, ++n);
+		}
+		break;
+	}
+	push_u64(L, v->count, 0);
+	lua_setfield(L, -2, "count");
+}
+
+/* ---- methods ------------------------------------------------------------ */
+
+static int add_result(lua_State *L, struct kp_lagg *g, int err)
+{
+	(void)g;
+	if (err == -ENOSPC || err == -ENOMEM) {
+		/* counted by the aggregate; the event goes on */
+		lua_pushboolean(L, 0);
+		return 1;
+	}
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+/*
+ * a:add([key]) for count; a:add([key,] value) for the others: one lookup,
+ * the fast way to update. Returns false when a new key was dropped at the
+ * cap. Stack effect: +1.
+ */
+static int agg_add(lua_State *L)
+{
+	struct kp_lagg *g = check_agg(L, 1);
+	enum kp_agg_kind kind = kp_agg_kind(g->a);
+	int nargs = lua_gettop(L) - 1;
+	int64_t v = 0;
+
+	if (kind == KP_AGG_COUNT) {
+		if (nargs > 1)
+			return luaL_error(L, "count:add(key): one argument, got %d", nargs);
+		key_encode(L, g, 2);
+	} else {
+		if (nargs < 1 || nargs > 2)
+			return luaL_error(L, "%s:add([key,] value): got %d arguments",
+					  kind_names[kind], nargs);
+		if (nargs == 2)
+			key_encode(L, g, 2);
+		else
+			g->len = 0;
+		v = check_int(L, nargs == 2 ? 3 : 2, "add");
+	}
+	return add_result(L, g, kp_agg_add(g->a, g->buf, g->len, v));
+}
+
+static int agg_get_at(lua_State *L, struct kp_lagg *g, int i)
+{
+	const struct kp_agg_value *v;
+
+	key_encode(L, g, i);
+	if (kp_agg_get(g->a, g->buf, g->len, &v)) {
+		enum kp_agg_kind kind = kp_agg_kind(g->a);
+
+		if (kind == KP_AGG_COUNT || kind == KP_AGG_SUM)
+			lua_pushnumber(L, 0);
+		else
+			lua_pushnil(L);
+		return 1;
+	}
+	push_value(L, g->a, v);
+	return 1;
+}
+
+/* a:get(key): the value; 0 for a missing count or sum key, else nil. */
+static int agg_get(lua_State *L)
+{
+	struct kp_lagg *g = check_agg(L, 1);
+
+	return agg_get_at(L, g, 2);
+}
+
+static int agg_clear(lua_State *L)
+{
+	kp_agg_clear(check_agg(L, 1)->a);
+	return 0;
+}
+
+static int agg_dropped(lua_State *L)
+{
+	push_u64(L, kp_agg_dropped(check_agg(L, 1)->a), 0);
+	return 1;
+}
+
+static int agg_len(lua_State *L)
+{
+	lua_pushnumber(L, (lua_Number)kp_agg_len(check_agg(L, 1)->a));
+	return 1;
+}
+
+/* The iterator of a:sorted() and a:top(): upvalues are the keys, the
+ * values and the next index. */
+static int agg_iter(lua_State *L)
+{
+	int i = (int)lua_tointeger(L, lua_upvalueindex(3)) + 1;
+
+	lua_rawgeti(L, lua_upvalueindex(1), i);
+	if (lua_isnil(L, -1) && (int)lua_objlen(L, lua_upvalueindex(1)) < i)
+		return 0;
+	lua_pushinteger(L, i);
+	lua_replace(L, lua_upvalueindex(3));
+	lua_rawgeti(L, lua_upvalueindex(2), i);
+	return 2;
+}
+
+/*
+ * Push two arrays, keys and values, of the aggregate's entries sorted by
+ * value ascending; @top > 0 keeps the @top largest; @desc reverses. A nil
+ * key (the empty key) is stored as false in the key array so the array has
+ * no holes; callers map it back. Returns the count.
+ */
+static int push_entries(lua_State *L, struct kp_lagg *g, size_t top, int desc)
+{
+	struct kp_agg_entry *e;
+	size_t n, from = 0;
+	int err = kp_agg_sorted(g->a, &e, &n);
+
+	if (err)
+		return luaL_error(L, "out of memory");
+	if (top && top < n)
+		from = n - top;
+	lua_createtable(L, (int)(n - from), 0);
+	lua_createtable(L, (int)(n - from), 0);
+	for (size_t i = from; i < n; i++) {
+		size_t j = desc ? n - 1 - (i - from) : i;
+		int at = (int)(i - from + 1);
+
+		push_key(L, &e[j]);
+		if (lua_isnil(L, -1)) {
+			lua_pop(L, 1);
+			lua_pushboolean(L, 0);
+		}
+		lua_rawseti(L, -3, at);
+		push_value(L, g->a, e[j].value);
+		lua_rawseti(L, -2, at);
+	}
+	free(e);
+	return (int)(n - from);
+}
+
+static int iter_over(lua_State *L, struct kp_lagg *g, size_t top, int desc)
+{
+	push_entries(L, g, top, desc);
+	lua_pushinteger(L, 0);
+	lua_pushcclosure(L, agg_iter, 3);
+	return 1;
+}
+
+/* for k, v in a:sorted() do: ascending by value (a snapshot) */
+static int agg_sorted(lua_State *L)
+{
+	return iter_over(L, check_agg(L, 1), 0, 0);
+}
+
+/* for k, v in a:top(n) do: the n largest, largest first */
+static int agg_top(lua_State *L)
+{
+	struct kp_lagg *g = check_agg(L, 1);
+	lua_Number n = luaL_checknumber(L, 2);
+
+	if (n < 1 || n != floor(n))
+		return luaL_argerror(L, 2, "a positive whole number of entries");
+	return iter_over(L, g, (size_t)n, 1);
+}
+
+static int agg_index(lua_State *L)
+{
+	struct kp_lagg *g = check_agg(L, 1);
+
+	/* methods first: a key named like one is read with a:get(key) */
+	if (lua_type(L, 2) == LUA_TSTRING) {
+		lua_pushvalue(L, 2);
+		lua_rawget(L, lua_upvalueindex(1));
+		if (!lua_isnil(L, -1))
+			return 1;
+		lua_pop(L, 1);
+	}
+	return agg_get_at(L, g, 2);
+}
+
+/*
+ * a[key] = v: count and sum take v as the new value (so a[k] = a[k] + 1
+ * works) and nil removes the key; stats, hist and lhist record v as one
+ * sample, as bpftrace's @x[k] = hist(v).
+ */
+static int agg_newindex(lua_State *L)
+{
+	struct kp_lagg *g = check_agg(L, 1);
+	enum kp_agg_kind kind = kp_agg_kind(g->a);
+	int err;
+
+	key_encode(L, g, 2);
+	if (lua_isnil(L, 3)) {
+		kp_agg_del(g->a, g->buf, g->len);
+		return 0;
+	}
+	if (kind == KP_AGG_COUNT || kind == KP_AGG_SUM) {
+		int64_t v = check_int(L, 3, "assignment");
+
+		if (kind == KP_AGG_COUNT && v < 0)
+			return luaL_error(L, "count: a count cannot be negative (%" PRId64 ")", v);
+		err = kp_agg_set(g->a, g->buf, g->len, v);
+	} else {
+		err = kp_agg_add(g->a, g->buf, g->len, check_int(L, 3, "assignment"));
+	}
+	(void)err; /* a dropped key is counted by the aggregate */
+	return 0;
+}
+
+static int agg_gc(lua_State *L)
+{
+	struct kp_lagg *g = luaL_checkudata(L, 1, KP_AGG_MT);
+
+	kp_agg_free(g->a);
+	g->a = NULL;
+	free(g->buf);
+	g->buf = NULL;
+	g->cap = g->len = 0;
+	return 0;
+}
+
+static int agg_tostring(lua_State *L)
+{
+	struct kp_lagg *g = luaL_checkudata(L, 1, KP_AGG_MT);
+
+	if (!g->a) {
+		lua_pushstring(L, "kp.Agg (freed)");
+		return 1;
+	}
+	lua_pushfstring(L, "kp.%s (%d keys)", kind_names[kp_agg_kind(g->a)], (int)kp_agg_len(g->a));
+	return 1;
+}
+
+/* ---- kp.core functions ------------------------------------------------ */
+
+/* core.agg_new(kind, cap [, min, max, step]) */
+static int core_agg_new(lua_State *L)
+{
+	const char *kind = luaL_checkstring(L, 1);
+	lua_Number cap = luaL_optnumber(L, 2, 0);
+	struct kp_agg_hist_spec spec, *sp = NULL;
+	struct kp_lagg *g;
+	int k;
+
+	for (k = 0; k < 5; k++)
+		if (!strcmp(kind, kind_names[k]))
+			break;
+	if (k == 5)
+		return luaL_argerror(L, 1, "not an aggregate kind");
+	if (cap < 0 || cap != floor(cap) || cap > 1e9)
+		return luaL_argerror(L, 2, "cap must be a whole number of keys");
+	if (k == KP_AGG_LHIST) {
+		spec.min = (int64_t)luaL_checknumber(L, 3);
+		spec.max = (int64_t)luaL_checknumber(L, 4);
+		spec.step = (int64_t)luaL_checknumber(L, 5);
+		sp = &spec;
+	}
+	g = lua_newuserdata(L, sizeof(*g));
+	memset(g, 0, sizeof(*g));
+	luaL_getmetatable(L, KP_AGG_MT);
+	lua_setmetatable(L, -2);
+	g->a = kp_agg_new((enum kp_agg_kind)k, (size_t)cap, sp);
+	if (!g->a) {
+		if (errno == EINVAL)
+			return luaL_error(
+			    L,
+			    "lhist: min %d, max %d, step %d: need min < max, step > 0 "
+			    "dividing max - min, and at most %d buckets",
+			    (int)spec.min, (int)spec.max, (int)spec.step, KP_AGG_LHIST_MAX_BUCKETS);
+		return luaL_error(L, "out of memory");
+	}
+	return 1;
+}
+
+/* core.agg_info(a): kind, keys, dropped, cap-free spec (min, max, step) */
+static int core_agg_info(lua_State *L)
+{
+	struct kp_lagg *g = check_agg(L, 1);
+	const struct kp_agg_hist_spec *sp = kp_agg_spec(g->a);
+
+	lua_pushstring(L, kind_names[kp_agg_kind(g->a)]);
+	lua_pushnumber(L, (lua_Number)kp_agg_len(g->a));
+	push_u64(L, kp_agg_dropped(g->a), 0);
+	if (!sp)
+		return 3;
+	lua_pushnumber(L, (lua_Number)sp->min);
+	lua_pushnumber(L, (lua_Number)sp->max);
+	lua_pushnumber(L, (lua_Number)sp->step);
+	return 6;
+}
+
+/* core.agg_entries(a [, top]): keys, values arrays ascending (a nil key is
+ * false), the @top largest when given */
+static int core_agg_entries(lua_State *L)
+{
+	struct kp_lagg *g = check_agg(L, 1);
+	lua_Number top = luaL_optnumber(L, 2, 0);
+
+	push_entries(L, g, top > 0 ? (size_t)top : 0, 0);
+	return 2;
+}
+
+/* core.agg_hist_text(a, key, width): the histogram body of @key as text */
+static int core_agg_hist_text(lua_State *L)
+{
+	struct kp_lagg *g = check_agg(L, 1);
+	int width = (int)luaL_optnumber(L, 3, 0);
+	const struct kp_agg_value *v;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+	int err;
+
+	if (lua_type(L, 2) == LUA_TBOOLEAN && !lua_toboolean(L, 2))
+		g->len = 0;
+	else
+		key_encode(L, g, 2);
+	if (kp_agg_get(g->a, g->buf, g->len, &v)) {
+		lua_pushliteral(L, "");
+		return 1;
+	}
+	f = open_memstream(&text, &len);
+	if (!f)
+		return luaL_error(L, "out of memory");
+	err = kp_agg_print_hist(v, kp_agg_kind(g->a), kp_agg_spec(g->a), width, f);
+	fclose(f);
+	if (err) {
+		free(text);
+		return luaL_error(L, "histogram text: %s", strerror(-err));
+	}
+	lua_pushlstring(L, text, len);
+	free(text);
+	return 1;
+}
+
+/* core.term_width(): stdout's terminal width, or 0 when it is no terminal */
+static int core_term_width(lua_State *L)
+{
+	struct winsize ws;
+
+	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col)
+		lua_pushnumber(L, ws.ws_col);
+	else
+		lua_pushnumber(L, 0);
+	return 1;
+}
+
+/* core.is_agg(v) */
+static int core_is_agg(lua_State *L)
+{
+	int is = 0;
+
+	if (lua_getmetatable(L, 1)) {
+		luaL_getmetatable(L, KP_AGG_MT);
+		is = lua_rawequal(L, -1, -2);
+		lua_pop(L, 2);
+	}
+	lua_pushboolean(L, is);
+	return 1;
+}
+
+void kp_lagg_open(lua_State *L)
+{
+	static const luaL_Reg methods[] = {
+		{ "add", agg_add },	  { "get", agg_get }, { "clear", agg_clear },
+		{ "sorted", agg_sorted }, { "top", agg_top }, { "dropped", agg_dropped },
+		{ NULL, NULL },
+	};
+	static const luaL_Reg core[] = {
+		{ "agg_new", core_agg_new },
+		{ "agg_info", core_agg_info },
+		{ "agg_entries", core_agg_entries },
+		{ "agg_hist_text", core_agg_hist_text },
+		{ "term_width", core_term_width },
+		{ "is_agg", core_is_agg },
+		{ NULL, NULL },
+	};
+
+	luaL_newmetatable(L, KP_AGG_MT);
+	lua_newtable(L);
+	luaL_register(L, NULL, methods);
+	lua_pushvalue(L, -1);
+	lua_setfield(L, -3, "__methods");
+	lua_pushcclosure(L, agg_index, 1);
+	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, agg_newindex);
+	lua_setfield(L, -2, "__newindex");
+	lua_pushcfunction(L, agg_len);
+	lua_setfield(L, -2, "__len");
+	lua_pushcfunction(L, agg_gc);
+	lua_setfield(L, -2, "__gc");
+	lua_pushcfunction(L, agg_tostring);
+	lua_setfield(L, -2, "__tostring");
+	lua_pop(L, 1);
+	for (const luaL_Reg *r = core; r->name; r++) {
+		lua_pushcfunction(L, r->func);
+		lua_setfield(L, -2, r->name);
+	}
+}

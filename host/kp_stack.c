@@ -1,0 +1,405 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Stacks for Lua: the kp.Stack userdata and the symbolizers behind
+ * kp.ksym() and kp.usym(). Kernel addresses resolve through /proc/kallsyms
+ * (read once, on first use); user addresses through the process's maps and
+ * the symbol tables of its mapped files (host/kp_usym.c, cached per binary).
+ * The caches live in the Lua registry and go with the state.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <linux/perf_event.h>
+#include <lua.h>
+
+#include "kp_ksyms.h"
+#include "kp_stack.h"
+#include "kp_usym.h"
+
+#define KP_SYMS_KEY "kp.symbolizers"
+
+struct kp_syms {
+	struct kp_ksyms *ks; /* NULL until first needed */
+	int ks_err; /* the load's error, so it is not retried per frame */
+	struct kp_usym *us;
+};
+
+struct kp_stack *kp_stack_push(lua_State *L, int32_t pid, const uint64_t *kernel, uint16_t nkernel,
+			       const uint64_t *user, uint16_t nuser)
+{
+	size_t n = (size_t)nkernel + nuser;
+	struct kp_stack *st = lua_newuserdata(L, sizeof(*st) + n * sizeof(uint64_t));
+
+	st->pid = pid;
+	st->nkernel = nkernel;
+	st->nuser = nuser;
+	if (nkernel)
+		memcpy(st->ip, kernel, nkernel * sizeof(uint64_t));
+	if (nuser)
+		memcpy(st->ip + nkernel, user, nuser * sizeof(uint64_t));
+	luaL_getmetatable(L, KP_STACK_MT);
+	lua_setmetatable(L, -2);
+	return st;
+}
+
+struct kp_stack *kp_stack_test(lua_State *L, int i)
+{
+	void *p = lua_touserdata(L, i);
+	int is = 0;
+
+	if (!p || !lua_getmetatable(L, i))
+		return NULL;
+	luaL_getmetatable(L, KP_STACK_MT);
+	is = lua_rawequal(L, -1, -2);
+	lua_pop(L, 2);
+	return is ? p : NULL;
+}
+
+void kp_stack_split(const uint64_t *ips, uint64_t nr, uint64_t *kernel, uint16_t *nkernel,
+		    uint64_t *user, uint16_t *nuser)
+{
+	/* Frames follow the marker of their context; before any marker the
+	 * kernel writes kernel frames. */
+	int ctx = 0; /* 0 kernel, 1 user, 2 other (guest...): dropped */
+
+	*nkernel = *nuser = 0;
+	for (uint64_t i = 0; i < nr; i++) {
+		uint64_t ip = ips[i];
+
+		if (ip >= (uint64_t)PERF_CONTEXT_MAX) {
+			if (ip == (uint64_t)PERF_CONTEXT_KERNEL)
+				ctx = 0;
+			else if (ip == (uint64_t)PERF_CONTEXT_USER)
+				ctx = 1;
+			else
+				ctx = 2;
+			continue;
+		}
+		if (ctx == 0 && *nkernel < KP_STACK_MAX)
+			kernel[(*nkernel)++] = ip;
+		else if (ctx == 1 && *nuser < KP_STACK_MAX)
+			user[(*nuser)++] = ip;
+	}
+}
+
+/* ---- symbolizers ------------------------------------------------------- */
+
+static int syms_gc(lua_State *L)
+{
+	struct kp_syms *s = lua_touserdata(L, 1);
+
+	kp_ksyms_free(s->ks);
+	s->ks = NULL;
+	kp_usym_free(s->us);
+	s->us = NULL;
+	return 0;
+}
+
+static struct kp_syms *get_syms(lua_State *L)
+{
+	struct kp_syms *s;
+
+	lua_getfield(L, LUA_REGISTRYINDEX, KP_SYMS_KEY);
+	s = lua_touserdata(L, -1);
+	lua_pop(L, 1);
+	if (s)
+		return s;
+	s = lua_newuserdata(L, sizeof(*s));
+	memset(s, 0, sizeof(*s));
+	lua_createtable(L, 0, 1);
+	lua_pushcfunction(L, syms_gc);
+	lua_setfield(L, -2, "__gc");
+	lua_setmetatable(L, -2);
+	lua_setfield(L, LUA_REGISTRYINDEX, KP_SYMS_KEY);
+	return s;
+}
+
+static struct kp_ksyms *get_ksyms(lua_State *L)
+{
+	struct kp_syms *s = get_syms(L);
+
+	if (!s->ks && !s->ks_err) {
+		s->ks = kp_ksyms_load();
+		if (!s->ks)
+			s->ks_err = errno ? errno : EIO;
+	}
+	return s->ks;
+}
+
+static struct kp_usym *get_usym(lua_State *L)
+{
+	struct kp_syms *s = get_syms(L);
+
+	if (!s->us)
+		s->us = kp_usym_new();
+	return s->us;
+}
+
+void kp_stack_prime(lua_State *L, int32_t pid)
+{
+	struct kp_usym *us = get_usym(L);
+
+	if (us)
+		kp_usym_prime(us, pid);
+}
+
+void kp_stack_forget(lua_State *L, int32_t pid)
+{
+	struct kp_syms *s;
+
+	lua_getfield(L, LUA_REGISTRYINDEX, KP_SYMS_KEY);
+	s = lua_touserdata(L, -1);
+	lua_pop(L, 1);
+	if (s && s->us)
+		kp_usym_forget(s->us, pid);
+}
+
+/* "name+0x1a" (or "name" at offset 0, "mod:name" in a module), else the
+ * address in hex */
+static void ksym_text(lua_State *L, uint64_t addr, char *buf, size_t len)
+{
+	struct kp_ksyms *ks = get_ksyms(L);
+	const char *name, *mod;
+	uint64_t off;
+
+	if (!ks || kp_ksyms_addr(ks, addr, &name, &mod, &off)) {
+		snprintf(buf, len, "0x%" PRIx64, addr);
+		return;
+	}
+	snprintf(buf, len, "%s%s%s", mod ? mod : "", mod ? ":" : "", name);
+	if (off) {
+		size_t n = strlen(buf);
+
+		snprintf(buf + n, len - n, "+0x%" PRIx64, off);
+	}
+}
+
+static void usym_text(lua_State *L, int32_t pid, uint64_t addr, char *buf, size_t len)
+{
+	struct kp_usym *us = get_usym(L);
+	struct kp_usym_frame f;
+
+	if (!us || kp_usym_lookup(us, pid, addr, &f)) {
+		memset(&f, 0, sizeof(f));
+		f.off = addr;
+	}
+	kp_usym_format(&f, addr, buf, len);
+}
+
+/* An address argument: a number, a 64-bit integer cdata, or a hex string. */
+static uint64_t check_addr(lua_State *L, int i)
+{
+	const char *s;
+	char *end;
+	uint64_t v;
+
+	if (lua_type(L, i) == LUA_TNUMBER)
+		return (uint64_t)lua_tonumber(L, i);
+	if (lua_type(L, i) == 10 /* cdata */) {
+		lua_getglobal(L, "tostring");
+		lua_pushvalue(L, i);
+		lua_call(L, 1, 1);
+		s = lua_tostring(L, -1);
+		errno = 0;
+		v = s ? strtoull(s, &end, 10) : 0;
+		if (s && !errno && end != s && (*end == 'U' || *end == 'L') && s[0] != '-') {
+			lua_pop(L, 1);
+			return v;
+		}
+		lua_pop(L, 1);
+	} else if (lua_type(L, i) == LUA_TSTRING) {
+		s = lua_tostring(L, i);
+		errno = 0;
+		v = strtoull(s, &end, 0);
+		if (!errno && end != s && !*end)
+			return v;
+	}
+	luaL_argerror(L, i, "an address (number, 64-bit integer or \"0x...\" string) or a stack");
+	return 0;
+}
+
+static struct kp_stack *check_stack(lua_State *L, int i)
+{
+	struct kp_stack *st = kp_stack_test(L, i);
+
+	if (!st)
+		luaL_typerror(L, i, KP_STACK_MT);
+	return st;
+}
+
+/*
+ * core.ksym(addr) -> "sym+0xoff"; core.ksym(stack) -> { frames... } of its
+ * kernel part, innermost first.
+ */
+static int core_ksym(lua_State *L)
+{
+	struct kp_stack *st = kp_stack_test(L, 1);
+	char buf[256];
+
+	if (!st) {
+		ksym_text(L, check_addr(L, 1), buf, sizeof(buf));
+		lua_pushstring(L, buf);
+		return 1;
+	}
+	lua_createtable(L, st->nkernel, 0);
+	for (int i = 0; i < st->nkernel; i++) {
+		ksym_text(L, st->ip[i], buf, sizeof(buf));
+		lua_pushstring(L, buf);
+		lua_rawseti(L, -2, i + 1);
+	}
+	return 1;
+}
+
+/*
+ * core.usym(pid, addr) -> "sym+0xoff"; core.usym(stack) or (pid, stack) ->
+ * { frames... } of its user part, innermost first.
+ */
+static int core_usym(lua_State *L)
+{
+	struct kp_stack *st = kp_stack_test(L, 1);
+	int32_t pid;
+	char buf[512];
+
+	if (!st) {
+		pid = (int32_t)luaL_checknumber(L, 1);
+		st = kp_stack_test(L, 2);
+		if (!st) {
+			usym_text(L, pid, check_addr(L, 2), buf, sizeof(buf));
+			lua_pushstring(L, buf);
+			return 1;
+		}
+	} else {
+		pid = st->pid;
+	}
+	lua_createtable(L, st->nuser, 0);
+	for (int i = 0; i < st->nuser; i++) {
+		usym_text(L, pid, st->ip[st->nkernel + i], buf, sizeof(buf));
+		lua_pushstring(L, buf);
+		lua_rawseti(L, -2, i + 1);
+	}
+	return 1;
+}
+
+/* core.usym_prime(pid): cache the maps of @pid now (it may exit soon) */
+static int core_usym_prime(lua_State *L)
+{
+	struct kp_usym *us = get_usym(L);
+
+	lua_pushboolean(L, us && kp_usym_prime(us, (int)luaL_checknumber(L, 1)) == 0);
+	return 1;
+}
+
+static int stack_len(lua_State *L)
+{
+	struct kp_stack *st = check_stack(L, 1);
+
+	lua_pushnumber(L, st->nkernel + st->nuser);
+	return 1;
+}
+
+static void push_addr(lua_State *L, uint64_t v)
+{
+	if (v < 1ULL << 53) {
+		lua_pushnumber(L, (lua_Number)v);
+		return;
+	}
+	lua_getfield(L, LUA_REGISTRYINDEX, "kp.mk64");
+	lua_pushnumber(L, (lua_Number)(uint32_t)(v >> 32));
+	lua_pushnumber(L, (lua_Number)(uint32_t)v);
+	lua_pushboolean(L, 0);
+	lua_call(L, 3, 1);
+}
+
+/* st.pid, st.nkernel, st.nuser; st[i]: the i-th address, kernel frames
+ * first, innermost first */
+static int stack_index(lua_State *L)
+{
+	struct kp_stack *st = check_stack(L, 1);
+
+	if (lua_type(L, 2) == LUA_TNUMBER) {
+		lua_Number i = lua_tonumber(L, 2);
+
+		if (i >= 1 && i <= st->nkernel + st->nuser && i == (int)i)
+			push_addr(L, st->ip[(int)i - 1]);
+		else
+			lua_pushnil(L);
+		return 1;
+	}
+	if (lua_type(L, 2) == LUA_TSTRING) {
+		const char *k = lua_tostring(L, 2);
+
+		if (!strcmp(k, "pid")) {
+			lua_pushnumber(L, st->pid);
+			return 1;
+		}
+		if (!strcmp(k, "nkernel")) {
+			lua_pushnumber(L, st->nkernel);
+			return 1;
+		}
+		if (!strcmp(k, "nuser")) {
+			lua_pushnumber(L, st->nuser);
+			return 1;
+		}
+	}
+	lua_pushnil(L);
+	return 1;
+}
+
+static int stack_eq(lua_State *L)
+{
+	struct kp_stack *a = check_stack(L, 1), *b = check_stack(L, 2);
+	size_t n = (size_t)a->nkernel + a->nuser;
+
+	lua_pushboolean(L, a->pid == b->pid && a->nkernel == b->nkernel && a->nuser == b->nuser &&
+			       !memcmp(a->ip, b->ip, n * 8));
+	return 1;
+}
+
+/* tostring(st): every frame on its own line, kernel then user, innermost
+ * first, indented as bpftrace prints a stack */
+static int stack_tostring(lua_State *L)
+{
+	struct kp_stack *st = check_stack(L, 1);
+	luaL_Buffer b;
+	char buf[512];
+
+	luaL_buffinit(L, &b);
+	for (int i = 0; i < st->nkernel + st->nuser; i++) {
+		if (i < st->nkernel)
+			ksym_text(L, st->ip[i], buf, sizeof(buf));
+		else
+			usym_text(L, st->pid, st->ip[i], buf, sizeof(buf));
+		luaL_addstring(&b, "\n        ");
+		luaL_addstring(&b, buf);
+	}
+	luaL_addchar(&b, '\n');
+	luaL_pushresult(&b);
+	return 1;
+}
+
+void kp_stack_open(lua_State *L)
+{
+	static const luaL_Reg meta[] = {
+		{ "__len", stack_len }, { "__index", stack_index },
+		{ "__eq", stack_eq },	{ "__tostring", stack_tostring },
+		{ NULL, NULL },
+	};
+	static const luaL_Reg core[] = {
+		{ "ksym", core_ksym },
+		{ "usym", core_usym },
+		{ "usym_prime", core_usym_prime },
+		{ NULL, NULL },
+	};
+
+	luaL_newmetatable(L, KP_STACK_MT);
+	luaL_register(L, NULL, meta);
+	lua_pop(L, 1);
+	for (const luaL_Reg *r = core; r->name; r++) {
+		lua_pushcfunction(L, r->func);
+		lua_setfield(L, -2, r->name);
+	}
+}

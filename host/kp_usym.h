@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef KP_USYM_H
+#define KP_USYM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * User-space addresses to symbols, for the user frames of stacks: a
+ * process's executable mappings come from /proc/PID/maps (cached per pid),
+ * the function symbols of each mapped file from its .symtab and .dynsym
+ * (cached per file). Both caches are bounded and evict the least recently
+ * used entry.
+ */
+struct kp_usym;
+
+/*
+ * One executable mapping of /proc/PID/maps.
+ * @start, @end: its addresses, [start, end)
+ * @pgoff:       the file offset mapped at @start
+ * @dev:         makedev(major, minor) of the file's device, as maps shows
+ *               it (for overlayfs, the layer holding the file)
+ * @ino:         the file's inode
+ * @path:        the file's path in the process's mount namespace, without
+ *               the " (deleted)" suffix; or a pseudo-file name such as
+ *               "[vdso]", which has no symbols here
+ * @deleted:     the file was unlinked after it was mapped
+ */
+struct kp_usym_map {
+	uint64_t start, end;
+	uint64_t pgoff;
+	uint64_t dev;
+	uint64_t ino;
+	const char *path;
+	bool deleted;
+};
+
+/* The executable mappings of one process, by address. */
+struct kp_usym_maps;
+
+/**
+ * kp_usym_maps_parse() - the executable mappings in /proc/PID/maps text.
+ * @text: the file's text, "START-END PERMS OFFSET MAJ:MIN INODE [PATH]"
+ *        lines (need not be NUL-terminated)
+ * @len: its length
+ *
+ * Kept are mappings with 'x' in PERMS that have a file (a path starting
+ * with '/', memfd files included) or a bracketed pseudo-file name
+ * ("[vdso]", "[vsyscall]", "[uprobes]"). Anonymous executable memory (JIT
+ * code) and lines that do not parse are left out. A path runs to the end
+ * of the line, spaces included (the kernel escapes a newline in a file
+ * name as "\012"). Pure: no I/O.
+ *
+ * Return: the mappings, or NULL with errno set (ENOMEM).
+ */
+struct kp_usym_maps *kp_usym_maps_parse(const char *text, size_t len);
+void kp_usym_maps_free(struct kp_usym_maps *m);
+
+/* How many mappings @m holds. */
+size_t kp_usym_maps_count(const struct kp_usym_maps *m);
+
+/* Mapping @i of @m (ascending addresses), or NULL past the end. Valid while
+ * @m lives. */
+const struct kp_usym_map *kp_usym_maps_get(const struct kp_usym_maps *m, size_t i);
+
+/* The mapping of @m that holds @addr, or NULL. A binary search. */
+const struct kp_usym_map *kp_usym_maps_find(const struct kp_usym_maps *m, uint64_t addr);
+
+/**
+ * kp_usym_new() - an empty symbolizer; caches up to 256 processes' maps
+ * and 64 files' symbol tables.
+ *
+ * Return: the symbolizer, or NULL with errno set (ENOMEM).
+ */
+struct kp_usym *kp_usym_new(void);
+void kp_usym_free(struct kp_usym *u);
+
+/*
+ * A symbolized user address.
+ * @sym:  the function holding it, NULL when unknown (no symbol covers it,
+ *        a pseudo-file, or the file could not be read)
+ * @off:  the address minus the function's start; when @sym is NULL, the
+ *        offset in the file (in the mapping for a pseudo-file)
+ * @file: the mapping's path (kp_usym_map.path), NULL when the address is
+ *        in no executable mapping
+ */
+struct kp_usym_frame {
+	const char *sym;
+	uint64_t off;
+	const char *file;
+};
+
+/**
+ * kp_usym_lookup() - symbolize an address of a process.
+ * @u: the symbolizer
+ * @pid: the process (a thread id works as well)
+ * @addr: an address in its user space, e.g. a user stack frame
+ * @out: out, the result; zeroed first
+ *
+ * The maps are read at the first lookup of @pid (or by kp_usym_prime()) and
+ * then come from the cache. An address in none of the cached mappings
+ * reads the maps again (a library loaded since), at most every 100 ms per
+ * process; when that read fails (the process exited) the cached maps stay.
+ *
+ * A file's symbols are read once and cached per (device, inode, path). The
+ * file is opened as the process sees it: /proc/PID/root/PATH, then PATH,
+ * each when its device and inode are the mapped ones, then
+ * /proc/PID/map_files/START-END (the mapped file itself; needs
+ * CAP_SYS_ADMIN), then /proc/PID/root/PATH whatever it holds (overlayfs
+ * shows other numbers in maps than through stat()). A deleted file is only
+ * opened through map_files. A file that cannot be read is remembered as
+ * having no symbols until its entry is evicted.
+ *
+ * Symbols are the defined STT_FUNC and STT_GNU_IFUNC ones of .symtab and
+ * .dynsym, versions ("@GLIBC_2.2.5") cut off. The address is carried to a
+ * file offset through the mapping, then to the link-time address through
+ * the PT_LOAD segment holding that offset; the symbol is the one starting
+ * at or below it that covers it (a symbol of size 0 runs up to the next).
+ * Of aliases the same one always wins: sized over size 0, global over weak
+ * over local, then the smallest name by strcmp.
+ *
+ * The strings of @out stay valid until the next kp_usym_lookup(),
+ * kp_usym_prime(), kp_usym_forget() or kp_usym_free() on @u.
+ *
+ * Return: 0 (@out->sym may still be NULL); -ENOENT when the address is in
+ * no executable mapping (then @out->file is NULL) or the process is not
+ * cached and has no maps (gone, a zombie, a kernel thread); another -errno
+ * when its maps cannot be read (-EACCES, -ENOMEM).
+ */
+int kp_usym_lookup(struct kp_usym *u, int pid, uint64_t addr, struct kp_usym_frame *out);
+
+/**
+ * kp_usym_prime() - read and cache the maps of @pid now, when they are not
+ * cached, so that its addresses still resolve after it exits.
+ * @u: the symbolizer
+ * @pid: the process
+ *
+ * Symbol tables are still read at the first lookup in each file, through
+ * the process while it lives, else through the file's path when the device
+ * and inode there are the mapped ones.
+ *
+ * Return: 0, or the -errno of reading /proc/@pid/maps (-ENOENT: no such
+ * process, or it has no maps).
+ */
+int kp_usym_prime(struct kp_usym *u, int pid);
+
+/**
+ * kp_usym_forget() - drop the cached maps of @pid (it exec'd or exited);
+ * symbol tables stay.
+ * @u: the symbolizer
+ * @pid: the process
+ */
+void kp_usym_forget(struct kp_usym *u, int pid);
+
+/**
+ * kp_usym_format() - a frame as text, in the manner of perf and bpftrace.
+ * @f: the frame, from kp_usym_lookup()
+ * @addr: the address that was looked up
+ * @buf: out, always NUL-terminated when @len > 0
+ * @len: size of @buf
+ *
+ * "sym+0x1a", or "sym" at offset 0, when the function is known; else
+ * "0x7f3a1c2b4567 (libfoo.so.1+0x2b567)", the address then the file's base
+ * name and the offset in the file (@f->off); else "0x7f3a1c2b4567".
+ *
+ * Return: the length of the text, or -ENOSPC when it was cut to fit.
+ */
+int kp_usym_format(const struct kp_usym_frame *f, uint64_t addr, char *buf, size_t len);
+
+#endif
