@@ -18,7 +18,7 @@ handled=$(val handled)
 kp --dump "$TMP/run.kpr"
 exits "record: --dump reads the file ($(oneline "$TMP/err"))" 0
 check "record: the header names this host and kernel ($(head -1 "$TMP/out"))" \
-	grep -qx "recording: host $(uname -n), kernel $(uname -r), version 1.0" "$TMP/out"
+	grep -qx "recording: host $(uname -n), kernel $(uname -r), version 1.1" "$TMP/out"
 check "record: the uprobe is there with its definition" \
 	grep -q "^probe 0: uprobe:$abs:kp_target_int = p:kpscript_[0-9]*/u_kp_target_int_0 $abs:0x[0-9a-f]* a=%di:s32 s=+0(%cx):ustring\$" "$TMP/out"
 check "record: the tracepoint is there" grep -qx 'probe 1: tracepoint:syscalls:sys_enter_getppid' "$TMP/out"
