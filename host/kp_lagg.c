@@ -97,7 +97,7 @@ static void key_be32(lua_State *L, struct kp_lagg *g, uint32_t v)
  * the C API has no other safe view of a cdata. 1 with *v and *is_unsigned,
  * or 0 for any other cdata.
  */
-static int cdata_int(lua_State *L, int i, uint64_t *v, int *is_unsigned)
+int kp_lua_cdata_int(lua_State *L, int i, uint64_t *v, int *is_unsigned)
 {
 	const char *s;
 	char *end;
@@ -204,7 +204,8 @@ static int key_value(lua_State *L, struct kp_lagg *g, int i, int depth)
 		uint64_t v;
 		int is_unsigned;
 
-		if (lua_type(L, i) != 10 /* LUA_TCDATA */ || !cdata_int(L, i, &v, &is_unsigned))
+		if (lua_type(L, i) != 10 /* LUA_TCDATA */ ||
+		    !kp_lua_cdata_int(L, i, &v, &is_unsigned))
 			break;
 		if (is_unsigned && v >= 1ULL << 63) {
 			key_tag(L, g, 'u');
@@ -230,7 +231,7 @@ static void key_encode(lua_State *L, struct kp_lagg *g, int i)
 	key_value(L, g, i, 0);
 }
 
-static void push_u64(lua_State *L, uint64_t v, int is_signed)
+void kp_lua_push_u64(lua_State *L, uint64_t v, int is_signed)
 {
 	if (is_signed ? ((int64_t)v > -(1LL << 53) && (int64_t)v < 1LL << 53) : v < 1ULL << 53) {
 		lua_pushnumber(L, is_signed ? (lua_Number)(int64_t)v : (lua_Number)v);
@@ -264,11 +265,11 @@ static void key_decode(lua_State *L, const unsigned char **p, const unsigned cha
 		lua_pushboolean(L, *q++);
 		break;
 	case 'i':
-		push_u64(L, get_be(q, 8) ^ (1ULL << 63), 1);
+		kp_lua_push_u64(L, get_be(q, 8) ^ (1ULL << 63), 1);
 		q += 8;
 		break;
 	case 'u':
-		push_u64(L, get_be(q, 8), 0);
+		kp_lua_push_u64(L, get_be(q, 8), 0);
 		q += 8;
 		break;
 	case 'd': {
@@ -352,7 +353,7 @@ static int64_t check_int(lua_State *L, int i, const char *what)
 		uint64_t v;
 		int is_unsigned;
 
-		if (cdata_int(L, i, &v, &is_unsigned)) {
+		if (kp_lua_cdata_int(L, i, &v, &is_unsigned)) {
 			if (is_unsigned && v > INT64_MAX)
 				return INT64_MAX;
 			return (int64_t)v;
@@ -367,14 +368,14 @@ static void push_bucket(lua_State *L, int has_min, int64_t min, int has_max, int
 {
 	lua_createtable(L, 0, 3);
 	if (has_min) {
-		push_u64(L, (uint64_t)min, 1);
+		kp_lua_push_u64(L, (uint64_t)min, 1);
 		lua_setfield(L, -2, "min");
 	}
 	if (has_max) {
-		push_u64(L, (uint64_t)max, 1);
+		kp_lua_push_u64(L, (uint64_t)max, 1);
 		lua_setfield(L, -2, "max");
 	}
-	push_u64(L, count, 0);
+	kp_lua_push_u64(L, count, 0);
 	lua_setfield(L, -2, "count");
 }
 
@@ -391,22 +392,22 @@ static void push_value(lua_State *L, const struct kp_agg *a, const struct kp_agg
 
 	switch (kp_agg_kind(a)) {
 	case KP_AGG_COUNT:
-		push_u64(L, v->count, 0);
+		kp_lua_push_u64(L, v->count, 0);
 		return;
 	case KP_AGG_SUM:
-		push_u64(L, (uint64_t)v->sum, 1);
+		kp_lua_push_u64(L, (uint64_t)v->sum, 1);
 		return;
 	case KP_AGG_STATS:
 		lua_createtable(L, 0, 5);
-		push_u64(L, v->count, 0);
+		kp_lua_push_u64(L, v->count, 0);
 		lua_setfield(L, -2, "count");
-		push_u64(L, (uint64_t)v->sum, 1);
+		kp_lua_push_u64(L, (uint64_t)v->sum, 1);
 		lua_setfield(L, -2, "sum");
-		push_u64(L, (uint64_t)v->min, 1);
+		kp_lua_push_u64(L, (uint64_t)v->min, 1);
 		lua_setfield(L, -2, "min");
-		push_u64(L, (uint64_t)v->max, 1);
+		kp_lua_push_u64(L, (uint64_t)v->max, 1);
 		lua_setfield(L, -2, "max");
-		push_u64(L, (uint64_t)kp_agg_avg(v), 1);
+		kp_lua_push_u64(L, (uint64_t)kp_agg_avg(v), 1);
 		lua_setfield(L, -2, "avg");
 		return;
 	case KP_AGG_HIST:
@@ -443,7 +444,7 @@ static void push_value(lua_State *L, const struct kp_agg *a, const struct kp_agg
 		}
 		break;
 	}
-	push_u64(L, v->count, 0);
+	kp_lua_push_u64(L, v->count, 0);
 	lua_setfield(L, -2, "count");
 }
 
@@ -524,7 +525,7 @@ static int agg_clear(lua_State *L)
 
 static int agg_dropped(lua_State *L)
 {
-	push_u64(L, kp_agg_dropped(check_agg(L, 1)->a), 0);
+	kp_lua_push_u64(L, kp_agg_dropped(check_agg(L, 1)->a), 0);
 	return 1;
 }
 
@@ -726,7 +727,7 @@ static int core_agg_info(lua_State *L)
 
 	lua_pushstring(L, kind_names[kp_agg_kind(g->a)]);
 	lua_pushnumber(L, (lua_Number)kp_agg_len(g->a));
-	push_u64(L, kp_agg_dropped(g->a), 0);
+	kp_lua_push_u64(L, kp_agg_dropped(g->a), 0);
 	if (!sp)
 		return 3;
 	lua_pushnumber(L, (lua_Number)sp->min);

@@ -12,4 +12,13 @@
  */
 void kp_lagg_open(lua_State *L);
 
+#include <stdint.h>
+
+/* Push @v as a number while a double holds it exactly, else as a 64-bit
+ * cdata made by "kp.mk64". Stack effect: +1. */
+void kp_lua_push_u64(lua_State *L, uint64_t v, int is_signed);
+/* The value of a 64-bit integer cdata at @i ("5LL", "7ULL"): 1 with *@v,
+ * or 0 for anything else. */
+int kp_lua_cdata_int(lua_State *L, int i, uint64_t *v, int *is_unsigned);
+
 #endif

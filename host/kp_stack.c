@@ -17,6 +17,7 @@
 #include <lua.h>
 
 #include "kp_ksyms.h"
+#include "kp_lagg.h"
 #include "kp_stack.h"
 #include "kp_usym.h"
 
@@ -200,17 +201,10 @@ static uint64_t check_addr(lua_State *L, int i)
 	if (lua_type(L, i) == LUA_TNUMBER)
 		return (uint64_t)lua_tonumber(L, i);
 	if (lua_type(L, i) == 10 /* cdata */) {
-		lua_getglobal(L, "tostring");
-		lua_pushvalue(L, i);
-		lua_call(L, 1, 1);
-		s = lua_tostring(L, -1);
-		errno = 0;
-		v = s ? strtoull(s, &end, 10) : 0;
-		if (s && !errno && end != s && (*end == 'U' || *end == 'L') && s[0] != '-') {
-			lua_pop(L, 1);
+		int is_unsigned;
+
+		if (kp_lua_cdata_int(L, i, &v, &is_unsigned) && (is_unsigned || (int64_t)v >= 0))
 			return v;
-		}
-		lua_pop(L, 1);
 	} else if (lua_type(L, i) == LUA_TSTRING) {
 		s = lua_tostring(L, i);
 		errno = 0;
@@ -301,19 +295,6 @@ static int stack_len(lua_State *L)
 	return 1;
 }
 
-static void push_addr(lua_State *L, uint64_t v)
-{
-	if (v < 1ULL << 53) {
-		lua_pushnumber(L, (lua_Number)v);
-		return;
-	}
-	lua_getfield(L, LUA_REGISTRYINDEX, "kp.mk64");
-	lua_pushnumber(L, (lua_Number)(uint32_t)(v >> 32));
-	lua_pushnumber(L, (lua_Number)(uint32_t)v);
-	lua_pushboolean(L, 0);
-	lua_call(L, 3, 1);
-}
-
 /* st.pid, st.nkernel, st.nuser; st[i]: the i-th address, kernel frames
  * first, innermost first */
 static int stack_index(lua_State *L)
@@ -324,7 +305,7 @@ static int stack_index(lua_State *L)
 		lua_Number i = lua_tonumber(L, 2);
 
 		if (i >= 1 && i <= st->nkernel + st->nuser && i == (int)i)
-			push_addr(L, st->ip[(int)i - 1]);
+			kp_lua_push_u64(L, st->ip[(int)i - 1], 0);
 		else
 			lua_pushnil(L);
 		return 1;
