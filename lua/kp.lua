@@ -680,8 +680,12 @@ local function agg_name_from_source()
         source_lines[src] = lines
       end
       local l = lines[line or 0]
-      return l and (l:match("([%a_][%w_]*)%s*=%s*kp%.%a+%s*[%({]")
-        or l:match("([%a_][%w_]*)%s*=%s*kp%.%a+%s*$"))
+      -- one name assigned one aggregate: "local a, b = kp.count(), ..."
+      -- names neither (which is which is not on the line)
+      local lhs = l and l:match("^%s*local%s+([%w_,%s]-)%s*=%s*kp%.%a+%s*[%({]")
+        or l and l:match("^%s*([%w_.,%s]-)%s*=%s*kp%.%a+%s*[%({]")
+      if lhs and not lhs:find(",") then return lhs:match("([%a_][%w_]*)$") end
+      return nil
     end
   end
 end
@@ -711,6 +715,12 @@ local function new_agg(fname, kind, opts, ...)
   local name = opts.name or agg_name_from_source() or ""
   if name ~= "" and name:sub(1, 1) ~= "@" then name = "@" .. name end
   if name == "" then name = "@" .. (#aggs > 0 and tostring(#aggs + 1) or "") end
+  -- names are unique, as bpftrace's maps: a second @x is @x_2
+  local base, n = name, 1
+  local function taken(x)
+    for _, o in ipairs(aggs) do if o.name == x then return true end end
+  end
+  while taken(name) do n = n + 1; name = base .. "_" .. n end
   local e = { a = a, name = name, print = opts.print ~= false }
   aggs[#aggs + 1] = e
   agg_info[a] = e
@@ -906,8 +916,10 @@ local function fold_key(k, out)
     for i = 1, #k do fold_key(k[i], out) end
   elseif is_stack(k) then
     local u, ks = core.usym(k), core.ksym(k)
-    for i = #u, 1, -1 do out[#out + 1] = u[i] end
-    for i = #ks, 1, -1 do out[#out + 1] = ks[i] end
+    -- a frame shown as "0x7f.. (libc.so.6+0x2724a)" keeps the line one
+    -- frame list and one count
+    for i = #u, 1, -1 do out[#out + 1] = (u[i]:gsub("[;%s]", "_")) end
+    for i = #ks, 1, -1 do out[#out + 1] = (ks[i]:gsub("[;%s]", "_")) end
   elseif k ~= false and k ~= nil then
     out[#out + 1] = (key_text(k):gsub("[;%s]", "_"))
   end
