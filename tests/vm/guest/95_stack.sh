@@ -185,13 +185,14 @@ check "kretprobe stack=true: the entry's frames without do_sys_openat2+0x1 (inne
 grep -m1 '^RF' "$S" | sed 's/^/# kretprobe stack: /'
 
 # counts keyed by stack, folded: user frames outermost first, then kernel
-# frames outermost first, then the count
+# frames outermost first, then the count; blanks inside a frame's text
+# ("0x7f.. (libc.so.6+0x2724a)") become "_"
 sed -n '/^FOLDED both$/,/^FOLDED kern$/p' "$S" | sed '1d;$d' >"$TMP/fold-both"
 sed -n '/^FOLDED kern$/,/^FOLDED end$/p' "$S" | sed '1d;$d' >"$TMP/fold-kern"
 sed 's/^/# folded both: /' "$TMP/fold-both"
 sed 's/^/# folded kern: /' "$TMP/fold-kern"
 want=$(awk -F'\t' -v c="$nopen" '$1 == "EK" { nk = split($3, kf, " ") } $1 == "EU" { nu = split($3, uf, ";") }
-	$1 == "ET" { s = ""; for (i = nu; i >= 1; i--) s = s uf[i] ";"
+	$1 == "ET" { s = ""; for (i = nu; i >= 1; i--) { f = uf[i]; gsub(/[ \t]/, "_", f); s = s f ";" }
 		for (i = nk; i >= 1; i--) s = s kf[i] (i > 1 ? ";" : ""); print s " " c; exit }' "$S")
 check "count keyed by stack=true stacks, folded: one line, user root first, kernel leaf last, count $nopen" \
 	cond '[ -n "$want" ] && [ "$(cat "$TMP/fold-both")" = "$want" ]'
