@@ -11,10 +11,14 @@
 -- Named "@" so that it prints at exit exactly as bpftrace prints that map
 -- (@[gen]: N). Before that it prints what bench/getppid.lua prints:
 --   delivered N lost N     (events delivered to the handler; kernel losses)
+--
+-- An optional argument sets the ring size per CPU in pages (opts.pages;
+-- default 256, 1 MiB): bench/agg_count.lua 4096 gives 16 MiB.
 local PROBE = "tracepoint:syscalls:sys_enter_getppid"
+local pages = tonumber((...))
 local c = kp.count { name = "@" }
 
-kp.tracepoint("syscalls:sys_enter_getppid", function(e)
+kp.tracepoint("syscalls:sys_enter_getppid", pages and { pages = pages } or {}, function(e)
   c:add(e.comm)
 end)
 

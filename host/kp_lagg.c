@@ -104,7 +104,8 @@ int kp_lua_cdata_int(lua_State *L, int i, uint64_t *v, int *is_unsigned)
 	size_t n;
 	int ok = 0;
 
-	lua_getglobal(L, "tostring");
+	/* the tostring kpscript started with, whatever the script did to the global */
+	lua_getfield(L, LUA_REGISTRYINDEX, "kp.tostring");
 	lua_pushvalue(L, i < 0 ? i - 1 : i);
 	lua_call(L, 1, 1);
 	s = lua_tolstring(L, -1, &n);
@@ -226,7 +227,7 @@ static int key_value(lua_State *L, struct kp_lagg *g, int i, int depth)
 static void key_encode(lua_State *L, struct kp_lagg *g, int i)
 {
 	g->len = 0;
-	if (lua_isnil(L, i))
+	if (lua_isnoneornil(L, i))
 		return;
 	key_value(L, g, i, 0);
 }
@@ -823,6 +824,8 @@ void kp_lagg_open(lua_State *L)
 		{ NULL, NULL },
 	};
 
+	lua_getglobal(L, "tostring");
+	lua_setfield(L, LUA_REGISTRYINDEX, "kp.tostring");
 	luaL_newmetatable(L, KP_AGG_MT);
 	lua_newtable(L);
 	luaL_register(L, NULL, methods);

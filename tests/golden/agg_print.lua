@@ -8,6 +8,10 @@ local lh = kp.lhist(0, 100, 10, "pct")
 local quiet = kp.count { name = "quiet", print = false }
 local capped = kp.count { name = "capped", cap = 3 }
 local empty = kp.hist("empty")
+local none = kp.count("none")
+none:add()
+none:add(nil)
+none:add()
 
 for i = 1, 5 do opens:add("bash") end
 for i = 1, 3 do opens:add("nginx worker") end
