@@ -40,6 +40,7 @@
 #include "kp_ring.h"
 #include "kp_stack.h"
 #include "kp_tracefs.h"
+#include "kp_trust.h"
 
 /* lua-cjson (Debian's liblua5.1-cjson, built for the Lua 5.1 API that LuaJIT
  * provides); its header pulls in PUC Lua's, so only the entry is declared */
@@ -157,7 +158,16 @@ struct kp_host {
 	bool btf_tried;
 	const unsigned char *raw;
 	uint32_t raw_size;
+	/* the callback guard: kp_guard_hook() watches a callback by its number */
+	unsigned long cb_seq, guard_seq;
+	bool in_cb;
+	uint64_t guard_t0;
 };
+
+/* The host whose state the count hook looks at (one host per process). */
+static struct kp_host *kp_guard_host;
+/* Lua instructions between two looks of the guard */
+#define KP_GUARD_EVERY 200000
 
 static struct kp_host *kp_host_of(lua_State *L)
 {
@@ -209,6 +219,85 @@ static int kp_fail(lua_State *L, int err, const char *fmt, ...)
 	lua_pushstring(L, buf);
 	lua_pushstring(L, err < 0 && -err < KP_ERR_START ? strerror(-err) : kp_strerror(err));
 	return 3;
+}
+
+/* CLOCK_MONOTONIC_COARSE in ns: a vDSO read, exact to a few ms */
+static uint64_t kp_coarse_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * The callback guard, a count hook: a handler, timer or rule call that runs
+ * past --callback-limit is stopped with an error at the line it is running,
+ * and a SIGINT or SIGTERM that waits while Lua code runs (a long main chunk,
+ * a long callback) ends it too: the event loop reads signals only between
+ * calls. LuaJIT calls hooks from the interpreter only, so main.c keeps the
+ * script's functions out of the JIT.
+ */
+/* "script.lua:12: ", the Lua line running where the hook fired */
+static void kp_guard_where(lua_State *L)
+{
+	lua_Debug d;
+
+	for (int level = 0; lua_getstack(L, level, &d); level++) {
+		if (lua_getinfo(L, "Sl", &d) && d.currentline > 0) {
+			lua_pushfstring(L, "%s:%d: ", d.short_src, d.currentline);
+			return;
+		}
+	}
+	lua_pushliteral(L, "");
+}
+
+static void kp_guard_hook(lua_State *L, lua_Debug *ar)
+{
+	struct kp_host *h = kp_guard_host;
+	uint64_t now = kp_coarse_ns();
+	sigset_t pend;
+
+	(void)ar;
+	if (!h)
+		return;
+	if (h->guard_seq != h->cb_seq || !h->guard_t0) {
+		h->guard_seq = h->cb_seq;
+		h->guard_t0 = now;
+		return;
+	}
+	if (now - h->guard_t0 < 200000000ull)
+		return;
+	if (!sigpending(&pend) && (sigismember(&pend, SIGINT) || sigismember(&pend, SIGTERM))) {
+		kp_guard_where(L);
+		lua_pushfstring(L, "interrupted by %s while Lua code ran",
+				sigismember(&pend, SIGINT) ? "SIGINT" : "SIGTERM");
+		lua_concat(L, 2);
+		lua_error(L);
+	}
+	if (h->in_cb && now - h->guard_t0 > (uint64_t)h->opts.callback_limit_ms * 1000000ull) {
+		kp_guard_where(L);
+		lua_pushfstring(L,
+				"a callback ran for more than %d ms (an endless loop?) and was "
+				"stopped; --callback-limit MS changes the limit, 0 turns the guard "
+				"off",
+				h->opts.callback_limit_ms);
+		lua_concat(L, 2);
+		lua_error(L);
+	}
+}
+
+/* Around every call of a script function from the event loop. */
+static void kp_cb_enter(struct kp_host *h)
+{
+	h->cb_seq++;
+	h->in_cb = true;
+}
+
+static void kp_cb_leave(struct kp_host *h)
+{
+	h->in_cb = false;
+	h->cb_seq++;
 }
 
 static const char *kp_perm_hint(int err)
@@ -1024,7 +1113,9 @@ static int kp_on_sample(void *owner, const struct kp_sample *s, void *ctx)
 	h->raw = s->raw;
 	h->raw_size = s->raw_size;
 	p->delivered++;
+	kp_cb_enter(h);
 	status = lua_pcall(L, 1, 0, 1); /* the traceback handler sits at index 1 */
+	kp_cb_leave(h);
 	h->raw = NULL;
 	if (status) {
 		kp_handler_failed(h, L);
@@ -1938,6 +2029,8 @@ int kp_output_open(const char *path)
 
 static int kp_run_timers(lua_State *L, struct kp_host *h, uint64_t now)
 {
+	int status;
+
 	for (size_t i = 0; i < h->ntimers && !h->stop_now; i++) {
 		struct kp_timer *t = &h->timers[i];
 
@@ -1946,7 +2039,10 @@ static int kp_run_timers(lua_State *L, struct kp_host *h, uint64_t now)
 		while (t->next <= now)
 			t->next += t->period;
 		lua_rawgeti(L, LUA_REGISTRYINDEX, t->fn_ref);
-		if (lua_pcall(L, 0, 0, 1)) {
+		kp_cb_enter(h);
+		status = lua_pcall(L, 0, 0, 1);
+		kp_cb_leave(h);
+		if (status) {
 			kp_handler_failed(h, L);
 			lua_pop(L, 1);
 			return -1;
@@ -2401,6 +2497,36 @@ static int kp_core_set_mk64(lua_State *L)
 	return 0;
 }
 
+/*
+ * core.trust(path) -> true | nil, why: may this root process run the Lua
+ * file at @path (kp_trust.h)? Always true without root or with
+ * --allow-unsafe-script.
+ */
+static int kp_core_trust(lua_State *L)
+{
+	struct kp_host *h = kp_host_of(L);
+	const char *path = luaL_checkstring(L, 1);
+	char why[PATH_MAX + 256];
+	int err;
+
+	if (geteuid() != 0 || h->opts.allow_unsafe) {
+		lua_pushboolean(L, 1);
+		return 1;
+	}
+	err = kp_trust_check(path, kp_trust_caller(), why, sizeof(why));
+	if (err == -EPERM) {
+		lua_pushnil(L);
+		lua_pushfstring(L,
+				"refusing to load %s as root: %s (make it root's or yours and not "
+				"writable by others, or pass --allow-unsafe-script)",
+				path, why);
+		return 2;
+	}
+	/* a file that cannot be examined is left to the loader's own error */
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
 /* core.config() -> { dry_run, pid, command, duration } */
 static int kp_core_config(lua_State *L)
 {
@@ -2419,6 +2545,8 @@ static int kp_core_config(lua_State *L)
 	}
 	lua_pushnumber(L, h->opts.duration);
 	lua_setfield(L, -2, "duration");
+	lua_pushnumber(L, h->opts.callback_limit_ms);
+	lua_setfield(L, -2, "callback_limit");
 	lua_pushstring(L, h->opts.format ? h->opts.format : "text");
 	lua_setfield(L, -2, "format");
 	if (h->opts.output) {
@@ -2756,6 +2884,7 @@ static int kp_open_core(lua_State *L)
 		{ "proc", kp_core_proc },
 		{ "proc_stats", kp_core_proc_stats },
 		{ "clock", kp_core_clock },
+		{ "trust", kp_core_trust },
 		{ NULL, NULL },
 	};
 	struct kp_host *h = lua_touserdata(L, lua_upvalueindex(1));
@@ -2793,6 +2922,10 @@ struct kp_host *kp_host_open(lua_State *L, const struct kp_host_opts *opts)
 	h->opts = *opts;
 	h->mk64_ref = LUA_NOREF;
 	h->pidfd = -1;
+	if (opts->callback_limit_ms > 0) {
+		kp_guard_host = h;
+		lua_sethook(L, kp_guard_hook, LUA_MASKCOUNT, KP_GUARD_EVERY);
+	}
 
 	luaL_newmetatable(L, KP_PROBE_MT);
 	luaL_register(L, NULL, probe_meta);
@@ -2856,6 +2989,8 @@ void kp_host_free(struct kp_host *h)
 		return;
 	if (kp_src_host == h)
 		kp_src_host = NULL;
+	if (kp_guard_host == h)
+		kp_guard_host = NULL;
 	kp_comm_free(h->comm);
 	kp_proc_free(h->procs);
 	kp_rec_free(h->replay);

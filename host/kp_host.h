@@ -16,6 +16,9 @@
  */
 struct kp_host;
 
+/* --callback-limit's default, ms */
+#define KP_CALLBACK_LIMIT_MS 1000
+
 struct kp_host_opts {
 	bool dry_run;
 	pid_t filter_pid; /* -p: only events of this process (0: all) */
@@ -28,6 +31,8 @@ struct kp_host_opts {
 	const char *replay; /* --replay FILE: events from a recording, no kernel */
 	bool replay_realtime; /* --replay-speed realtime */
 	const char *watch; /* --watch: the script file, reloaded when saved */
+	int callback_limit_ms; /* a callback running longer is stopped; 0: no guard */
+	bool allow_unsafe; /* --allow-unsafe-script: run Lua files others can change */
 	int argc; /* the script's arguments, for a reload */
 	char **argv;
 };

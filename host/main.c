@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <lauxlib.h>
+#include <luajit.h>
 #include <lualib.h>
 
 #include "kp_btf.h"
@@ -23,6 +24,7 @@
 #include "kp_host.h"
 #include "kp_record.h"
 #include "kp_tracefs.h"
+#include "kp_trust.h"
 
 static const char kp_usage[] =
     "Usage: kpscript [OPTIONS] SCRIPT [ARGS...]\n"
@@ -56,6 +58,15 @@ static const char kp_usage[] =
     "      --watch    reload SCRIPT when it is saved: probes the new version\n"
     "                 declares the same way stay attached (no event lost), others\n"
     "                 are added or removed; a version that fails keeps the old one\n"
+    "      --callback-limit MS\n"
+    "                 stop the run with an error naming the script line when one\n"
+    "                 handler, timer or rule call runs longer than MS milliseconds\n"
+    "                 (default 1000; 0 turns the guard off and lets LuaJIT compile\n"
+    "                 the script's own code)\n"
+    "      --allow-unsafe-script\n"
+    "                 as root, run scripts and Lua files that someone other than\n"
+    "                 root and you could change (refused by default: they would\n"
+    "                 run with root's power over the kernel)\n"
     "      --replay-speed fast|realtime\n"
     "                 as fast as possible (default), or at the recorded pace\n"
     "      --dry-run  print the tracefs definitions the script would create, create\n"
@@ -157,7 +168,9 @@ static int kp_parse_args(int argc, char **argv, struct kp_args *a)
 		OPT_DUMP,
 		OPT_REPLAY,
 		OPT_SPEED,
-		OPT_WATCH
+		OPT_WATCH,
+		OPT_CBLIMIT,
+		OPT_UNSAFE
 	};
 	static const struct option longs[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -169,6 +182,8 @@ static int kp_parse_args(int argc, char **argv, struct kp_args *a)
 		{ "replay", required_argument, NULL, OPT_REPLAY },
 		{ "replay-speed", required_argument, NULL, OPT_SPEED },
 		{ "watch", no_argument, NULL, OPT_WATCH },
+		{ "callback-limit", required_argument, NULL, OPT_CBLIMIT },
+		{ "allow-unsafe-script", no_argument, NULL, OPT_UNSAFE },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
@@ -176,6 +191,7 @@ static int kp_parse_args(int argc, char **argv, struct kp_args *a)
 
 	memset(a, 0, sizeof(*a));
 	a->host.sigfd = -1;
+	a->host.callback_limit_ms = KP_CALLBACK_LIMIT_MS;
 	opterr = 0;
 	/* '+': options end at SCRIPT, so the script's own options reach it */
 	while ((c = getopt_long(argc, argv, "+he:c:p:d:lvo:", longs, NULL)) != -1) {
@@ -237,6 +253,19 @@ static int kp_parse_args(int argc, char **argv, struct kp_args *a)
 		case OPT_WATCH:
 			a->watch = true;
 			break;
+		case OPT_UNSAFE:
+			a->host.allow_unsafe = true;
+			break;
+		case OPT_CBLIMIT: {
+			long ms = strtol(optarg, &end, 10);
+
+			if (*optarg == '\0' || *end || ms < 0 || ms > 3600000)
+				return kp_usage_error("--callback-limit: '%s' is not a number of "
+						      "milliseconds from 0 to 3600000",
+						      optarg);
+			a->host.callback_limit_ms = (int)ms;
+			break;
+		}
 		case OPT_SPEED:
 			if (strcmp(optarg, "fast") && strcmp(optarg, "realtime"))
 				return kp_usage_error(
@@ -426,10 +455,26 @@ static int kp_report(lua_State *L)
  * arguments as `arg` and `...`. Return: 0, or the exit status. */
 static int kp_run_chunk(lua_State *L, struct kp_args *a, const char *path)
 {
-	int n = path ? luaL_loadfile(L, path) : luaL_loadbuffer(L, a->code, strlen(a->code), "=-e");
+	int n;
 
+	if (path && geteuid() == 0 && !a->host.allow_unsafe) {
+		char why[PATH_MAX + 256];
+
+		if (kp_trust_check(path, kp_trust_caller(), why, sizeof(why)) == -EPERM) {
+			fprintf(stderr,
+				"kpscript: refusing to run %s as root: %s; make it root's or yours "
+				"and not writable by others, or pass --allow-unsafe-script\n",
+				path, why);
+			return 1;
+		}
+	}
+	n = path ? luaL_loadfile(L, path) : luaL_loadbuffer(L, a->code, strlen(a->code), "=-e");
 	if (n)
 		return kp_report(L);
+	/* LuaJIT's compiled loops never call hooks: the script's own functions
+	 * stay interpreted so the callback guard can stop an endless loop */
+	if (a->host.callback_limit_ms)
+		luaJIT_setmode(L, -1, LUAJIT_MODE_ALLFUNC | LUAJIT_MODE_OFF);
 	/* arg[0] is the script, arg[1..] its arguments, as with lua(1) */
 	lua_createtable(L, a->argc, 1);
 	lua_pushstring(L, path ? path : "-e");

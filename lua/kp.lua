@@ -1193,6 +1193,39 @@ os.exit = function(code)
   error(setmetatable({ kp_exit = true, code = tonumber(code) or 1 }, KpExit), 0)
 end
 
+-- Run as root, a Lua file someone else could change is someone else's
+-- code: loadfile, dofile and require refuse such files (core.trust says
+-- why) unless --allow-unsafe-script. main.c checks the script itself.
+do
+  local raw_loadfile, raw_dofile = loadfile, dofile
+  loadfile = function(path, ...)
+    if path ~= nil then
+      local ok, why = core.trust(path)
+      if not ok then return nil, why end
+    end
+    return raw_loadfile(path, ...)
+  end
+  dofile = function(path)
+    if path ~= nil then
+      local ok, why = core.trust(path)
+      if not ok then error(why, 2) end
+    end
+    return raw_dofile(path)
+  end
+  local function guard(loader, pathvar)
+    return function(name)
+      local path = package.searchpath(name, package[pathvar])
+      if path then
+        local ok, why = core.trust(path)
+        if not ok then return "\n\t" .. why end
+      end
+      return loader(name)
+    end
+  end
+  package.loaders[2] = guard(package.loaders[2], "path")
+  package.loaders[3] = guard(package.loaders[3], "cpath")
+end
+
 -- The globals a reloaded version starts from: those of a fresh state, with kp
 local BASE = {}
 for k, v in pairs(_G) do BASE[k] = v end
@@ -1205,6 +1238,9 @@ for k, v in pairs(_G) do BASE[k] = v end
 function kp._reload(path, ...)
   local chunk, err = loadfile(path)
   if not chunk then return false, err end
+  -- as main.c does for the first version: the callback guard needs the
+  -- script's functions interpreted (LuaJIT's compiled loops call no hook)
+  if core.config().callback_limit > 0 then jit.off(chunk, true) end
   local env = setmetatable({ kp = kp, arg = { [0] = path, ... } }, { __index = BASE })
   setfenv(chunk, env)
   local saved = { handlers = handlers, rules = rules, rules_of = rules_of, unhandled = unhandled }
