@@ -18,6 +18,7 @@
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -158,16 +159,19 @@ struct kp_host {
 	bool btf_tried;
 	const unsigned char *raw;
 	uint32_t raw_size;
-	/* the callback guard: kp_guard_hook() watches a callback by its number */
-	unsigned long cb_seq, guard_seq;
-	bool in_cb;
-	uint64_t guard_t0;
+	/* the callback guard (kp_guard_tick): which Lua call runs now */
+	volatile sig_atomic_t phase; /* KP_PHASE_* */
+	volatile unsigned long cb_seq; /* +1 at every callback's start and end */
 };
 
-/* The host whose state the count hook looks at (one host per process). */
+/* The host the guard's timer looks at (one host per process). */
 static struct kp_host *kp_guard_host;
-/* Lua instructions between two looks of the guard */
-#define KP_GUARD_EVERY 200000
+/* the guard's timer period */
+#define KP_GUARD_TICK_MS 100
+enum { KP_PHASE_MAIN, KP_PHASE_LOOP, KP_PHASE_CB };
+enum { KP_GUARD_NONE, KP_GUARD_LIMIT, KP_GUARD_SIGINT, KP_GUARD_SIGTERM };
+static volatile sig_atomic_t kp_guard_why;
+static volatile unsigned long kp_guard_seq; /* the callback the guard stops */
 
 static struct kp_host *kp_host_of(lua_State *L)
 {
@@ -221,82 +225,144 @@ static int kp_fail(lua_State *L, int err, const char *fmt, ...)
 	return 3;
 }
 
-/* CLOCK_MONOTONIC_COARSE in ns: a vDSO read, exact to a few ms */
-static uint64_t kp_coarse_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/*
- * The callback guard, a count hook: a handler, timer or rule call that runs
- * past --callback-limit is stopped with an error at the line it is running,
- * and a SIGINT or SIGTERM that waits while Lua code runs (a long main chunk,
- * a long callback) ends it too: the event loop reads signals only between
- * calls. LuaJIT calls hooks from the interpreter only, so main.c keeps the
- * script's functions out of the JIT.
- */
-/* "script.lua:12: ", the Lua line running where the hook fired */
+/* "script.lua:12: ", the script line running where the hook fired: the
+ * first Lua frame outside kpscript's own library, else the first */
 static void kp_guard_where(lua_State *L)
 {
 	lua_Debug d;
+	int first = -1;
 
 	for (int level = 0; lua_getstack(L, level, &d); level++) {
-		if (lua_getinfo(L, "Sl", &d) && d.currentline > 0) {
+		if (!lua_getinfo(L, "Sl", &d) || d.currentline <= 0)
+			continue;
+		if (first < 0)
+			first = level;
+		if (strncmp(d.short_src, "lua/kp", 6)) {
 			lua_pushfstring(L, "%s:%d: ", d.short_src, d.currentline);
 			return;
 		}
 	}
+	if (first >= 0 && lua_getstack(L, first, &d) && lua_getinfo(L, "Sl", &d)) {
+		lua_pushfstring(L, "%s:%d: ", d.short_src, d.currentline);
+		return;
+	}
 	lua_pushliteral(L, "");
 }
 
+/*
+ * The callback guard's second half: a count hook set by kp_guard_tick() that
+ * fires at the next Lua instruction the interpreter runs, removes itself and
+ * raises the error there (LuaJIT's compiled code calls no hook, which is why
+ * main.c keeps the script's functions out of the JIT).
+ */
 static void kp_guard_hook(lua_State *L, lua_Debug *ar)
 {
 	struct kp_host *h = kp_guard_host;
-	uint64_t now = kp_coarse_ns();
-	sigset_t pend;
+	int why = kp_guard_why;
 
 	(void)ar;
-	if (!h)
+	lua_sethook(L, NULL, 0, 0);
+	kp_guard_why = KP_GUARD_NONE;
+	if (!h || why == KP_GUARD_NONE)
 		return;
-	if (h->guard_seq != h->cb_seq || !h->guard_t0) {
-		h->guard_seq = h->cb_seq;
-		h->guard_t0 = now;
-		return;
-	}
-	if (now - h->guard_t0 < 200000000ull)
-		return;
-	if (!sigpending(&pend) && (sigismember(&pend, SIGINT) || sigismember(&pend, SIGTERM))) {
-		kp_guard_where(L);
-		lua_pushfstring(L, "interrupted by %s while Lua code ran",
-				sigismember(&pend, SIGINT) ? "SIGINT" : "SIGTERM");
-		lua_concat(L, 2);
-		lua_error(L);
-	}
-	if (h->in_cb && now - h->guard_t0 > (uint64_t)h->opts.callback_limit_ms * 1000000ull) {
+	if (why == KP_GUARD_LIMIT) {
+		/* that callback returned meanwhile: this is another one */
+		if (h->phase != KP_PHASE_CB || h->cb_seq != kp_guard_seq)
+			return;
 		kp_guard_where(L);
 		lua_pushfstring(L,
 				"a callback ran for more than %d ms (an endless loop?) and was "
 				"stopped; --callback-limit MS changes the limit, 0 turns the guard "
 				"off",
 				h->opts.callback_limit_ms);
-		lua_concat(L, 2);
-		lua_error(L);
+	} else {
+		kp_guard_where(L);
+		lua_pushfstring(L, "interrupted by %s while Lua code ran",
+				why == KP_GUARD_SIGINT ? "SIGINT" : "SIGTERM");
 	}
+	lua_concat(L, 2);
+	lua_error(L);
+}
+
+/*
+ * The guard's timer (SIGALRM every KP_GUARD_TICK_MS): nothing on the event
+ * path but a counter. When one callback is still the running one after
+ * --callback-limit, or SIGINT/SIGTERM has waited two ticks while Lua code
+ * (not the event loop, which reads them from its signalfd) ran, it sets
+ * kp_guard_hook() to end that code. lua_sethook() is safe in a signal
+ * handler: LuaJIT and lua.c stop scripts on Ctrl-C that way.
+ */
+static void kp_guard_tick(int sig)
+{
+	static unsigned long seen;
+	static int ticks, pending;
+	struct kp_host *h = kp_guard_host;
+	int saved = errno, why = KP_GUARD_NONE;
+	sigset_t set;
+
+	(void)sig;
+	if (!h || !h->L) {
+		errno = saved;
+		return;
+	}
+	if (h->phase == KP_PHASE_CB && h->cb_seq == seen) {
+		ticks++;
+	} else {
+		seen = h->cb_seq;
+		ticks = 0;
+	}
+	if (!sigpending(&set) && (sigismember(&set, SIGINT) || sigismember(&set, SIGTERM)))
+		pending++;
+	else
+		pending = 0;
+	if (h->phase == KP_PHASE_CB && (ticks + 1) * KP_GUARD_TICK_MS > h->opts.callback_limit_ms)
+		why = KP_GUARD_LIMIT;
+	else if (pending >= 2 && h->phase != KP_PHASE_LOOP)
+		why = sigismember(&set, SIGINT) ? KP_GUARD_SIGINT : KP_GUARD_SIGTERM;
+	if (why != KP_GUARD_NONE && kp_guard_why == KP_GUARD_NONE) {
+		kp_guard_why = why;
+		kp_guard_seq = seen;
+		lua_sethook(h->L, kp_guard_hook, LUA_MASKCOUNT, 1);
+	}
+	errno = saved;
+}
+
+static void kp_guard_start(struct kp_host *h)
+{
+	struct sigaction sa = { .sa_handler = kp_guard_tick, .sa_flags = SA_RESTART };
+	struct itimerval it = {
+		.it_interval = { .tv_usec = KP_GUARD_TICK_MS * 1000 },
+		.it_value = { .tv_usec = KP_GUARD_TICK_MS * 1000 },
+	};
+
+	kp_guard_host = h;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGALRM, &sa, NULL) || setitimer(ITIMER_REAL, &it, NULL))
+		fprintf(stderr, "kpscript: the callback guard cannot start: %s\n", strerror(errno));
+}
+
+static void kp_guard_stop(struct kp_host *h)
+{
+	struct itimerval off = { 0 };
+
+	if (kp_guard_host != h)
+		return;
+	setitimer(ITIMER_REAL, &off, NULL);
+	/* a tick already sent may still arrive: ignore it, not die of it */
+	signal(SIGALRM, SIG_IGN);
+	kp_guard_host = NULL;
 }
 
 /* Around every call of a script function from the event loop. */
 static void kp_cb_enter(struct kp_host *h)
 {
 	h->cb_seq++;
-	h->in_cb = true;
+	h->phase = KP_PHASE_CB;
 }
 
 static void kp_cb_leave(struct kp_host *h)
 {
-	h->in_cb = false;
+	h->phase = KP_PHASE_LOOP;
 	h->cb_seq++;
 }
 
@@ -1141,13 +1207,40 @@ static void kp_on_task(const struct kp_task_rec *r, void *ctx)
 {
 	struct kp_host *h = ctx;
 
-	if (h->rec)
+	bool fork = r->type == PERF_RECORD_FORK && r->pid == r->tid; /* a new process */
+	bool exec = r->type == PERF_RECORD_COMM && r->exec;
+	bool ustack;
+
+	/* MMAP2 records are not recorded: a replay has no mappings to follow
+	 * and names user frames from /proc as it replays, as it always did */
+	if (h->rec && r->type != PERF_RECORD_MMAP2)
 		kp_rec_add_task(h->rec, r->type, r->pid, r->ppid, r->tid, r->ptid,
 				r->comm ? r->comm : "", r->exec, r->time);
-	/* a new process or a new program: cached maps of that pid are stale */
-	if ((r->type == PERF_RECORD_FORK && r->pid == r->tid) ||
-	    (r->type == PERF_RECORD_COMM && r->exec))
-		kp_stack_forget(h->L, r->pid);
+	if (h->opts.replay) {
+		/* a new process or a new program: cached maps of that pid are stale */
+		if (fork || exec)
+			kp_stack_forget(h->L, r->pid);
+	} else if (fork || exec || r->type == PERF_RECORD_MMAP2) {
+		/*
+		 * Follow the maps of processes once user frames are named, or
+		 * some probe will sample them: from its first side-band record
+		 * on, so the program a -c command runs is seen from its exec.
+		 * Runs without user stacks keep no maps.
+		 */
+		ustack = kp_stack_usym_active(h->L);
+		for (struct kp_probe *p = h->probes; p && !ustack; p = p->next) {
+			if (p->perf && (p->stack & KP_PERF_STACK_USER)) {
+				kp_stack_usym_start(h->L);
+				ustack = true;
+			}
+		}
+		if (ustack && fork)
+			kp_stack_fork(h->L, r->ppid, r->pid);
+		else if (ustack && exec)
+			kp_stack_exec(h->L, r->pid);
+		else if (ustack)
+			kp_stack_mmap(h->L, r->pid, &r->map);
+	}
 	if (!h->procs)
 		return;
 	switch (r->type) {
@@ -2230,8 +2323,14 @@ static int kp_core_run(lua_State *L)
 	if (h->running)
 		return luaL_error(L, "kp.run() is already running");
 	h->ran = true;
-	if (h->opts.replay && !h->opts.dry_run)
-		return kp_replay_run(L, h);
+	if (h->opts.replay && !h->opts.dry_run) {
+		int n;
+
+		h->phase = KP_PHASE_LOOP;
+		n = kp_replay_run(L, h);
+		h->phase = KP_PHASE_MAIN;
+		return n;
+	}
 	if (!h->opts.dry_run && !h->loop && (h->ntimers || h->opts.command)) {
 		/* no probes, but timers or a command: a loop of signals and time */
 		h->loop = kp_loop_new(&kp_ops, h, NULL);
@@ -2244,6 +2343,7 @@ static int kp_core_run(lua_State *L)
 	}
 	kp_run_begin(L, h);
 	h->L = L;
+	h->phase = KP_PHASE_LOOP;
 	kp_enable_all(h, true);
 	start = last_expire = kp_now_ns();
 	if (h->opts.duration > 0)
@@ -2288,7 +2388,9 @@ static int kp_core_run(lua_State *L)
 		    poll(&(struct pollfd){ .fd = h->inotify, .events = POLLIN }, 1, 0) > 0) {
 			/* deliver what came before the save with the old handlers */
 			kp_loop_drain(h->loop, kp_now_ns() - KP_LATENESS_NS, &held);
+			h->phase = KP_PHASE_MAIN; /* the new version's main chunk runs */
 			kp_watch_event(L, h);
+			h->phase = KP_PHASE_LOOP;
 		}
 		now = kp_now_ns();
 		if (kp_loop_drain(h->loop, now - KP_LATENESS_NS, &held) < 0)
@@ -2326,6 +2428,7 @@ static int kp_core_run(lua_State *L)
 		close(h->inotify);
 	h->inotify = -1;
 	h->running = false;
+	h->phase = KP_PHASE_MAIN;
 	h->L = saved;
 	return kp_run_result(L, h);
 }
@@ -2922,10 +3025,8 @@ struct kp_host *kp_host_open(lua_State *L, const struct kp_host_opts *opts)
 	h->opts = *opts;
 	h->mk64_ref = LUA_NOREF;
 	h->pidfd = -1;
-	if (opts->callback_limit_ms > 0) {
-		kp_guard_host = h;
-		lua_sethook(L, kp_guard_hook, LUA_MASKCOUNT, KP_GUARD_EVERY);
-	}
+	if (opts->callback_limit_ms > 0)
+		kp_guard_start(h);
 
 	luaL_newmetatable(L, KP_PROBE_MT);
 	luaL_register(L, NULL, probe_meta);
@@ -2989,8 +3090,7 @@ void kp_host_free(struct kp_host *h)
 		return;
 	if (kp_src_host == h)
 		kp_src_host = NULL;
-	if (kp_guard_host == h)
-		kp_guard_host = NULL;
+	kp_guard_stop(h);
 	kp_comm_free(h->comm);
 	kp_proc_free(h->procs);
 	kp_rec_free(h->replay);
