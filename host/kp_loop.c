@@ -230,6 +230,56 @@ struct kp_fork_rec {
 	uint64_t time;
 };
 
+/*
+ * PERF_RECORD_MMAP2 (include/uapi/linux/perf_event.h): pid, tid u32; addr,
+ * len, pgoff u64; then either maj, min u32, ino, ino_generation u64, or,
+ * with PERF_RECORD_MISC_MMAP_BUILD_ID in misc, build_id_size u8, two
+ * reserved, build_id[20]; both 24 bytes; prot, flags u32; the filename,
+ * NUL-terminated and padded to 8 bytes; then the sample_id_all trailer,
+ * 24 bytes for the side band's sample_type TID|TIME|CPU. A record whose
+ * body cannot hold that, or whose filename has no NUL before the trailer,
+ * is counted corrupt and skipped.
+ */
+#define KP_MMAP2_FIXED 64
+#define KP_ID_TRAILER 24
+
+static int kp_dispatch_mmap2(struct kp_loop *l, const struct kp_src *s,
+			     const struct perf_event_header *h, const unsigned char *p, size_t body)
+{
+	struct kp_task_rec r = { .type = PERF_RECORD_MMAP2, .time = s->time };
+	uint32_t ids[2];
+	size_t nlen;
+
+	if (!l->ops->task)
+		return 0;
+	if (body < KP_MMAP2_FIXED + KP_ID_TRAILER + 1) {
+		l->corrupt++;
+		return 0;
+	}
+	nlen = body - KP_MMAP2_FIXED - KP_ID_TRAILER;
+	if (!memchr(p + KP_MMAP2_FIXED, '\0', nlen)) {
+		l->corrupt++;
+		return 0;
+	}
+	memcpy(ids, p, 8);
+	r.pid = (int32_t)ids[0];
+	r.tid = (int32_t)ids[1];
+	memcpy(&r.map.addr, p + 8, 8);
+	memcpy(&r.map.len, p + 16, 8);
+	memcpy(&r.map.pgoff, p + 24, 8);
+	r.map.build_id = (h->misc & PERF_RECORD_MISC_MMAP_BUILD_ID) != 0;
+	if (!r.map.build_id) {
+		memcpy(&r.map.maj, p + 32, 4);
+		memcpy(&r.map.min, p + 36, 4);
+		memcpy(&r.map.ino, p + 40, 8);
+	}
+	memcpy(&r.map.prot, p + 56, 4);
+	memcpy(&r.map.flags, p + 60, 4);
+	r.map.filename = (const char *)(p + KP_MMAP2_FIXED);
+	l->ops->task(&r, l->ctx);
+	return 0;
+}
+
 /* Returns non-zero when the sample callback asked to stop. */
 static int kp_dispatch(struct kp_loop *l, struct kp_src *s)
 {
@@ -341,6 +391,8 @@ static int kp_dispatch(struct kp_loop *l, struct kp_src *s)
 		}
 		return 0;
 	}
+	case PERF_RECORD_MMAP2:
+		return kp_dispatch_mmap2(l, s, h, p, body);
 	default:
 		return 0;
 	}

@@ -26,13 +26,40 @@ struct kp_sample {
 	uint64_t nips;
 };
 
+/*
+ * An executable mapping from PERF_RECORD_MMAP2 (the side-band event asks
+ * for mmap2 without mmap_data: mappings with PROT_EXEC only, made by mmap(),
+ * by exec for the program and its interpreter, mprotect() adding PROT_EXEC,
+ * and the special ones such as "[vdso]" and "[uprobes]").
+ * @addr, @len:  [addr, addr + len), as the record says (not checked here)
+ * @pgoff:       the file offset mapped at @addr
+ * @maj, @min:   the file's device (MAJOR/MINOR, as /proc/PID/maps shows
+ *               them), @ino its inode; all 0 when @build_id
+ * @build_id:    the record carries a build id instead of device and inode
+ *               (PERF_RECORD_MISC_MMAP_BUILD_ID)
+ * @prot, @flags: PROT_* and MAP_* of the mapping
+ * @filename:    the kernel's name for it, NUL-terminated inside the record
+ *               and valid during the callback only: a path (with
+ *               " (deleted)" when unlinked), "//anon" for anonymous
+ *               memory, or a name such as "[vdso]"
+ */
+struct kp_task_map {
+	uint64_t addr, len, pgoff;
+	uint32_t maj, min;
+	uint64_t ino;
+	bool build_id;
+	uint32_t prot, flags;
+	const char *filename;
+};
+
 /* A process record from a side-band ring, in event order. */
 struct kp_task_rec {
-	uint32_t type; /* PERF_RECORD_COMM, _FORK or _EXIT */
-	int32_t pid, ppid, tid, ptid;
+	uint32_t type; /* PERF_RECORD_COMM, _FORK, _EXIT or _MMAP2 */
+	int32_t pid, ppid, tid, ptid; /* MMAP2: pid and tid only */
 	const char *comm; /* COMM only */
 	bool exec; /* COMM set by an exec (PERF_RECORD_MISC_COMM_EXEC) */
 	uint64_t time;
+	struct kp_task_map map; /* MMAP2 only */
 };
 
 struct kp_loop_ops {
@@ -40,7 +67,8 @@ struct kp_loop_ops {
 	int (*sample)(void *owner, const struct kp_sample *s, void *ctx);
 	/* PERF_RECORD_LOST in @owner's ring. */
 	void (*lost)(void *owner, uint64_t lost, void *ctx);
-	/* COMM/FORK/EXIT, after the comm table has taken it; may be NULL. */
+	/* COMM/FORK/EXIT, after the comm table has taken it, and MMAP2; may
+	 * be NULL. */
 	void (*task)(const struct kp_task_rec *r, void *ctx);
 };
 
@@ -75,7 +103,8 @@ long kp_loop_drain(struct kp_loop *l, uint64_t horizon, bool *held);
 
 /* Ring headers found corrupt and skipped. */
 uint64_t kp_loop_corrupt(const struct kp_loop *l);
-/* COMM/FORK/EXIT records the side-band rings lost (ev.comm may be stale). */
+/* COMM/FORK/EXIT/MMAP2 records the side-band rings lost (ev.comm may be
+ * stale, user frames unnamed). */
 uint64_t kp_loop_sideband_lost(const struct kp_loop *l);
 
 /* CLOCK_MONOTONIC now, in ns: the clock every sample is stamped with. */

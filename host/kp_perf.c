@@ -96,6 +96,18 @@ static void kp_perf_attr(struct perf_event_attr *a, enum kp_perf_kind kind, int 
 		a->comm = 1;
 		a->comm_exec = 1;
 		a->task = 1;
+		/*
+		 * PERF_RECORD_MMAP2 for executable mappings (mmap_data stays 0),
+		 * so user frames of processes gone before their samples are
+		 * read can still be named. mmap is set as well: the kernel
+		 * emits mmap records at all only while some event has mmap or
+		 * mmap_data (account_event() counts nr_mmap_events from those
+		 * two), and mmap2 then picks the MMAP2 layout. An exec of a
+		 * dynamically linked program costs about four records of
+		 * ~125 bytes: the program, the interpreter, [vdso], libc.
+		 */
+		a->mmap = 1;
+		a->mmap2 = 1;
 	}
 	a->sample_period = 1;
 	a->read_format = PERF_FORMAT_LOST;

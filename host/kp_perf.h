@@ -16,7 +16,7 @@ struct kp_ring;
 
 enum kp_perf_kind {
 	KP_PERF_TRACEPOINT, /* a tracefs event id: tracepoint, uprobe, kprobe */
-	KP_PERF_SIDEBAND, /* a dummy software event for COMM/FORK/EXIT */
+	KP_PERF_SIDEBAND, /* a dummy software event for COMM/FORK/EXIT and MMAP2 */
 };
 
 /**

@@ -3,7 +3,9 @@
  * Stacks for Lua: the kp.Stack userdata and the symbolizers behind
  * kp.ksym() and kp.usym(). Kernel addresses resolve through /proc/kallsyms
  * (read once, on first use); user addresses through the process's maps and
- * the symbol tables of its mapped files (host/kp_usym.c, cached per binary).
+ * the symbol tables of its mapped files (host/kp_usym.c, cached per binary),
+ * the maps followed through the side band's exec, fork and mmap records
+ * once the user symbolizer exists.
  * The caches live in the Lua registry and go with the state.
  */
 #include <errno.h>
@@ -11,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/sysmacros.h>
 
 #include <lauxlib.h>
 #include <linux/perf_event.h>
@@ -18,6 +22,7 @@
 
 #include "kp_ksyms.h"
 #include "kp_lagg.h"
+#include "kp_loop.h"
 #include "kp_stack.h"
 #include "kp_usym.h"
 
@@ -140,23 +145,80 @@ static struct kp_usym *get_usym(lua_State *L)
 	return s->us;
 }
 
-void kp_stack_prime(lua_State *L, int32_t pid)
-{
-	struct kp_usym *us = get_usym(L);
-
-	if (us)
-		kp_usym_prime(us, pid);
-}
-
-void kp_stack_forget(lua_State *L, int32_t pid)
+/* The user symbolizer if it exists; never makes one. */
+static struct kp_usym *peek_usym(lua_State *L)
 {
 	struct kp_syms *s;
 
 	lua_getfield(L, LUA_REGISTRYINDEX, KP_SYMS_KEY);
 	s = lua_touserdata(L, -1);
 	lua_pop(L, 1);
-	if (s && s->us)
-		kp_usym_forget(s->us, pid);
+	return s ? s->us : NULL;
+}
+
+void kp_stack_prime(lua_State *L, int32_t pid)
+{
+	struct kp_usym *us = get_usym(L);
+
+	/* a pid the side band has not fed (older than the symbolizer, or
+	 * untracked since its parent was) is read from /proc, if it lives */
+	if (us)
+		kp_usym_prime(us, pid);
+}
+
+void kp_stack_forget(lua_State *L, int32_t pid)
+{
+	struct kp_usym *us = peek_usym(L);
+
+	if (us)
+		kp_usym_forget(us, pid);
+}
+
+bool kp_stack_usym_active(lua_State *L)
+{
+	return peek_usym(L) != NULL;
+}
+
+void kp_stack_usym_start(lua_State *L)
+{
+	get_usym(L);
+}
+
+void kp_stack_exec(lua_State *L, int32_t pid)
+{
+	struct kp_usym *us = peek_usym(L);
+
+	if (us)
+		kp_usym_exec(us, pid);
+}
+
+void kp_stack_fork(lua_State *L, int32_t ppid, int32_t pid)
+{
+	struct kp_usym *us = peek_usym(L);
+
+	if (us)
+		kp_usym_fork(us, ppid, pid);
+}
+
+void kp_stack_mmap(lua_State *L, int32_t pid, const struct kp_task_map *t)
+{
+	struct kp_usym *us = peek_usym(L);
+	struct kp_usym_map m;
+
+	if (!us || !t->len || t->len > UINT64_MAX - t->addr)
+		return;
+	m = (struct kp_usym_map){
+		.start = t->addr,
+		.end = t->addr + t->len,
+		.pgoff = t->pgoff,
+		/* the kernel's MAJOR/MINOR, as /proc/PID/maps prints them */
+		.dev = t->build_id ? 0 : makedev(t->maj, t->min),
+		.ino = t->ino,
+		/* a mapping without PROT_EXEC (mmap_data records) only
+		 * replaces what was there */
+		.path = (t->prot & PROT_EXEC) ? t->filename : NULL,
+	};
+	kp_usym_mmap(us, pid, &m);
 }
 
 /* "name+0x1a" (or "name" at offset 0, "mod:name" in a module), else the

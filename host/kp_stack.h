@@ -2,6 +2,7 @@
 #ifndef KP_STACK_H
 #define KP_STACK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,9 +46,28 @@ void kp_stack_split(const uint64_t *ips, uint64_t nr, uint64_t *kernel, uint16_t
 void kp_stack_open(lua_State *L);
 
 /* Read @pid's maps now, if not cached, so its user frames can be named
- * after it exits. */
+ * after it exits. Makes the user symbolizer when there is none yet. */
 void kp_stack_prime(lua_State *L, int32_t pid);
 /* Forget what is cached about @pid (it exec'd or a new process has it). */
 void kp_stack_forget(lua_State *L, int32_t pid);
+
+/*
+ * The user symbolizer follows processes by their side-band records once it
+ * exists (kp_usym_exec() and the rest); before, these calls do nothing, so
+ * a run that never names user frames keeps no maps.
+ */
+struct kp_task_map;
+
+/* Whether the user symbolizer exists. Cheap: a registry lookup. */
+bool kp_stack_usym_active(lua_State *L);
+/* Make the user symbolizer now (a probe asks for user stacks), so that the
+ * processes it samples are followed from their start. */
+void kp_stack_usym_start(lua_State *L);
+/* @pid exec'd: its maps are what the MMAP2 records that follow say. */
+void kp_stack_exec(lua_State *L, int32_t pid);
+/* @pid is a new process forked by @ppid: it has its parent's maps. */
+void kp_stack_fork(lua_State *L, int32_t ppid, int32_t pid);
+/* @pid mapped @m (a PERF_RECORD_MMAP2). */
+void kp_stack_mmap(lua_State *L, int32_t pid, const struct kp_task_map *m);
 
 #endif

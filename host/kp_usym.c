@@ -80,6 +80,8 @@ struct kp_usym_bin {
 
 struct kp_usym_proc {
 	int pid;
+	bool tracked; /* fed by events: never read from /proc again */
+	bool looked; /* a lookup or prime used it since it was made or exec'd */
 	uint64_t used;
 	uint64_t read_ns; /* when the maps were last read or tried */
 	struct kp_usym_maps *maps;
@@ -211,6 +213,125 @@ struct kp_usym_maps *kp_usym_maps_parse(const char *text, size_t len)
 			break;
 		}
 	}
+	for (size_t i = 1; i < m->n; i++) {
+		if (m->maps[i - 1].start > m->maps[i].start) {
+			qsort(m->maps, m->n, sizeof(*m->maps), kp_map_cmp);
+			break;
+		}
+	}
+	return m;
+}
+
+/*
+ * Whether the mapping name @path (as maps or MMAP2 gives it) is kept: a
+ * file (a path; perf's "//anon" and the like are none) or a bracketed
+ * pseudo-file. *@plen is its length without " (deleted)", which sets
+ * *@deleted.
+ */
+static bool kp_map_name(const char *path, size_t *plen, bool *deleted)
+{
+	size_t n, dl = strlen(KP_DELETED);
+
+	if (!path || (path[0] != '/' && path[0] != '[') || (path[0] == '/' && path[1] == '/'))
+		return false;
+	n = strlen(path);
+	*deleted = path[0] == '/' && n > dl && !memcmp(path + n - dl, KP_DELETED, dl);
+	*plen = *deleted ? n - dl : n;
+	return true;
+}
+
+/* Whether a mapping of @m meets [@start, @end). */
+static bool kp_maps_overlap(const struct kp_usym_maps *m, uint64_t start, uint64_t end)
+{
+	size_t lo = 0, hi = m->n;
+
+	/* the first mapping starting above @start; the one before may reach it */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (m->maps[mid].start <= start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (lo > 0 && m->maps[lo - 1].end > start) || (lo < m->n && m->maps[lo].start < end);
+}
+
+/*
+ * A new set: the mappings of @old with [@cut->start, @cut->end) cut out of
+ * them (none when @cut is NULL), then @add with its path @path (@plen
+ * bytes, not NUL-terminated) when @add is not NULL. What is left of a
+ * mapping above the cut keeps its file offset. Return: the set, or NULL
+ * with errno set (ENOMEM).
+ */
+static struct kp_usym_maps *kp_maps_edit(const struct kp_usym_maps *old,
+					 const struct kp_usym_map *cut,
+					 const struct kp_usym_map *add, const char *path,
+					 size_t plen)
+{
+	struct kp_usym_maps *m = calloc(1, sizeof(*m));
+	size_t n = 0, bytes = 0, at = 0;
+
+	if (!m)
+		return NULL;
+	/* pass 0 counts, pass 1 fills; a mapping leaves up to two pieces */
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < old->n; i++) {
+			const struct kp_usym_map *o = &old->maps[i];
+			bool whole = !cut || o->end <= cut->start || o->start >= cut->end;
+			bool below = !whole && o->start < cut->start;
+			bool above = !whole && o->end > cut->end;
+			size_t len = strlen(o->path) + 1;
+			struct kp_usym_map piece = *o;
+
+			if (!whole && !below && !above)
+				continue;
+			if (pass == 0) {
+				n += whole ? 1 : (size_t)below + (size_t)above;
+				bytes += len;
+				continue;
+			}
+			memcpy(m->paths + at, o->path, len);
+			piece.path = m->paths + at;
+			at += len;
+			if (whole) {
+				m->maps[m->n++] = piece;
+				continue;
+			}
+			if (below) {
+				piece.end = cut->start;
+				m->maps[m->n++] = piece;
+			}
+			if (above) {
+				piece.start = cut->end;
+				piece.end = o->end;
+				piece.pgoff = o->pgoff + (cut->end - o->start);
+				m->maps[m->n++] = piece;
+			}
+		}
+		if (pass == 1)
+			break;
+		if (add) {
+			n++;
+			bytes += plen + 1;
+		}
+		if (!n)
+			return m;
+		m->maps = malloc(n * sizeof(*m->maps));
+		m->paths = malloc(bytes);
+		if (!m->maps || !m->paths) {
+			kp_usym_maps_free(m);
+			errno = ENOMEM;
+			return NULL;
+		}
+	}
+	if (add) {
+		memcpy(m->paths + at, path, plen);
+		m->paths[at + plen] = '\0';
+		m->maps[m->n] = *add;
+		m->maps[m->n++].path = m->paths + at;
+	}
+	/* the pieces are in order, the mapping added may not be */
 	for (size_t i = 1; i < m->n; i++) {
 		if (m->maps[i - 1].start > m->maps[i].start) {
 			qsort(m->maps, m->n, sizeof(*m->maps), kp_map_cmp);
@@ -621,6 +742,52 @@ static struct kp_usym_proc *kp_usym_proc_find(struct kp_usym *u, int pid)
 	return NULL;
 }
 
+/*
+ * A new entry of @pid (not cached) holding @maps; when the cache is full,
+ * the least recently used entry is evicted, or the least recently used of
+ * those no lookup has used when they are half the cache or more: every
+ * exec on the system makes an entry, most never sampled, and a storm of
+ * them must not push out the processes whose frames are named (an
+ * aggregate of stacks is printed at exit), while an entry an exec made
+ * still outlives the next KP_USYM_PROCS / 2 of them, time enough for its
+ * first sample to arrive.
+ */
+static struct kp_usym_proc *kp_usym_proc_add(struct kp_usym *u, int pid, struct kp_usym_maps *maps,
+					     bool tracked)
+{
+	struct kp_usym_proc *p;
+
+	if (u->nprocs < KP_USYM_PROCS) {
+		p = &u->procs[u->nprocs++];
+	} else {
+		struct kp_usym_proc *lru = NULL, *unused = NULL;
+		size_t nunused = 0;
+
+		for (size_t i = 0; i < u->nprocs; i++) {
+			struct kp_usym_proc *q = &u->procs[i];
+
+			if (!lru || q->used < lru->used)
+				lru = q;
+			if (q->looked)
+				continue;
+			nunused++;
+			if (!unused || q->used < unused->used)
+				unused = q;
+		}
+		p = nunused >= KP_USYM_PROCS / 2 ? unused : lru;
+		kp_usym_maps_free(p->maps);
+	}
+	*p = (struct kp_usym_proc){
+		.pid = pid,
+		.tracked = tracked,
+		.used = ++u->tick,
+		.read_ns = kp_now_ns(),
+		.maps = maps,
+	};
+	u->last_proc = (size_t)(p - u->procs);
+	return p;
+}
+
 /* The cache entry of @pid, its maps read when it has none. Return: 0 or -errno. */
 static int kp_usym_proc_get(struct kp_usym *u, int pid, struct kp_usym_proc **out)
 {
@@ -632,19 +799,10 @@ static int kp_usym_proc_get(struct kp_usym *u, int pid, struct kp_usym_proc **ou
 		err = kp_maps_read(pid, &maps);
 		if (err)
 			return err;
-		if (u->nprocs < KP_USYM_PROCS) {
-			p = &u->procs[u->nprocs++];
-		} else {
-			p = &u->procs[0];
-			for (size_t i = 1; i < u->nprocs; i++)
-				if (u->procs[i].used < p->used)
-					p = &u->procs[i];
-			kp_usym_maps_free(p->maps);
-		}
-		*p = (struct kp_usym_proc){ .pid = pid, .read_ns = kp_now_ns(), .maps = maps };
-		u->last_proc = (size_t)(p - u->procs);
+		p = kp_usym_proc_add(u, pid, maps, false);
 	}
 	p->used = ++u->tick;
+	p->looked = true;
 	*out = p;
 	return 0;
 }
@@ -681,7 +839,7 @@ int kp_usym_lookup(struct kp_usym *u, int pid, uint64_t addr, struct kp_usym_fra
 		uint64_t now = kp_now_ns();
 		struct kp_usym_maps *maps;
 
-		if (now - p->read_ns < KP_USYM_REFRESH_NS)
+		if (p->tracked || now - p->read_ns < KP_USYM_REFRESH_NS)
 			return -ENOENT;
 		p->read_ns = now;
 		if (kp_maps_read(pid, &maps))
@@ -717,6 +875,91 @@ void kp_usym_forget(struct kp_usym *u, int pid)
 		return;
 	kp_usym_maps_free(p->maps);
 	*p = u->procs[--u->nprocs];
+}
+
+int kp_usym_exec(struct kp_usym *u, int pid)
+{
+	struct kp_usym_maps *maps = calloc(1, sizeof(*maps));
+	struct kp_usym_proc *p = kp_usym_proc_find(u, pid);
+
+	if (!maps) {
+		kp_usym_forget(u, pid);
+		return -ENOMEM;
+	}
+	if (!p) {
+		kp_usym_proc_add(u, pid, maps, true);
+		return 0;
+	}
+	kp_usym_maps_free(p->maps);
+	p->maps = maps;
+	p->tracked = true;
+	p->looked = false; /* a new program, perhaps never sampled */
+	p->used = ++u->tick;
+	return 0;
+}
+
+int kp_usym_fork(struct kp_usym *u, int ppid, int pid)
+{
+	struct kp_usym_proc *parent;
+	struct kp_usym_maps *maps;
+
+	if (ppid == pid)
+		return 0;
+	/* before the parent is looked up: forgetting moves entries */
+	kp_usym_forget(u, pid);
+	parent = kp_usym_proc_find(u, ppid);
+	if (!parent)
+		return 0;
+	maps = kp_maps_edit(parent->maps, NULL, NULL, NULL, 0);
+	if (!maps)
+		return -ENOMEM;
+	kp_usym_proc_add(u, pid, maps, true);
+	return 0;
+}
+
+int kp_usym_mmap(struct kp_usym *u, int pid, const struct kp_usym_map *m)
+{
+	struct kp_usym_proc *p = kp_usym_proc_find(u, pid);
+	struct kp_usym_maps *maps;
+	bool keep, deleted = false;
+	size_t plen = 0;
+
+	if (m->end <= m->start)
+		return -EINVAL;
+	if (!p) {
+		/* older than the events: what it mapped before comes from
+		 * /proc while it lives; once gone, only what follows */
+		int err = kp_maps_read(pid, &maps);
+
+		if (err == -ENOMEM)
+			return err;
+		if (err) {
+			maps = calloc(1, sizeof(*maps));
+			if (!maps)
+				return -ENOMEM;
+		}
+		p = kp_usym_proc_add(u, pid, maps, true);
+	}
+	keep = kp_map_name(m->path, &plen, &deleted);
+	if (!keep && !kp_maps_overlap(p->maps, m->start, m->end)) {
+		/* JIT code made executable: nothing to cut, nothing to copy */
+		p->tracked = true;
+		return 0;
+	}
+	if (keep) {
+		struct kp_usym_map add = *m;
+
+		add.deleted = m->deleted || deleted;
+		maps = kp_maps_edit(p->maps, m, &add, m->path, plen);
+	} else {
+		maps = kp_maps_edit(p->maps, m, NULL, NULL, 0);
+	}
+	if (!maps)
+		return -ENOMEM;
+	kp_usym_maps_free(p->maps);
+	p->maps = maps;
+	p->tracked = true;
+	return 0;
 }
 
 int kp_usym_format(const struct kp_usym_frame *f, uint64_t addr, char *buf, size_t len)

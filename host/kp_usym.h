@@ -8,10 +8,11 @@
 
 /*
  * User-space addresses to symbols, for the user frames of stacks: a
- * process's executable mappings come from /proc/PID/maps (cached per pid),
- * the function symbols of each mapped file from its .symtab and .dynsym
- * (cached per file). Both caches are bounded and evict the least recently
- * used entry.
+ * process's executable mappings come from /proc/PID/maps, or from the
+ * process events that follow it (exec, fork, mmap; see kp_usym_exec()),
+ * cached per pid; the function symbols of each mapped file from its
+ * .symtab and .dynsym (cached per file). Both caches are bounded and evict
+ * the least recently used entry.
  */
 struct kp_usym;
 
@@ -102,6 +103,9 @@ struct kp_usym_frame {
  * then come from the cache. An address in none of the cached mappings
  * reads the maps again (a library loaded since), at most every 100 ms per
  * process; when that read fails (the process exited) the cached maps stay.
+ * A tracked process (one that kp_usym_exec(), kp_usym_fork() or
+ * kp_usym_mmap() fed) never has its maps read again: its pid may be
+ * another process's by now.
  *
  * A file's symbols are read once and cached per (device, inode, path). The
  * file is opened as the process sees it: /proc/PID/root/PATH, then PATH,
@@ -120,8 +124,8 @@ struct kp_usym_frame {
  * Of aliases the same one always wins: sized over size 0, global over weak
  * over local, then the smallest name by strcmp.
  *
- * The strings of @out stay valid until the next kp_usym_lookup(),
- * kp_usym_prime(), kp_usym_forget() or kp_usym_free() on @u.
+ * The strings of @out stay valid until the next call on @u other than
+ * kp_usym_format() (a lookup, prime, forget, exec, fork, mmap or free).
  *
  * Return: 0 (@out->sym may still be NULL); -ENOENT when the address is in
  * no executable mapping (then @out->file is NULL) or the process is not
@@ -146,12 +150,72 @@ int kp_usym_lookup(struct kp_usym *u, int pid, uint64_t addr, struct kp_usym_fra
 int kp_usym_prime(struct kp_usym *u, int pid);
 
 /**
- * kp_usym_forget() - drop the cached maps of @pid (it exec'd or exited);
- * symbol tables stay.
+ * kp_usym_forget() - drop the cached maps of @pid (it exec'd or exited),
+ * tracked or not; symbol tables stay.
  * @u: the symbolizer
  * @pid: the process
  */
 void kp_usym_forget(struct kp_usym *u, int pid);
+
+/*
+ * Following processes by their events, as perf does with its side band:
+ * the maps of a process that exits before its samples are read are still
+ * known. Events must come in the order they happened. A pid they feed is
+ * tracked: lookups take its maps from the cache only. An event missed (a
+ * side-band ring that lost records) leaves a tracked process without the
+ * mappings it announced; its frames there stay addresses. The bounds of
+ * kp_usym_new() hold, an exited process staying until evicted (or until
+ * its pid is forked or exec'd anew); but once processes that no lookup or
+ * prime has used since their exec or fork fill half the cache, the least
+ * recently used of those goes first, so that a storm of execs does not
+ * push out the processes whose frames are being named.
+ */
+
+/**
+ * kp_usym_exec() - @pid runs a new program: its maps are now tracked and
+ * empty, filled by the kp_usym_mmap() calls that follow (the kernel maps
+ * the program, its interpreter and the vDSO during the exec).
+ * @u: the symbolizer
+ * @pid: the process (its thread-group id)
+ *
+ * Return: 0, or -ENOMEM (then @pid is no longer cached).
+ */
+int kp_usym_exec(struct kp_usym *u, int pid);
+
+/**
+ * kp_usym_fork() - @pid is a new process, forked by @ppid.
+ * @u: the symbolizer
+ * @ppid: the parent (the process that called fork)
+ * @pid: the child
+ *
+ * Whatever was cached for @pid (an earlier process with that pid) is
+ * dropped. When @ppid is cached, the child gets a copy of its maps and is
+ * tracked; else it stays uncached (its maps are read when needed).
+ *
+ * Return: 0, or -ENOMEM (then @pid is not cached).
+ */
+int kp_usym_fork(struct kp_usym *u, int ppid, int pid);
+
+/**
+ * kp_usym_mmap() - @pid mapped @m: executable memory over [@m->start,
+ * @m->end).
+ * @u: the symbolizer
+ * @pid: the process
+ * @m: the mapping; @m->path is copied, and is a name as /proc/PID/maps or
+ *     PERF_RECORD_MMAP2 gives it: a " (deleted)" suffix is cut off (and
+ *     sets deleted). NULL, or a name that is no file and no bracketed
+ *     pseudo-file ("//anon", "" ...), keeps nothing there.
+ *
+ * What the cached mappings held in that range is cut out of them (a new
+ * mapping replaces the old ones, as mmap(MAP_FIXED) does), then @m is
+ * added. When @pid is not cached, its maps are read from /proc first (a
+ * process older than the events), or start empty when that fails (it has
+ * exited). @pid is tracked from then on.
+ *
+ * Return: 0; -EINVAL when @m->end <= @m->start (nothing changes);
+ * -ENOMEM.
+ */
+int kp_usym_mmap(struct kp_usym *u, int pid, const struct kp_usym_map *m);
 
 /**
  * kp_usym_format() - a frame as text, in the manner of perf and bpftrace.

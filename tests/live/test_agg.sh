@@ -5,8 +5,11 @@
 # pointers, stacks through --record/--replay, and kp.latency pairing.
 . tests/live/lib.sh
 need_live agg
-T=$PWD/$PROGS/uprobe_target
-need_prog agg "$T"
+need_prog agg "$PROGS/uprobe_target"
+# a private copy: uprobes fire in every process running the binary, and
+# other tests may run the shared one at the same time
+T=$TMP/uprobe_target
+cp "$PROGS/uprobe_target" "$T"
 need_prog agg "$PROGS/gen_getppid"
 cp tests/live/lib.py "$TMP/lib.py"
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Unit test of host/kp_loop.c: the time-ordered merge of several rings and
- * the dispatch of SAMPLE/LOST/COMM/FORK/EXIT records, without the kernel.
+ * the dispatch of SAMPLE/LOST/COMM/FORK/EXIT/MMAP2 records, without the
+ * kernel.
  *
  * Each simulated ring (fake_ring.h) is a memfd mapped by kp_ring_open();
  * this file writes the records into it as the kernel would. epoll refuses a
@@ -87,15 +88,21 @@ static void rec_pad(struct rec *r)
 		r->b[r->n++] = 0;
 }
 
-/* Pad to 8, fill in the header and write the record into the ring. */
-static void rec_emit(struct fake *f, struct rec *r, uint32_t type)
+/* Pad to 8, fill in the header (with @misc) and write the record into the
+ * ring. */
+static void rec_emit_misc(struct fake *f, struct rec *r, uint32_t type, uint16_t misc)
 {
-	struct perf_event_header h = { .type = type };
+	struct perf_event_header h = { .type = type, .misc = misc };
 
 	rec_pad(r);
 	h.size = (uint16_t)r->n;
 	memcpy(r->b, &h, sizeof(h));
 	fake_write(f, r->b, r->n);
+}
+
+static void rec_emit(struct fake *f, struct rec *r, uint32_t type)
+{
+	rec_emit_misc(f, r, type, 0);
 }
 
 static void rec_begin(struct rec *r)
@@ -193,9 +200,57 @@ static void put_task(struct fake *f, uint32_t type, uint32_t pid, uint32_t ppid,
 	rec_emit(f, &r, type);
 }
 
+/* An MMAP2 record's fields, as the kernel lays them out. */
+struct mmap2 {
+	uint32_t pid, tid;
+	uint64_t addr, len, pgoff;
+	uint32_t maj, min;
+	uint64_t ino;
+	bool build_id;
+	uint32_t prot, flags;
+	const char *name; /* written with its NUL, padded to 8 */
+};
+
+/* The body up to and with the filename; then the caller's trailer. */
+static void rec_mmap2(struct rec *r, const struct mmap2 *m)
+{
+	rec_u32(r, m->pid);
+	rec_u32(r, m->tid);
+	rec_u64(r, m->addr);
+	rec_u64(r, m->len);
+	rec_u64(r, m->pgoff);
+	if (m->build_id) {
+		unsigned char id[24] = { 20 }; /* build_id_size, 2 reserved, build_id[20] */
+
+		for (int i = 4; i < 24; i++)
+			id[i] = (unsigned char)(0xa0 + i);
+		rec_put(r, id, sizeof(id));
+	} else {
+		rec_u32(r, m->maj);
+		rec_u32(r, m->min);
+		rec_u64(r, m->ino);
+		rec_u64(r, 42); /* ino_generation */
+	}
+	rec_u32(r, m->prot);
+	rec_u32(r, m->flags);
+	rec_put(r, m->name, strlen(m->name) + 1);
+	rec_pad(r);
+}
+
+static void put_mmap2(struct fake *f, const struct mmap2 *m, uint64_t time)
+{
+	struct rec r;
+
+	rec_begin(&r);
+	rec_mmap2(&r, m);
+	rec_trailer(&r, m->pid, m->tid, time);
+	rec_emit_misc(f, &r, PERF_RECORD_MMAP2,
+		      PERF_RECORD_MISC_USER | (m->build_id ? PERF_RECORD_MISC_MMAP_BUILD_ID : 0));
+}
+
 /* ---- the callbacks: a log of what was delivered ------------------------ */
 
-enum { GOT_SAMPLE = 1, GOT_LOST };
+enum { GOT_SAMPLE = 1, GOT_LOST, GOT_TASK };
 
 struct got {
 	int kind;
@@ -207,6 +262,12 @@ struct got {
 	bool has_comm;
 	char comm[17];
 	uint64_t tail_a; /* data_tail of ctx->watch when delivered */
+	/* GOT_TASK: the record's type and fields, its filename copied */
+	uint32_t type;
+	int32_t ppid;
+	bool exec;
+	struct kp_task_map map;
+	char name[300];
 };
 
 struct ctx {
@@ -266,6 +327,33 @@ static void on_lost(void *owner, uint64_t lost, void *vctx)
 }
 
 static const struct kp_loop_ops ops = { .sample = on_sample, .lost = on_lost };
+
+static void on_task(const struct kp_task_rec *r, void *vctx)
+{
+	struct got *g = log_next(vctx, GOT_TASK, NULL);
+
+	if (!g)
+		return;
+	g->type = r->type;
+	g->pid = (uint32_t)r->pid;
+	g->tid = (uint32_t)r->tid;
+	g->ppid = r->ppid;
+	g->time = r->time;
+	g->exec = r->exec;
+	if (r->comm)
+		snprintf(g->comm, sizeof(g->comm), "%s", r->comm);
+	if (r->type == PERF_RECORD_MMAP2) {
+		g->map = r->map;
+		snprintf(g->name, sizeof(g->name), "%s", r->map.filename);
+		g->map.filename = NULL; /* valid during the callback only */
+	}
+}
+
+static const struct kp_loop_ops task_ops = {
+	.sample = on_sample,
+	.lost = on_lost,
+	.task = on_task,
+};
 
 static int owner_a, owner_b, owner_c;
 #define A ((void *)&owner_a)
@@ -615,6 +703,195 @@ static void test_sideband(void)
 	free(c);
 }
 
+/* A COMM with misc set: PERF_RECORD_MISC_COMM_EXEC marks an exec. */
+static void put_comm_exec(struct fake *f, uint32_t pid, const char *comm, uint64_t time)
+{
+	struct rec r;
+
+	rec_begin(&r);
+	rec_u32(&r, pid);
+	rec_u32(&r, pid);
+	rec_put(&r, comm, strlen(comm) + 1);
+	rec_pad(&r);
+	rec_trailer(&r, pid, pid, time);
+	rec_emit_misc(f, &r, PERF_RECORD_COMM, PERF_RECORD_MISC_COMM_EXEC);
+}
+
+static bool got_map(const struct got *g, const struct mmap2 *m, uint64_t time)
+{
+	return g->kind == GOT_TASK && g->type == PERF_RECORD_MMAP2 && g->pid == m->pid &&
+	       g->tid == m->tid && g->time == time && g->map.addr == m->addr &&
+	       g->map.len == m->len && g->map.pgoff == m->pgoff && g->map.build_id == m->build_id &&
+	       g->map.maj == (m->build_id ? 0 : m->maj) &&
+	       g->map.min == (m->build_id ? 0 : m->min) &&
+	       g->map.ino == (m->build_id ? 0 : m->ino) && g->map.prot == m->prot &&
+	       g->map.flags == m->flags && !strcmp(g->name, m->name);
+}
+
+/*
+ * MMAP2 records of the side band reach ops->task in merge order with the
+ * samples and the other process records; records too short for their fixed
+ * fields, or whose filename has no NUL before the trailer, are skipped and
+ * counted corrupt.
+ */
+static void test_mmap2(void)
+{
+	static char longname[260];
+	const struct mmap2 prog = {
+		.pid = 300,
+		.tid = 300,
+		.addr = 0x55d0c0a02000,
+		.len = 0x6000,
+		.pgoff = 0x2000,
+		.maj = 0xfd,
+		.min = 1,
+		.ino = 1234567,
+		.prot = 5,
+		.flags = 2,
+		.name = "/usr/bin/prog",
+	};
+	const struct mmap2 libc = {
+		.pid = 300,
+		.tid = 301,
+		.addr = 0x7f1000028000,
+		.len = 0x195000,
+		.pgoff = 0x28000,
+		.build_id = true,
+		.prot = 5,
+		.flags = 2,
+		.name = "/usr/lib/x86_64-linux-gnu/libc.so.6",
+	};
+	/* 7 characters and the NUL: a filename that needs no padding */
+	const struct mmap2 exact = {
+		.pid = 300,
+		.tid = 300,
+		.addr = 0x7f2000000000,
+		.len = 0x1000,
+		.maj = 0x103,
+		.min = 2,
+		.ino = 77,
+		.prot = 4,
+		.flags = 2,
+		.name = "[vdso7]",
+	};
+	const struct mmap2 lng = {
+		.pid = 300,
+		.tid = 300,
+		.addr = 0x7f3000000000,
+		.len = 0x1000,
+		.maj = 8,
+		.min = 1,
+		.ino = 99,
+		.prot = 5,
+		.flags = 1,
+		.name = longname,
+	};
+	struct fake fa, fs;
+	struct ctx *c = ctx_new();
+	struct kp_comm *comm = kp_comm_new();
+	struct kp_loop *l = kp_loop_new(&task_ops, c, comm);
+	struct rec r;
+	bool held;
+	long ret;
+
+	if (!comm || !l || !ring_init(&fa, 1) || !ring_init(&fs, 4))
+		exit(2);
+	memset(longname, 'n', sizeof(longname) - 1);
+	longname[0] = '/';
+	put_task(&fs, PERF_RECORD_FORK, 300, 299, 300, 299, 10);
+	put_comm_exec(&fs, 300, "prog", 20);
+	put_mmap2(&fs, &prog, 30);
+	put_sample(&fa, 300, 300, 35);
+	put_mmap2(&fs, &libc, 40);
+	put_mmap2(&fs, &exact, 50);
+	/* lies: no room for a filename; a filename without NUL (the trailer
+	 * after it holds zero bytes); a body shorter than the fixed fields;
+	 * a build-id record cut inside its id */
+	rec_begin(&r);
+	rec_mmap2(&r, &prog);
+	r.n -= 16; /* "/usr/bin/prog" and its padding */
+	rec_trailer(&r, 300, 300, 60);
+	rec_emit(&fs, &r, PERF_RECORD_MMAP2);
+	rec_begin(&r);
+	rec_mmap2(&r, &prog);
+	memset(r.b + r.n - 16, 'x', 16);
+	rec_trailer(&r, 300, 300, 61);
+	rec_emit(&fs, &r, PERF_RECORD_MMAP2);
+	rec_begin(&r);
+	rec_u32(&r, 300);
+	rec_u32(&r, 300);
+	rec_u64(&r, 0x1000);
+	rec_u64(&r, 0x1000);
+	rec_trailer(&r, 300, 300, 62);
+	rec_emit(&fs, &r, PERF_RECORD_MMAP2);
+	rec_begin(&r);
+	rec_u32(&r, 300);
+	rec_u32(&r, 300);
+	rec_u64(&r, 0x1000);
+	rec_u64(&r, 0x1000);
+	rec_u64(&r, 0);
+	rec_u64(&r, 20);
+	rec_trailer(&r, 300, 300, 63);
+	rec_emit_misc(&fs, &r, PERF_RECORD_MMAP2, PERF_RECORD_MISC_MMAP_BUILD_ID);
+	put_mmap2(&fs, &lng, 70);
+	put_sample(&fa, 300, 300, 75);
+	put_task(&fs, PERF_RECORD_EXIT, 300, 299, 300, 300, 80);
+	fake_publish(&fa);
+	fake_publish(&fs);
+	ring_add(l, &fa, A);
+	ring_add(l, &fs, NULL);
+	ret = kp_loop_drain(l, UINT64_MAX, &held);
+	T_EQ_INT(ret, 13, "mmap2: drain passes all 13 records");
+	T_EQ_UINT(kp_loop_corrupt(l), 4, "mmap2: the 4 lying records counted corrupt");
+	T_EQ_UINT(c->n, 9, "mmap2: 2 samples and 7 process records delivered");
+	if (c->n == 9) {
+		T_OK(c->log[0].kind == GOT_TASK && c->log[0].type == PERF_RECORD_FORK &&
+			 c->log[0].pid == 300 && c->log[0].ppid == 299,
+		     "mmap2: #0 the FORK, unchanged");
+		T_OK(c->log[1].kind == GOT_TASK && c->log[1].type == PERF_RECORD_COMM &&
+			 c->log[1].exec && !strcmp(c->log[1].comm, "prog") && c->log[1].time == 20,
+		     "mmap2: #1 the COMM of the exec, unchanged");
+		T_OK(got_map(&c->log[2], &prog, 30),
+		     "mmap2: #2 the program's mapping, every field (%s)", c->log[2].name);
+		T_OK(c->log[3].kind == GOT_SAMPLE && c->log[3].time == 35,
+		     "mmap2: #3 a sample between, in time order");
+		T_OK(got_map(&c->log[4], &libc, 40),
+		     "mmap2: #4 a build-id record: tid, no device or inode (%s)", c->log[4].name);
+		T_OK(got_map(&c->log[5], &exact, 50),
+		     "mmap2: #5 a filename of 8 bytes with its NUL, no padding (%s)",
+		     c->log[5].name);
+		T_OK(got_map(&c->log[6], &lng, 70) && strlen(c->log[6].name) == 259,
+		     "mmap2: #6 a 259-byte filename, after the lying ones");
+		T_OK(c->log[7].kind == GOT_SAMPLE && c->log[7].time == 75, "mmap2: #7 a sample");
+		T_OK(c->log[8].kind == GOT_TASK && c->log[8].type == PERF_RECORD_EXIT &&
+			 c->log[8].time == 80,
+		     "mmap2: #8 the EXIT");
+	}
+	T_EQ_STR(kp_comm_get(comm, 300), "prog", "mmap2: the comm table still has the exec's name");
+	kp_loop_free(l);
+
+	/* without ops->task, MMAP2 records are passed over, not counted */
+	l = kp_loop_new(&ops, c, comm);
+	if (!l)
+		exit(2);
+	c->n = 0;
+	put_mmap2(&fs, &prog, 90);
+	rec_begin(&r);
+	rec_u32(&r, 300);
+	rec_trailer(&r, 300, 300, 91);
+	rec_emit(&fs, &r, PERF_RECORD_MMAP2);
+	fake_publish(&fs);
+	ring_add(l, &fs, NULL);
+	ret = kp_loop_drain(l, UINT64_MAX, &held);
+	T_OK(ret == 2 && c->n == 0 && kp_loop_corrupt(l) == 0,
+	     "mmap2: without a task callback, passed over (%ld, %zu)", ret, c->n);
+	kp_loop_free(l);
+	kp_comm_free(comm);
+	fake_fini(&fa);
+	fake_fini(&fs);
+	free(c);
+}
+
 /* A sample whose raw_size runs past the record is skipped and counted. */
 static void test_corrupt(void)
 {
@@ -750,6 +1027,7 @@ int main(void)
 	test_stop();
 	test_lost();
 	test_sideband();
+	test_mmap2();
 	test_corrupt();
 	test_remove();
 	test_wait_and_add();

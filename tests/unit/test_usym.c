@@ -668,6 +668,214 @@ out:
 		munmap(bases[i], lens[i]);
 }
 
+/*
+ * Processes followed by events: exec, fork and mmap feed pids that have no
+ * /proc entry (above pid_max) or whose /proc entry must not be read again.
+ */
+#define FAKE_PID 2000000000
+
+/* The mapping of this process that holds @addr, from its maps; the copy's
+ * path points into *@keep, which the caller frees. */
+static bool self_map(uint64_t addr, struct kp_usym_map *out, struct kp_usym_maps **keep)
+{
+	char buf[1 << 16];
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	size_t n = 0;
+	ssize_t r;
+	const struct kp_usym_map *m;
+
+	*keep = NULL;
+	if (fd < 0)
+		return false;
+	while (n < sizeof(buf) && (r = read(fd, buf + n, sizeof(buf) - n)) > 0)
+		n += (size_t)r;
+	close(fd);
+	*keep = kp_usym_maps_parse(buf, n);
+	m = *keep ? kp_usym_maps_find(*keep, addr) : NULL;
+	if (!m)
+		return false;
+	*out = *m;
+	return true;
+}
+
+/* lookup(@addr) of @pid lands in file @file at file offset @off, no symbol. */
+static void file_is(struct kp_usym *u, int pid, uint64_t addr, const char *file, uint64_t off,
+		    const char *what)
+{
+	struct kp_usym_frame f;
+	int err = kp_usym_lookup(u, pid, addr, &f);
+
+	T_OK(err == 0 && f.file && !strcmp(f.file, file) && f.off == off && !f.sym,
+	     "%s (%d %s+0x%" PRIx64 ")", what, err, f.file ? f.file : "(null)", f.off);
+}
+
+/* lookup(@addr) gives the same frame in @pid as in @ref. */
+static void same_as(struct kp_usym *u, int pid, int ref, uint64_t addr, const char *what)
+{
+	struct kp_usym_frame f, g;
+	char a[256] = "", b[256] = "";
+	int err = kp_usym_lookup(u, ref, addr, &g);
+
+	kp_usym_format(&g, addr, b, sizeof(b));
+	err |= kp_usym_lookup(u, pid, addr, &f);
+	kp_usym_format(&f, addr, a, sizeof(a));
+	T_OK(err == 0 && f.file && !strcmp(a, b), "%s (%s, want %s)", what, a, b);
+}
+
+static struct kp_usym_map fake_map(uint64_t start, uint64_t end, uint64_t pgoff, const char *path)
+{
+	return (struct kp_usym_map){ .start = start, .end = end, .pgoff = pgoff, .path = path };
+}
+
+static void test_track(struct kp_usym *u)
+{
+	uint64_t target = fn_addr(kp_test_target), x = 0x7e0000000000;
+	struct kp_usym_maps *keep;
+	struct kp_usym_map text, m;
+	struct kp_usym_frame f;
+	int fake = FAKE_PID, err;
+	pid_t c;
+
+	if (!self_map(target, &text, &keep)) {
+		printf("skip - track: this program's text is not in its maps\n");
+		kp_usym_maps_free(keep);
+		return;
+	}
+	T_EQ_INT(kp_usym_lookup(u, fake, target, &f), -ENOENT, "track: a pid without /proc");
+	T_EQ_INT(kp_usym_exec(u, fake), 0, "track: exec");
+	T_EQ_INT(kp_usym_prime(u, fake), 0, "track: an exec'd pid is cached, primed or not");
+	T_EQ_INT(kp_usym_lookup(u, fake, target, &f), -ENOENT, "track: after exec, no mappings");
+	T_EQ_INT(kp_usym_mmap(u, fake, &text), 0, "track: mmap of this program's text");
+	lookup_is(u, fake, target + 3, "kp_test_target", 3, "test_usym",
+		  "track: named through the path (device and inode match), no /proc");
+
+	/* fork: the child has a copy; the copies go their own ways */
+	T_EQ_INT(kp_usym_fork(u, fake, fake + 1), 0, "track: fork of a cached parent");
+	lookup_is(u, fake + 1, target, "kp_test_target", 0, "test_usym",
+		  "track: the child has its parent's maps");
+	m = fake_map(text.start, text.end, 0, "//anon");
+	T_EQ_INT(kp_usym_mmap(u, fake + 1, &m), 0, "track: anonymous memory over the child's text");
+	T_EQ_INT(kp_usym_lookup(u, fake + 1, target, &f), -ENOENT,
+		 "track: anonymous memory is not kept, and replaces what was there");
+	lookup_is(u, fake, target, "kp_test_target", 0, "test_usym",
+		  "track: the parent keeps its own maps");
+	T_EQ_INT(kp_usym_fork(u, fake + 5, fake + 1), 0, "track: fork of a parent not cached");
+	T_EQ_INT(kp_usym_lookup(u, fake + 1, target, &f), -ENOENT,
+		 "track: then the child is not cached (no /proc: -ENOENT)");
+
+	/* a cut in the middle: what is above keeps its file offset */
+	m = fake_map(target & ~(uint64_t)0xfff, (target & ~(uint64_t)0xfff) + 0x1000, 0, "[cut]");
+	if (m.start > text.start && m.end < text.end) {
+		uint64_t above = m.end + 0x10, below = m.start - 0x10;
+
+		T_EQ_INT(kp_usym_fork(u, fake, fake + 2), 0, "track: fork again");
+		T_EQ_INT(kp_usym_mmap(u, fake + 2, &m), 0, "track: a pseudo-file inside the text");
+		file_is(u, fake + 2, target, "[cut]", target - m.start,
+			"track: the new mapping holds the page");
+		same_as(u, fake + 2, fake, above, "track: above it, the text with its file offset");
+		same_as(u, fake + 2, fake, below, "track: below it, the text");
+	} else {
+		printf("skip - track: kp_test_target is on the text's first or last page\n");
+	}
+
+	/* overlaps: trimmed or replaced, neighbours untouched */
+	T_EQ_INT(kp_usym_exec(u, fake + 3), 0, "track: a second program");
+	m = fake_map(x, x + 0x3000, 0x10000, "/a");
+	kp_usym_mmap(u, fake + 3, &m);
+	m = fake_map(x + 0x3000, x + 0x4000, 0, "/next");
+	kp_usym_mmap(u, fake + 3, &m);
+	m = fake_map(x - 0x1000, x, 0, "/prev");
+	kp_usym_mmap(u, fake + 3, &m);
+	m = fake_map(x + 0x1000, x + 0x2000, 0x500000, "/b (deleted)");
+	kp_usym_mmap(u, fake + 3, &m);
+	file_is(u, fake + 3, x + 0x10, "/a", 0x10010, "track: below a cut, the first piece");
+	file_is(u, fake + 3, x + 0x1010, "/b", 0x500010,
+		"track: the mapping in the cut, \" (deleted)\" cut off its name");
+	file_is(u, fake + 3, x + 0x2010, "/a", 0x12010, "track: above the cut, its file offset");
+	file_is(u, fake + 3, x + 0x3010, "/next", 0x10, "track: a neighbour above stays");
+	file_is(u, fake + 3, x - 0x10, "/prev", 0xff0, "track: a neighbour below stays");
+	m = fake_map(x + 0x4000, x + 0x5000, 0, "//anon");
+	T_EQ_INT(kp_usym_mmap(u, fake + 3, &m), 0, "track: anonymous memory right above");
+	m = fake_map(x - 0x2000, x - 0x1000, 0, "//anon");
+	T_EQ_INT(kp_usym_mmap(u, fake + 3, &m), 0, "track: and right below");
+	file_is(u, fake + 3, x + 0x3fff, "/next", 0xfff,
+		"track: touching is not overlapping (top)");
+	file_is(u, fake + 3, x - 0x1000, "/prev", 0, "track: touching is not overlapping (bottom)");
+	T_EQ_INT(kp_usym_lookup(u, fake + 3, x + 0x4000, &f), -ENOENT,
+		 "track: the anonymous memory itself is in no mapping");
+	m = fake_map(x + 0x800, x + 0x2800, 0, "/c");
+	kp_usym_mmap(u, fake + 3, &m);
+	file_is(u, fake + 3, x + 0x7f0, "/a", 0x107f0, "track: trimmed at its end");
+	file_is(u, fake + 3, x + 0x2800, "/a", 0x12800, "track: trimmed at its start");
+	file_is(u, fake + 3, x + 0x1800, "/c", 0x1000, "track: the covered one is gone");
+	m = fake_map(x - 0x1000, x + 0x4000, 0, "[all]");
+	kp_usym_mmap(u, fake + 3, &m);
+	file_is(u, fake + 3, x + 0x3fff, "[all]", 0x4fff, "track: one over all of them");
+	T_EQ_INT(kp_usym_lookup(u, fake + 3, x + 0x4000, &f), -ENOENT, "track: and no further");
+	m = fake_map(x, x, 0, "/empty");
+	T_EQ_INT(kp_usym_mmap(u, fake + 3, &m), -EINVAL, "track: an empty range is -EINVAL");
+	m = fake_map(x + 0x1000, x, 0, "/empty");
+	T_EQ_INT(kp_usym_mmap(u, fake + 3, &m), -EINVAL, "track: a reversed range too");
+	T_EQ_INT(kp_usym_exec(u, fake + 3), 0, "track: exec again");
+	T_EQ_INT(kp_usym_lookup(u, fake + 3, x, &f), -ENOENT,
+		 "track: the old program's maps are gone");
+
+	/* mmap of a pid not cached and gone: what follows only */
+	m = fake_map(x, x + 0x1000, 0, "/late");
+	T_EQ_INT(kp_usym_mmap(u, fake + 4, &m), 0, "track: mmap of a pid neither cached nor alive");
+	file_is(u, fake + 4, x + 1, "/late", 1, "track: it has that mapping");
+
+	/* live children: tracked pids never re-read /proc; mmap reads it first */
+	c = child();
+	if (c < 0) {
+		printf("skip - track: fork failed\n");
+		goto out;
+	}
+	T_EQ_INT(kp_usym_exec(u, c), 0, "track: exec of a live child");
+	usleep(120000);
+	T_EQ_INT(kp_usym_lookup(u, c, target, &f), -ENOENT,
+		 "track: a tracked pid's miss does not read /proc, even after 100 ms");
+	T_EQ_INT(kp_usym_fork(u, fake + 5, c), 0, "track: c forked by a parent not cached");
+	lookup_is(u, c, target, "kp_test_target", 0, "test_usym",
+		  "track: then its maps come from /proc again");
+	kp_usym_forget(u, c);
+	m = fake_map(x, x + 0x1000, 0, "[new]");
+	T_EQ_INT(kp_usym_mmap(u, c, &m), 0, "track: mmap of a live pid not cached");
+	lookup_is(u, c, target, "kp_test_target", 0, "test_usym",
+		  "track: what it mapped before comes from /proc");
+	file_is(u, c, x + 2, "[new]", 2, "track: and the new mapping is added");
+	reap(c);
+	lookup_is(u, c, target, "kp_test_target", 0, "test_usym", "track: after it exited too");
+	kp_usym_forget(u, c);
+
+	/* the bound holds: 300 programs, the first ones evicted, but not a
+	 * process looked up since its exec, older than all of them */
+	kp_usym_exec(u, fake + 50);
+	kp_usym_mmap(u, fake + 50, &text);
+	kp_usym_lookup(u, fake + 50, target, &f);
+	for (int i = 0; i < 300; i++) {
+		kp_usym_exec(u, fake + 100 + i);
+		kp_usym_mmap(u, fake + 100 + i, &text);
+	}
+	err = kp_usym_lookup(u, fake + 100, target, &f);
+	T_EQ_INT(err, -ENOENT, "track: 300 exec'd pids, the least recently used evicted");
+	lookup_is(u, fake + 399, target, "kp_test_target", 0, "test_usym", "track: the last stays");
+	lookup_is(u, fake + 400 - 128, target, "kp_test_target", 0, "test_usym",
+		  "track: and the 128 before it");
+	lookup_is(u, fake + 50, target, "kp_test_target", 0, "test_usym",
+		  "track: a process looked up stays through an exec storm");
+	/* an exec makes it a new program, unused again: the storm takes it */
+	kp_usym_exec(u, fake + 50);
+	for (int i = 0; i < 300; i++)
+		kp_usym_exec(u, fake + 500 + i);
+	T_EQ_INT(kp_usym_lookup(u, fake + 50, target, &f), -ENOENT,
+		 "track: exec'd again and not looked up, it goes with the storm");
+out:
+	for (int i = 0; i < 800; i++)
+		kp_usym_forget(u, fake + i);
+	kp_usym_maps_free(keep);
+}
+
 int main(void)
 {
 	struct kp_usym *u;
@@ -688,6 +896,7 @@ int main(void)
 	test_synthetic(u);
 	test_refresh(u);
 	test_many_files(u);
+	test_track(u);
 	kp_usym_free(u);
 	kp_usym_free(NULL);
 	rmdir(tmpdir);
