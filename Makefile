@@ -44,7 +44,8 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
 PROG_BIN := $(PROG_SRC:tests/progs/%.c=build/progs/%)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=build/bench/%)
 
-.PHONY: all asan test unit live vmtest install uninstall clean format progs bench-bin deps
+.PHONY: all asan test unit live vmtest install uninstall clean format progs bench-bin deps \
+	fuzz fuzz-bin fuzz-try
 all: build/kpscript
 
 build/obj/%.o: host/%.c $(wildcard host/*.h) | build/obj
@@ -87,7 +88,63 @@ build/bench/%: bench/%.c | build/bench
 progs: $(PROG_BIN)
 bench-bin: $(BENCH_BIN)
 
-build/obj build/asan build/lua build/tests build/progs build/bench:
+# Fuzzers (tests/fuzz/README.md): libFuzzer targets, built with clang under
+# ASan and UBSan. The host objects go into an archive, so each target links
+# only what it uses. `make fuzz` runs each for FUZZ_SECONDS; `make test`
+# runs each for FUZZ_TEST_SECONDS.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_TEST_SECONDS ?= 4
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -O1 -g $(PKG_CFLAGS) \
+	-DKP_VERSION='"$(VERSION)"' -DKP_SCRIPTDIR='"$(SCRIPTDIR)"' \
+	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+# kp_host.c, the Lua binding, holds no parser of its own: it is left out
+FUZZ_OBJ := $(filter-out build/fuzz/obj/kp_host.o,$(LIB_SRC:host/%.c=build/fuzz/obj/%.o))
+# names the compiler the objects were built with: another FUZZ_CC rebuilds
+# them (sanitizer runtimes of two clang versions do not mix)
+FUZZ_STAMP := build/fuzz/obj/cc.$(subst /,_,$(FUZZ_CC))
+
+$(FUZZ_STAMP): | build/fuzz/obj
+	$(Q)rm -f build/fuzz/obj/cc.* && touch $@
+
+build/fuzz/obj/%.o: host/%.c $(wildcard host/*.h) $(FUZZ_STAMP) | build/fuzz/obj
+	$(call msg,CC-FUZZ,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+build/fuzz/libkp.a: $(FUZZ_OBJ)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h build/fuzz/libkp.a $(wildcard tests/unit/*.h)
+	$(call msg,CC-FUZZ,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Ihost -Itests/unit -o $@ $< \
+		build/fuzz/libkp.a $(LDLIBS)
+
+fuzz-bin: $(FUZZ_BIN)
+
+fuzz: fuzz-bin
+	FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/run.sh fuzz
+
+# For `make test`: a fuzz build that cannot be made (no clang, no libFuzzer
+# runtime) must not stop the other tiers; build/fuzz/BUILD_FAILED holds
+# why, and tests/run.sh reports it as a failure.
+fuzz-try: | build/fuzz
+	$(Q)rm -f build/fuzz/BUILD_FAILED
+	$(Q)if ! command -v $(FUZZ_CC) >/dev/null 2>&1; then \
+		echo "$(FUZZ_CC) not found (tests/deps.sh installs clang and libclang-rt-14-dev)" \
+			>build/fuzz/BUILD_FAILED; \
+	elif ! $(MAKE) --no-print-directory fuzz-bin >build/fuzz/build.log 2>&1; then \
+		{ grep -m1 -e 'cannot find' -e 'error' build/fuzz/build.log || \
+			tail -n 1 build/fuzz/build.log; \
+		  echo "(all of it in build/fuzz/build.log)"; } | paste -sd ' ' \
+			>build/fuzz/BUILD_FAILED; \
+	fi
+	$(Q)if [ -f build/fuzz/BUILD_FAILED ]; then \
+		echo "  fuzz build failed: $$(cat build/fuzz/BUILD_FAILED)"; fi
+
+build/obj build/asan build/lua build/tests build/progs build/bench build/fuzz build/fuzz/obj:
 	$(Q)mkdir -p $@
 
 deps:
@@ -102,8 +159,8 @@ live: build/kpscript build/asan/kpscript $(PROG_BIN)
 vmtest: build/kpscript $(PROG_BIN)
 	sh tests/run.sh vm
 
-test: build/kpscript build/asan/kpscript $(UNIT_BIN) $(PROG_BIN)
-	sh tests/run.sh all
+test: build/kpscript build/asan/kpscript $(UNIT_BIN) $(PROG_BIN) fuzz-try
+	FUZZ_SECONDS=$(FUZZ_TEST_SECONDS) sh tests/run.sh all
 
 install: build/kpscript
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SCRIPTDIR)
@@ -115,7 +172,8 @@ uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/share/kpscript
 
 format:
-	clang-format -i host/*.c host/*.h tests/unit/*.c tests/unit/*.h tests/progs/*.c bench/*.c
+	clang-format -i host/*.c host/*.h tests/unit/*.c tests/unit/*.h tests/progs/*.c bench/*.c \
+		tests/fuzz/*.c tests/fuzz/*.h
 
 clean:
 	rm -rf build

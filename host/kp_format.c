@@ -298,8 +298,9 @@ static size_t count_list(const struct tep_format_field *tf)
  * which is offset order for every format the kernel writes.
  *
  * Return: a new format, or NULL with errno set: KP_EFORMAT for bad text
- * (including empty text and text cut before `print fmt:`), EINVAL for a
- * NULL argument, ENOMEM.
+ * (including empty text, text cut before `print fmt:` and bytes other than
+ * printable ASCII, tab and newline before it), EINVAL for a NULL argument,
+ * ENOMEM.
  */
 struct kp_format *kp_format_parse(const char *text, size_t len, const char *system)
 {
@@ -322,6 +323,21 @@ struct kp_format *kp_format_parse(const char *text, size_t len, const char *syst
 		goto out;
 	}
 	head = (size_t)(tag - text) + 1;
+	/*
+	 * The kernel writes the name, ID and field lines in printable ASCII.
+	 * libtraceevent 1.7.1 dereferences a NULL token when a field's "["
+	 * is followed by a byte its tokenizer has no class for (a control or
+	 * non-ASCII byte), so such text, which only a forged recording can
+	 * hold, is refused before it gets there.
+	 */
+	for (size_t i = 0; i < head; i++) {
+		unsigned char c = (unsigned char)text[i];
+
+		if ((c < 0x20 || c > 0x7e) && c != '\t' && c != '\n') {
+			err = KP_EFORMAT;
+			goto out;
+		}
+	}
 	buf = malloc(head + sizeof(kp_empty_print));
 	if (!buf) {
 		err = ENOMEM;

@@ -2,9 +2,12 @@
 # Install what kpscript needs to build and test, from Debian's packages.
 # Runs apt-get update once, and only when something is missing.
 set -e
+# clang (Debian 12: clang 14) builds the fuzzers; libclang-rt-14-dev holds its
+# libFuzzer, ASan and UBSan runtimes; llvm gives llvm-symbolizer, for stack
+# traces with names in a fuzzer's crash report.
 PKGS="make gcc pkg-config luajit libluajit-5.1-dev libbpf-dev libelf-dev \
 libtraceevent-dev libtracefs-dev python3 procps bpftool \
-lua-cjson lua-cjson-dev"
+lua-cjson lua-cjson-dev clang libclang-rt-14-dev llvm"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

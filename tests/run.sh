@@ -1,5 +1,5 @@
 #!/bin/sh
-# Test driver: runs a tier (unit, live, vm, all) and closes with
+# Test driver: runs a tier (unit, fuzz, live, vm, all) and closes with
 # "N passed, N failed, N skipped". Each test prints TAP-like lines:
 #   ok - NAME | not ok - NAME: why | skip - NAME: why
 # A test program that dies without saying so counts as one failure.
@@ -32,6 +32,17 @@ if [ "$tier" = unit ] || [ "$tier" = all ]; then
 	run "unit: api_errors.lua" build/asan/kpscript --dry-run tests/unit/api_errors.lua
 	# printed output (aggregates) byte for byte against tests/golden/*.out
 	run "unit: golden" env KPSCRIPT=build/asan/kpscript sh tests/golden/run.sh
+fi
+
+if [ "$tier" = fuzz ] || [ "$tier" = all ]; then
+	# each libFuzzer target for $FUZZ_SECONDS (make test: 4 s, make fuzz: 60 s);
+	# one that is not built (no clang) fails here with the reason
+	for src in tests/fuzz/fuzz_*.c; do
+		[ -f "$src" ] || continue
+		name=${src##*/fuzz_}
+		name=${name%.c}
+		run "fuzz: $name" sh tests/fuzz/run.sh "$name" "${FUZZ_SECONDS:-4}"
+	done
 fi
 
 if [ "$tier" = live ] || [ "$tier" = all ]; then

@@ -844,6 +844,45 @@ static void test_parse_errors(void)
 	T_EQ_STR(kp_strerror(-KP_EFORMAT), "malformed tracefs format", "KP_EFORMAT text");
 }
 
+/*
+ * Inputs tests/fuzz/fuzz_format found crashing, each kept as found (then
+ * minimized). Format text reaches kp_format_parse() from a recording too,
+ * so it is untrusted there.
+ */
+static void test_fuzz_found(void)
+{
+	/*
+	 * libtraceevent 1.7.1 passes a NULL token to strcmp() when a byte it
+	 * has no token class for follows a field's "[": a SEGV inside
+	 * tep_parse_format(). Such bytes are now refused before it.
+	 */
+	static const char bracket_high[] = "name:c\nID:9\nformat:\nfield:d r[\xdd\nprint fmt:";
+	static const char bracket_ctl[] = "name:c\nID:9\nformat:\nfield:d r[\x01\nprint fmt:";
+	static const char name_high[] = "name: x\xc3\xa9\nID: 5\nformat:\n"
+					"\tfield:unsigned short common_type;\toffset:0;"
+					"\tsize:2;\tsigned:0;\n\n"
+					"\tfield:int a;\toffset:8;\tsize:4;\tsigned:1;\n\n"
+					"print fmt: \"\"\n";
+	/* only the text before `print fmt:` goes to libtraceevent */
+	static const char print_high[] = "name: x\nID: 5\nformat:\n"
+					 "\tfield:unsigned short common_type;\toffset:0;"
+					 "\tsize:2;\tsigned:0;\n\n"
+					 "\tfield:int a;\toffset:8;\tsize:4;\tsigned:1;\n\n"
+					 "print fmt: \"\xc3\xa9 %d\", REC->a\n";
+	struct kp_format *fmt;
+
+	expect_parse_fail(bracket_high, sizeof(bracket_high) - 1, KP_EFORMAT,
+			  "fuzz: byte 0xdd after a field's [ (libtraceevent NULL token)");
+	expect_parse_fail(bracket_ctl, sizeof(bracket_ctl) - 1, KP_EFORMAT,
+			  "fuzz: byte 0x01 after a field's [");
+	expect_parse_fail(name_high, sizeof(name_high) - 1, KP_EFORMAT,
+			  "non-ASCII byte in the name line");
+	fmt = kp_format_parse(print_high, sizeof(print_high) - 1, "sys");
+	T_OK(fmt != NULL && kp_format_nfields(fmt) == 2,
+	     "a non-ASCII byte in the print fmt (ignored) still parses");
+	kp_format_free(fmt);
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const fixtures[][2] = {
@@ -877,6 +916,7 @@ int main(int argc, char **argv)
 	test_data_loc_array();
 	test_fixed_array();
 	test_parse_errors();
+	test_fuzz_found();
 	printf("# %d passed, %d failed\n", t_passed, t_failed);
 	return T_DONE();
 }
