@@ -88,6 +88,20 @@ static const char kp_usage[] =
     "Every probe kpscript creates is removed when it exits; probes left by a\n"
     "killed run are removed at the next start.\n";
 
+/* @n bytes of an untrusted recording to stdout: a control byte or DEL is
+ * written as \xHH, so a forged file cannot drive the terminal */
+static void kp_put_safe(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c < 0x20 || c == 0x7f || c == '\\')
+			printf("\\x%02x", c);
+		else
+			putchar(c);
+	}
+}
+
 /* --dump FILE: read a recording as untrusted input and summarize it */
 static int kp_dump(const char *path)
 {
@@ -105,13 +119,20 @@ static int kp_dump(const char *path)
 	while ((rc = kp_rec_next(r, &it)) > 0) {
 		switch (it.type) {
 		case KP_REC_HEADER:
-			printf("recording: host %s, kernel %s, version %u.%u\n", it.header->host,
-			       it.header->release, it.header->major, it.header->minor);
+			printf("recording: host ");
+			kp_put_safe(it.header->host, strlen(it.header->host));
+			printf(", kernel ");
+			kp_put_safe(it.header->release, strlen(it.header->release));
+			printf(", version %u.%u\n", it.header->major, it.header->minor);
 			break;
 		case KP_REC_PROBE:
-			printf("probe %u: %.*s%s%.*s\n", it.probe.id, (int)it.probe.name_len,
-			       it.probe.name, it.probe.def_len ? " = " : "", (int)it.probe.def_len,
-			       it.probe.def);
+			printf("probe %u: ", it.probe.id);
+			kp_put_safe(it.probe.name, it.probe.name_len);
+			if (it.probe.def_len) {
+				printf(" = ");
+				kp_put_safe(it.probe.def, it.probe.def_len);
+			}
+			putchar('\n');
 			break;
 		case KP_REC_SAMPLE:
 			samples++;

@@ -51,3 +51,17 @@ exits "record: a killed recorder's file is readable ($(oneline "$TMP/err"))" 0
 check "record: and marked cut short ($(tail -1 "$TMP/out"))" grep -q 'cut short' "$TMP/out"
 "$KPSCRIPT" -e '' 2>/dev/null # sweeps the killed run's probes (none: a tracepoint)
 none_new "record: nothing left registered" "$before"
+
+# a forged probe name with an escape byte: --dump shows it as \x1b, never
+# the raw byte (a recording must not drive the terminal)
+python3 - "$TMP/run.kpr" "$TMP/esc.kpr" <<'PY'
+import sys
+d = bytearray(open(sys.argv[1], "rb").read())
+i = d.find(b"uprobe:")
+d[i] = 0x1b
+open(sys.argv[2], "wb").write(d)
+PY
+kp --dump "$TMP/esc.kpr"
+exits "record: --dump of a forged probe name exits 0" 0
+check "record: the escape byte is shown as \\x1b" grep -q '\\x1bprobe:' "$TMP/out"
+check "record: no raw escape byte reaches the terminal" not grep -q "$(printf '\033')" "$TMP/out"
