@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <tracefs.h>
@@ -135,12 +137,49 @@ int kp_tracefs_format(const char *sys, const char *event, struct kp_format **out
 	return err;
 }
 
+/* PROC_PID_INIT_INO: the inode of the initial pid namespace, fixed by the kernel */
+#define KP_PIDNS_INIT 0xEFFFFFFCul
+
+/* The inode of @proc's pid namespace ("self" or a pid), or 0 when unknown. */
+static unsigned long kp_pidns(const char *proc)
+{
+	char path[300];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%.255s/ns/pid", proc);
+	return stat(path, &st) ? 0 : (unsigned long)st.st_ino;
+}
+
+/* Our own pid namespace; the initial one when it cannot be read. */
+static unsigned long kp_own_pidns(void)
+{
+	static unsigned long ns;
+
+	if (!ns) {
+		ns = kp_pidns("self");
+		if (!ns)
+			ns = KP_PIDNS_INIT;
+	}
+	return ns;
+}
+
+/*
+ * Pids name a process only within a pid namespace, and tracefs is shared
+ * by every namespace on the machine (two containers' kpscript may both be
+ * pid 1): outside the initial namespace the group names the namespace too,
+ * kpscript_n<NSINODE>_<pid>.
+ */
 const char *kp_dynevent_group(void)
 {
-	static char group[32];
+	static char group[64];
 
-	if (!group[0])
-		snprintf(group, sizeof(group), KP_GROUP_PREFIX "%d", (int)getpid());
+	if (!group[0]) {
+		if (kp_own_pidns() == KP_PIDNS_INIT)
+			snprintf(group, sizeof(group), KP_GROUP_PREFIX "%d", (int)getpid());
+		else
+			snprintf(group, sizeof(group), KP_GROUP_PREFIX "n%lu_%d", kp_own_pidns(),
+				 (int)getpid());
+	}
 	return group;
 }
 
@@ -230,32 +269,95 @@ int kp_dynevent_remove(const char *group, const char *event)
 	return kp_dynevent_write(cmd, NULL, 0);
 }
 
-/* A group is stale when its pid is gone or now belongs to another program. */
-static bool kp_group_stale(const char *group)
+/* Is @pid of this namespace a running kpscript? */
+static bool kp_is_kpscript(long pid)
 {
 	char path[64], comm[32] = "";
-	char *end;
-	long pid;
 	FILE *f;
 
-	if (strncmp(group, KP_GROUP_PREFIX, strlen(KP_GROUP_PREFIX)))
-		return false;
-	pid = strtol(group + strlen(KP_GROUP_PREFIX), &end, 10);
-	if (*end || pid <= 0)
-		return false;
-	if (pid == getpid())
-		return false;
 	if (kill((pid_t)pid, 0) && errno == ESRCH)
-		return true;
+		return false;
 	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
 	f = fopen(path, "re");
 	if (!f)
-		return true;
+		return false;
 	if (!fgets(comm, sizeof(comm), f))
 		comm[0] = '\0';
 	fclose(f);
 	comm[strcspn(comm, "\n")] = '\0';
-	return strcmp(comm, "kpscript") != 0;
+	return strcmp(comm, "kpscript") == 0;
+}
+
+/*
+ * From the initial namespace every process is visible: is there a running
+ * kpscript that is @pid in pid namespace @ns (the last NSpid of its
+ * status)?
+ */
+static bool kp_ns_has_kpscript(unsigned long ns, long pid)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	bool found = false;
+
+	if (!d)
+		return true; /* cannot tell: keep the group */
+	while (!found && (e = readdir(d))) {
+		char path[300], line[256];
+		long nspid = -1;
+		FILE *f;
+
+		if (!isdigit((unsigned char)e->d_name[0]) || kp_pidns(e->d_name) != ns)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/status", e->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			if (!strncmp(line, "NSpid:", 6)) {
+				char *last = strrchr(line, '\t');
+
+				nspid = last ? strtol(last + 1, NULL, 10) : -1;
+			}
+			if (!strncmp(line, "Name:", 5) && !strstr(line, "kpscript"))
+				break;
+		}
+		fclose(f);
+		found = nspid == pid;
+	}
+	closedir(d);
+	return found;
+}
+
+/*
+ * A group is stale when its run is gone: its pid (in its namespace) is not
+ * a running kpscript. Groups of another pid namespace are judged only from
+ * the initial one, which sees every process; from inside a container they
+ * are left alone.
+ */
+static bool kp_group_stale(const char *group)
+{
+	unsigned long ns = KP_PIDNS_INIT;
+	const char *p;
+	char *end;
+	long pid;
+
+	if (strncmp(group, KP_GROUP_PREFIX, strlen(KP_GROUP_PREFIX)))
+		return false;
+	p = group + strlen(KP_GROUP_PREFIX);
+	if (*p == 'n') {
+		ns = strtoul(p + 1, &end, 10);
+		if (*end != '_' || !ns)
+			return false;
+		p = end + 1;
+	}
+	pid = strtol(p, &end, 10);
+	if (*end || pid <= 0 || end == p)
+		return false;
+	if (ns == kp_own_pidns())
+		return pid != getpid() && !kp_is_kpscript(pid);
+	if (kp_own_pidns() != KP_PIDNS_INIT)
+		return false;
+	return !kp_ns_has_kpscript(ns, pid);
 }
 
 int kp_dynevent_sweep(void)

@@ -57,12 +57,15 @@ int kp_dynevent_remove(const char *group, const char *event);
 
 /*
  * kp_dynevent_sweep() - remove the dynamic events of kpscript runs that are
- * gone: groups named kpscript_<pid> whose pid is not a live kpscript.
+ * gone: groups named kpscript_<pid> (kpscript_n<NS>_<pid> for a run in pid
+ * namespace NS) whose pid is not a live kpscript. Groups of another pid
+ * namespace are swept only from the initial one.
  * Return: number of events removed, or -errno.
  */
 int kp_dynevent_sweep(void);
 
-/* "kpscript_<pid>": the group name of this process's dynamic events. */
+/* "kpscript_<pid>", or "kpscript_n<NSINODE>_<pid>" outside the initial pid
+ * namespace: the group name of this process's dynamic events. */
 const char *kp_dynevent_group(void);
 
 #endif
