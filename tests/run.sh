@@ -30,6 +30,10 @@ if [ "$tier" = unit ] || [ "$tier" = all ]; then
 	# the Lua API's argument checks, through the sanitizer build; --dry-run
 	# touches no kernel state
 	run "unit: api_errors.lua" build/asan/kpscript --dry-run tests/unit/api_errors.lua
+	# random input through the Lua API's parsers (fetch args, BTF paths,
+	# options, aggregate keys), as a seeded fuzzer; --dry-run
+	run "unit: fuzz_api.lua" build/asan/kpscript --dry-run tests/unit/fuzz_api.lua \
+		build/progs/uprobe_target 20000
 	# printed output (aggregates) byte for byte against tests/golden/*.out
 	run "unit: golden" env KPSCRIPT=build/asan/kpscript sh tests/golden/run.sh
 fi
