@@ -1196,34 +1196,47 @@ end
 -- Run as root, a Lua file someone else could change is someone else's
 -- code: loadfile, dofile and require refuse such files (core.trust says
 -- why) unless --allow-unsafe-script. main.c checks the script itself.
+-- The callback guard needs script code interpreted (LuaJIT's compiled
+-- loops call no hook): code loaded through these stays out of the JIT too,
+-- as main.c does for the script itself.
 do
-  local raw_loadfile, raw_dofile = loadfile, dofile
+  local raw_loadfile = loadfile
+  local guarded = core.config().callback_limit > 0
+  local function nojit(chunk)
+    if guarded and type(chunk) == "function" then jit.off(chunk, true) end
+    return chunk
+  end
   loadfile = function(path, ...)
     if path ~= nil then
       local ok, why = core.trust(path)
       if not ok then return nil, why end
     end
-    return raw_loadfile(path, ...)
+    local chunk, err = raw_loadfile(path, ...)
+    return nojit(chunk), err
   end
   dofile = function(path)
     if path ~= nil then
       local ok, why = core.trust(path)
       if not ok then error(why, 2) end
     end
-    return raw_dofile(path)
+    local chunk, err = raw_loadfile(path)
+    if not chunk then error(err, 2) end
+    return nojit(chunk)()
   end
-  local function guard(loader, pathvar)
+  local function guard(loader, pathvar, lua)
     return function(name)
       local path = package.searchpath(name, package[pathvar])
       if path then
         local ok, why = core.trust(path)
         if not ok then return "\n\t" .. why end
       end
-      return loader(name)
+      local r = loader(name)
+      if lua then nojit(r) end
+      return r
     end
   end
-  package.loaders[2] = guard(package.loaders[2], "path")
-  package.loaders[3] = guard(package.loaders[3], "cpath")
+  package.loaders[2] = guard(package.loaders[2], "path", true)
+  package.loaders[3] = guard(package.loaders[3], "cpath", false)
 end
 
 -- The globals a reloaded version starts from: those of a fresh state, with kp

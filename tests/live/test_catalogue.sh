@@ -143,3 +143,14 @@ cli bad_limit "--callback-limit" --callback-limit forever -e '1'
 cli bad_speed "--replay-speed" --replay-speed warp -e '1'
 
 check "catalogue: at least 30 bad inputs tried ($cases)" [ "$cases" -ge 30 ]
+
+# an endless loop inside a module the script requires: stopped as well, at
+# the module's line (required code stays out of the JIT like the script)
+mkdir -p "$TMP/mods"
+printf 'local M = {}\nfunction M.spin() local i = 0 while true do i = i + 1 end end\nreturn M\n' >"$TMP/mods/kpspin.lua"
+printf 'package.path = "%s/mods/?.lua;" .. package.path\nlocal spin = require "kpspin"\nkp.tracepoint("syscalls:sys_enter_getppid", function() spin.spin() end)\n' "$TMP" >"$TMP/c_module.lua"
+kp_run -c "$PROGS/gen_getppid 3 /dev/null" "$TMP/c_module.lua"
+exits "catalogue/endless_in_module: exit 1" 1
+check "catalogue/endless_in_module: names the module's line ($(oneline "$TMP/err"))" \
+	grep -q "kpspin.lua:2: a callback ran for more than" "$TMP/err"
+none_left catalogue/endless_in_module
