@@ -13,6 +13,7 @@
 #include <tracefs.h>
 
 #include "kp_err.h"
+#include "kp_file.h"
 #include "kp_format.h"
 #include "kp_tracefs.h"
 
@@ -64,56 +65,13 @@ bool kp_tracefs_has(const char *rel)
 int kp_tracefs_read(const char *rel, char **out, size_t *len)
 {
 	char path[4096];
-	size_t cap = 4096, n = 0;
-	char *buf = NULL, *tmp;
-	ssize_t r;
-	int fd, err;
+	int err;
 
 	err = kp_tracefs_path(rel, path, sizeof(path));
 	if (err)
 		return err;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	buf = malloc(cap);
-	if (!buf) {
-		err = -ENOMEM;
-		goto err_close;
-	}
 	/* tracefs files report size 0: read until EOF */
-	for (;;) {
-		if (cap - n < 2) {
-			tmp = realloc(buf, cap * 2);
-			if (!tmp) {
-				err = -ENOMEM;
-				goto err_free;
-			}
-			buf = tmp;
-			cap *= 2;
-		}
-		r = read(fd, buf + n, cap - n - 1);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			err = -errno;
-			goto err_free;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	buf[n] = '\0';
-	close(fd);
-	*out = buf;
-	if (len)
-		*len = n;
-	return 0;
-
-err_free:
-	free(buf);
-err_close:
-	close(fd);
-	return err;
+	return kp_file_read(path, 4096, out, len);
 }
 
 int kp_tracefs_format(const char *sys, const char *event, struct kp_format **out)

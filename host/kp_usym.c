@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kp_file.h"
 #include "kp_usym.h"
 
 #define KP_USYM_PROCS 256
@@ -240,20 +241,28 @@ static bool kp_map_name(const char *path, size_t *plen, bool *deleted)
 	return true;
 }
 
-/* Whether a mapping of @m meets [@start, @end). */
-static bool kp_maps_overlap(const struct kp_usym_maps *m, uint64_t start, uint64_t end)
+/* The index of the first mapping of @m starting above @addr (m->n if none). */
+static size_t kp_maps_after(const struct kp_usym_maps *m, uint64_t addr)
 {
 	size_t lo = 0, hi = m->n;
 
-	/* the first mapping starting above @start; the one before may reach it */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (m->maps[mid].start <= start)
+		if (m->maps[mid].start <= addr)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
+	return lo;
+}
+
+/* Whether a mapping of @m meets [@start, @end). */
+static bool kp_maps_overlap(const struct kp_usym_maps *m, uint64_t start, uint64_t end)
+{
+	/* the first mapping starting above @start; the one before may reach it */
+	size_t lo = kp_maps_after(m, start);
+
 	return (lo > 0 && m->maps[lo - 1].end > start) || (lo < m->n && m->maps[lo].start < end);
 }
 
@@ -362,16 +371,8 @@ const struct kp_usym_map *kp_usym_maps_get(const struct kp_usym_maps *m, size_t 
 
 const struct kp_usym_map *kp_usym_maps_find(const struct kp_usym_maps *m, uint64_t addr)
 {
-	size_t lo = 0, hi = m->n;
+	size_t lo = kp_maps_after(m, addr);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (m->maps[mid].start <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	if (lo == 0 || addr >= m->maps[lo - 1].end)
 		return NULL;
 	return &m->maps[lo - 1];
@@ -381,51 +382,21 @@ const struct kp_usym_map *kp_usym_maps_find(const struct kp_usym_maps *m, uint64
  * thread) counts as no process. Return: 0 or -errno. */
 static int kp_maps_read(int pid, struct kp_usym_maps **out)
 {
-	size_t cap = 65536, n = 0;
-	char path[64], *buf = NULL, *tmp;
-	int fd, err = 0;
-	ssize_t r;
+	char path[64], *buf = NULL;
+	size_t n = 0;
+	int err;
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	buf = malloc(cap);
-	if (!buf) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (;;) {
-		if (n == cap) {
-			tmp = realloc(buf, cap * 2);
-			if (!tmp) {
-				err = -ENOMEM;
-				goto out;
-			}
-			buf = tmp;
-			cap *= 2;
-		}
-		r = read(fd, buf + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			err = -errno;
-			goto out;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
+	err = kp_file_read(path, 65536, &buf, &n);
+	if (err)
+		return err;
 	if (n == 0) {
-		err = -ENOENT;
-		goto out;
+		free(buf);
+		return -ENOENT;
 	}
 	*out = kp_usym_maps_parse(buf, n);
-	if (!*out)
-		err = -errno;
-out:
+	err = *out ? 0 : -errno;
 	free(buf);
-	close(fd);
 	return err;
 }
 
