@@ -142,6 +142,11 @@ for _, d in ipairs(decl) do
     kp.tracepoint(d[2], count)
   end
   progress("attach")
+  -- 15 ms between declarations: a window wide enough that kills aimed
+  -- at the attach phase land in it (one declaration takes a few ms, less
+  -- than the shell needs to launch the kill)
+  local t = kp.clock() + 15e6
+  while kp.clock() < t do end
 end
 kp.tracepoint("syscalls:sys_enter_getppid", count)
 progress("attached")
