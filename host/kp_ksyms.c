@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "kp_file.h"
 #include "kp_ksyms.h"
 #include "kp_near.h"
 
@@ -211,39 +210,15 @@ err_nomem:
 
 struct kp_ksyms *kp_ksyms_load(void)
 {
-	size_t cap = 1 << 22, n = 0;
-	char *buf = malloc(cap), *tmp;
-	ssize_t r;
-	int fd;
+	char *buf;
+	int err;
 
-	if (!buf)
-		return NULL;
-	fd = open("/proc/kallsyms", O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		free(buf);
+	/* about 12 MB on a distribution kernel; the buffer doubles as needed */
+	err = kp_file_read("/proc/kallsyms", 1 << 22, &buf, NULL);
+	if (err) {
+		errno = -err;
 		return NULL;
 	}
-	for (;;) {
-		if (cap - n < 4096) {
-			tmp = realloc(buf, cap * 2);
-			if (!tmp) {
-				close(fd);
-				free(buf);
-				errno = ENOMEM;
-				return NULL;
-			}
-			buf = tmp;
-			cap *= 2;
-		}
-		r = read(fd, buf + n, cap - n - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	buf[n] = '\0';
 	return kp_ksyms_parse(buf);
 }
 
