@@ -707,6 +707,9 @@ static int kp_probe_attach(lua_State *L, struct kp_probe *p, const struct kp_pop
 			return kp_fail(L, err, "%s: %s", p->name, kp_strerror(err));
 	}
 	p->stack = o->stack;
+	/* user frames will be named: follow processes' maps from now on */
+	if (o->stack & KP_PERF_STACK_USER)
+		kp_stack_usym_start(L);
 	err = kp_probe_setup_lua(L, p, fn_index);
 	if (err)
 		return kp_fail(L, err, "%s: %s", p->name, kp_strerror(err));
@@ -1228,18 +1231,12 @@ static void kp_on_task(const struct kp_task_rec *r, void *ctx)
 			kp_stack_forget(h->L, r->pid);
 	} else if (fork || exec || r->type == PERF_RECORD_MMAP2) {
 		/*
-		 * Follow the maps of processes once user frames are named, or
-		 * some probe will sample them: from its first side-band record
-		 * on, so the program a -c command runs is seen from its exec.
-		 * Runs without user stacks keep no maps.
+		 * Follow the maps of processes once user frames are named or a
+		 * probe that samples them is attached (kp_probe_attach starts the
+		 * symbolizer), so the program a -c command runs is seen from its
+		 * exec. Runs without user stacks keep no maps.
 		 */
 		ustack = kp_stack_usym_active(h->L);
-		for (struct kp_probe *p = h->probes; p && !ustack; p = p->next) {
-			if (p->perf && (p->stack & KP_PERF_STACK_USER)) {
-				kp_stack_usym_start(h->L);
-				ustack = true;
-			}
-		}
 		if (ustack && fork)
 			kp_stack_fork(h->L, r->ppid, r->pid);
 		else if (ustack && exec)

@@ -94,9 +94,23 @@ void kp_stack_split(const uint64_t *ips, uint64_t nr, uint64_t *kernel, uint16_t
 
 /* ---- symbolizers ------------------------------------------------------- */
 
+/*
+ * The symbolizers of the one state that uses them, found without a
+ * registry lookup by name: side-band records ask for every process on the
+ * machine. The registry table's address tells states apart; the entry is
+ * cleared when the state closes.
+ */
+static const void *syms_reg;
+static struct kp_syms *syms_cached;
+
 static int syms_gc(lua_State *L)
 {
 	struct kp_syms *s = lua_touserdata(L, 1);
+
+	if (syms_cached == s) {
+		syms_cached = NULL;
+		syms_reg = NULL;
+	}
 
 	kp_ksyms_free(s->ks);
 	s->ks = NULL;
@@ -105,13 +119,28 @@ static int syms_gc(lua_State *L)
 	return 0;
 }
 
-static struct kp_syms *get_syms(lua_State *L)
+/* The state's symbolizers, or NULL when it has none yet. */
+static struct kp_syms *find_syms(lua_State *L)
 {
+	const void *reg = lua_topointer(L, LUA_REGISTRYINDEX);
 	struct kp_syms *s;
 
+	if (syms_cached && reg == syms_reg)
+		return syms_cached;
 	lua_getfield(L, LUA_REGISTRYINDEX, KP_SYMS_KEY);
 	s = lua_touserdata(L, -1);
 	lua_pop(L, 1);
+	if (s) {
+		syms_reg = reg;
+		syms_cached = s;
+	}
+	return s;
+}
+
+static struct kp_syms *get_syms(lua_State *L)
+{
+	struct kp_syms *s = find_syms(L);
+
 	if (s)
 		return s;
 	s = lua_newuserdata(L, sizeof(*s));
@@ -121,6 +150,8 @@ static struct kp_syms *get_syms(lua_State *L)
 	lua_setfield(L, -2, "__gc");
 	lua_setmetatable(L, -2);
 	lua_setfield(L, LUA_REGISTRYINDEX, KP_SYMS_KEY);
+	syms_reg = lua_topointer(L, LUA_REGISTRYINDEX);
+	syms_cached = s;
 	return s;
 }
 
@@ -148,11 +179,8 @@ static struct kp_usym *get_usym(lua_State *L)
 /* The user symbolizer if it exists; never makes one. */
 static struct kp_usym *peek_usym(lua_State *L)
 {
-	struct kp_syms *s;
+	struct kp_syms *s = find_syms(L);
 
-	lua_getfield(L, LUA_REGISTRYINDEX, KP_SYMS_KEY);
-	s = lua_touserdata(L, -1);
-	lua_pop(L, 1);
 	return s ? s->us : NULL;
 }
 
