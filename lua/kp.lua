@@ -103,29 +103,36 @@ local function declared(p, fn, fname)
 end
 
 local known_opts = { filter = "string", pages = "number", wakeup = "number", maxactive = "number",
-  stack = "stack" }
+  stack = "any" }
+
+-- The keys of an options table against SPEC { name = "lua type" }: an
+-- unknown name (a typo) or a value of the wrong type is an error. A type
+-- SPEC gives as "any" is left to the caller's own check.
+local function check_keys(fname, opts, spec)
+  for k, v in pairs(opts) do
+    local want = spec[k]
+    if not want then
+      local names = {}
+      for n in pairs(spec) do names[#names + 1] = n end
+      table.sort(names)
+      fail(3, "%s: unknown option '%s' (known: %s)", fname, tostring(k), table.concat(names, ", "))
+    end
+    if want ~= "any" and type(v) ~= want then
+      fail(3, "%s: opts.%s must be a %s, got %s", fname, k, want, type(v))
+    end
+  end
+end
 
 local function check_opts(fname, opts)
   if opts == nil then return {} end
   if type(opts) ~= "table" then
     fail(3, "%s: opts must be a table, got %s", fname, type(opts))
   end
-  for k, v in pairs(opts) do
-    local want = known_opts[k]
-    if not want then
-      local names = {}
-      for n in pairs(known_opts) do names[#names + 1] = n end
-      table.sort(names)
-      fail(3, "%s: unknown option '%s' (known: %s)", fname, tostring(k), table.concat(names, ", "))
-    end
-    if want == "stack" then
-      if v ~= true and v ~= false and v ~= "kernel" and v ~= "user" and v ~= "both" then
-        fail(3, "%s: opts.stack must be true, \"kernel\", \"user\" or \"both\", got %s", fname,
-          type(v) == "string" and '"' .. v .. '"' or type(v))
-      end
-    elseif type(v) ~= want then
-      fail(3, "%s: opts.%s must be a %s, got %s", fname, k, want, type(v))
-    end
+  check_keys(fname, opts, known_opts)
+  local v = opts.stack
+  if v ~= nil and v ~= true and v ~= false and v ~= "kernel" and v ~= "user" and v ~= "both" then
+    fail(3, "%s: opts.stack must be true, \"kernel\", \"user\" or \"both\", got %s", fname,
+      type(v) == "string" and '"' .. v .. '"' or type(v))
   end
   local pages = opts.pages
   if pages ~= nil and (pages < 1 or pages > 65536 or pages % 1 ~= 0
@@ -698,14 +705,7 @@ local function new_agg(fname, kind, opts, ...)
     fail(3, "%s: opts must be a name or a table, got %s", fname, type(opts))
   end
   opts = opts or {}
-  for k, v in pairs(opts) do
-    if not AGG_OPTS[k] then
-      fail(3, "%s: unknown option '%s' (known: cap, name, print)", fname, tostring(k))
-    end
-    if type(v) ~= AGG_OPTS[k] then
-      fail(3, "%s: opts.%s must be a %s, got %s", fname, k, AGG_OPTS[k], type(v))
-    end
-  end
+  check_keys(fname, opts, AGG_OPTS)
   if opts.cap ~= nil and (opts.cap < 1 or opts.cap % 1 ~= 0 or opts.cap > 1e8) then
     fail(3, "%s: opts.cap must be a whole number of keys from 1 to 100000000, got %s", fname,
       tostring(opts.cap))
@@ -822,14 +822,7 @@ function kp.latency(target, opts, fn)
   end
   opts = opts or {}
   if type(opts) ~= "table" then fail(2, "kp.latency: opts must be a table, got %s", type(opts)) end
-  for k, v in pairs(opts) do
-    if not LAT_OPTS[k] then
-      fail(2, "kp.latency: unknown option '%s' (known: args, cap, filter, pages)", tostring(k))
-    end
-    if type(v) ~= LAT_OPTS[k] then
-      fail(2, "kp.latency: opts.%s must be a %s, got %s", k, LAT_OPTS[k], type(v))
-    end
-  end
+  check_keys("kp.latency", opts, LAT_OPTS)
   local cap = opts.cap or 65536
   local keep = opts.args ~= nil
   local starts, outer, entries, pending = {}, {}, {}, 0
@@ -961,14 +954,7 @@ function kp.print(a, opts)
   end
   opts = opts or {}
   if type(opts) ~= "table" then fail(2, "kp.print: opts must be a table, got %s", type(opts)) end
-  for k, v in pairs(opts) do
-    if not PRINT_OPTS[k] then
-      fail(2, "kp.print: unknown option '%s' (known: folded, name, top)", tostring(k))
-    end
-    if type(v) ~= PRINT_OPTS[k] then
-      fail(2, "kp.print: opts.%s must be a %s, got %s", k, PRINT_OPTS[k], type(v))
-    end
-  end
+  check_keys("kp.print", opts, PRINT_OPTS)
   if opts.top and (opts.top < 1 or opts.top % 1 ~= 0) then
     fail(2, "kp.print: opts.top must be a positive whole number, got %s", tostring(opts.top))
   end
