@@ -451,18 +451,6 @@ static void push_value(lua_State *L, const struct kp_agg *a, const struct kp_agg
 
 /* ---- methods ------------------------------------------------------------ */
 
-static int add_result(lua_State *L, struct kp_lagg *g, int err)
-{
-	(void)g;
-	if (err == -ENOSPC || err == -ENOMEM) {
-		/* counted by the aggregate; the event goes on */
-		lua_pushboolean(L, 0);
-		return 1;
-	}
-	lua_pushboolean(L, 1);
-	return 1;
-}
-
 /*
  * a:add([key]) for count; a:add([key,] value) for the others: one lookup,
  * the fast way to update. Returns false when a new key was dropped at the
@@ -489,7 +477,9 @@ static int agg_add(lua_State *L)
 			g->len = 0;
 		v = check_int(L, nargs == 2 ? 3 : 2, "add");
 	}
-	return add_result(L, g, kp_agg_add(g->a, g->buf, g->len, v));
+	/* kp_agg_add fails only for a new key it dropped (and counted) */
+	lua_pushboolean(L, kp_agg_add(g->a, g->buf, g->len, v) == 0);
+	return 1;
 }
 
 static int agg_get_at(lua_State *L, struct kp_lagg *g, int i)
