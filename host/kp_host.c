@@ -29,6 +29,7 @@
 #include "kp_comm.h"
 #include "kp_elf.h"
 #include "kp_err.h"
+#include "kp_features.h"
 #include "kp_format.h"
 #include "kp_btf.h"
 #include "kp_host.h"
@@ -85,6 +86,9 @@ struct kp_probe {
 	uint64_t bad_fields;
 	unsigned int stack; /* KP_PERF_STACK_*: samples carry a callchain */
 	long ra_field; /* format index of __kp_ra (the entry's return address), or -1 */
+	long ip_field; /* an entry kprobe's __probe_ip, or -1 */
+	long retip_field; /* a kretprobe's __probe_ret_ip, or -1 */
+	uint64_t entry_ip, entry_func; /* __probe_ip seen last and its function */
 	bool closed, dry, final, attached;
 	bool dirty; /* the script added keys to the event table */
 	uint32_t rec_id; /* the probe's id in the --record file */
@@ -526,12 +530,18 @@ static int kp_probe_setup_lua(lua_State *L, struct kp_probe *p, int fn_index)
 	p->fields = calloc(n ? n : 1, sizeof(*p->fields));
 	if (!p->fields)
 		return -ENOMEM;
-	p->ra_field = -1;
+	p->ra_field = p->ip_field = p->retip_field = -1;
 	for (size_t i = 0; i < n; i++) {
 		const struct kp_field *f = kp_format_field(p->fmt, i);
 
 		if (f->common)
 			continue;
+		/* for ev.stack; still fields of ev */
+		if (p->kind == KP_KPROBE && !strcmp(f->name, "__probe_ip") && p->name &&
+		    !strchr(p->name, '+'))
+			p->ip_field = (long)i;
+		if (p->kind == KP_KRETPROBE && !strcmp(f->name, "__probe_ret_ip"))
+			p->retip_field = (long)i;
 		if (!strcmp(f->name, KP_RA_FIELD)) {
 			p->ra_field = (long)i; /* for ev.stack, not a field of ev */
 			continue;
@@ -1089,12 +1099,53 @@ static void kp_event_clean(lua_State *L, struct kp_probe *p, int ev)
 	lua_pop(L, 1);
 }
 
+static const struct kp_ksyms *kp_host_ksyms(struct kp_host *h);
+
+/* Field @idx of sample @s as an unsigned integer, or 0. */
+static uint64_t kp_sample_u64(const struct kp_probe *p, const struct kp_sample *s, long idx)
+{
+	struct kp_value v;
+
+	if (kp_field_decode(kp_format_field(p->fmt, (size_t)idx), s->raw, s->raw_size, &v) ||
+	    v.type != KP_VAL_UINT)
+		return 0;
+	return v.u;
+}
+
+/*
+ * The first frame of an entry kprobe's stack, as the same value on every
+ * kernel: the probed function's address. The kernel reports the probed
+ * instruction + 1 (an ftrace-based kprobe sets regs->ip as if an int3 had
+ * been hit), and with IBT (CONFIG_X86_KERNEL_IBT, Debian's 6.12) a probe on
+ * a function that starts with endbr64 sits at +4: commit_creds+0x5 there,
+ * commit_creds+0x1 elsewhere. Other frames are left as they are.
+ */
+static uint64_t kp_entry_frame(struct kp_probe *p, const struct kp_sample *s, uint64_t frame)
+{
+	uint64_t ip = kp_sample_u64(p, s, p->ip_field), off;
+	const struct kp_ksyms *ks;
+
+	if (!ip || (frame != ip && frame != ip + 1))
+		return frame;
+	if (ip != p->entry_ip) {
+		ks = kp_host_ksyms(p->host);
+		p->entry_ip = ip;
+		/* the adjustments are 0 or 4 bytes; anything else (a replay
+		 * named by another kernel's symbols) is left alone */
+		if (ks && !kp_ksyms_addr(ks, ip, NULL, NULL, &off) && off <= 16)
+			p->entry_func = ip - off;
+		else
+			p->entry_func = 0;
+	}
+	return p->entry_func ? p->entry_func : frame;
+}
+
 /* ev.stack: the sample's callchain, or nil when it has none */
 static void kp_push_stack(lua_State *L, struct kp_probe *p, const struct kp_sample *s, int ev)
 {
 	uint64_t kern[KP_STACK_MAX], user[KP_STACK_MAX];
 	uint16_t nk = 0, nu = 0;
-	struct kp_value ra;
+	uint64_t ra;
 
 	lua_pushliteral(L, "stack");
 	if (!s->nips) {
@@ -1103,16 +1154,30 @@ static void kp_push_stack(lua_State *L, struct kp_probe *p, const struct kp_samp
 		return;
 	}
 	kp_stack_split(s->ips, s->nips, kern, &nk, user, &nu);
+	if (p->ip_field >= 0 && nk >= 1)
+		kern[0] = kp_entry_frame(p, s, kern[0]);
+	/* a kretprobe returns to __probe_ret_ip: where the kernel's chain
+	 * does not start there (5.10 starts it at the kretprobe trampoline,
+	 * whose callers it cannot find), that frame goes first */
+	if (p->retip_field >= 0 && nk >= 1) {
+		uint64_t rip = kp_sample_u64(p, s, p->retip_field);
+
+		if (rip && kern[0] != rip) {
+			if (nk == KP_STACK_MAX)
+				nk--;
+			memmove(kern + 1, kern, (size_t)nk * sizeof(kern[0]));
+			kern[0] = rip;
+			nk++;
+		}
+	}
 	/* a uprobe at a function's entry: the caller the frame-pointer walk
 	 * skipped goes back in as the second frame */
-	if (p->ra_field >= 0 && nu >= 1 &&
-	    !kp_field_decode(kp_format_field(p->fmt, (size_t)p->ra_field), s->raw, s->raw_size,
-			     &ra) &&
-	    ra.type == KP_VAL_UINT && ra.u && (nu < 2 || user[1] != ra.u)) {
+	if (p->ra_field >= 0 && nu >= 1 && (ra = kp_sample_u64(p, s, p->ra_field)) &&
+	    (nu < 2 || user[1] != ra)) {
 		if (nu == KP_STACK_MAX)
 			nu--;
 		memmove(user + 2, user + 1, (size_t)(nu - 1) * sizeof(user[0]));
-		user[1] = ra.u;
+		user[1] = ra;
 		nu++;
 	}
 	kp_stack_push(L, (int32_t)s->pid, kern, nk, user, nu);
@@ -1808,6 +1873,15 @@ static int kp_btf_args(lua_State *L, struct kp_host *h, int idx, const char *fun
 
 		if (mod) {
 			b = kp_host_module_btf(h, mod);
+			if (!b && kp_feature_has("module_btf") == 0) {
+				snprintf(err, errlen,
+					 "%s is in module %s, and this kernel has no module BTF "
+					 "(CONFIG_DEBUG_INFO_BTF_MODULES, Linux 5.11+; "
+					 "kp.has(\"module_btf\") "
+					 "is false): use fetch arguments (%%di, +OFF(%%di))",
+					 func, mod);
+				return -ENOENT;
+			}
 			if (!b) {
 				snprintf(err, errlen,
 					 "%s is in module %s, whose BTF "
@@ -2005,38 +2079,28 @@ static int kp_core_offsetof(lua_State *L)
 	return 2;
 }
 
-/* core.has(feature) -> boolean: what this kernel supports */
+/* core.has(feature) -> boolean, or nil for a name that is no feature */
 static int kp_core_has(lua_State *L)
 {
-	const char *f = luaL_checkstring(L, 1);
-	const char *file = NULL;
-	bool yes = false;
+	int yes = kp_feature_has(luaL_checkstring(L, 1));
 
-	if (!strcmp(f, "kprobe") || !strcmp(f, "kretprobe"))
-		file = "kprobe_events";
-	else if (!strcmp(f, "uprobe") || !strcmp(f, "uretprobe"))
-		file = "uprobe_events";
-	else if (!strcmp(f, "tracepoint"))
-		file = "events";
-	if (file) {
-		/* EACCES means it is there but we may not use it: still "has" */
-		int err = kp_tracefs_dir() ? kp_tracefs_access(file) : -ENOENT;
+	if (yes < 0)
+		lua_pushnil(L);
+	else
+		lua_pushboolean(L, yes);
+	return 1;
+}
 
-		yes = err == 0 || err == -EACCES;
-	} else if (!strcmp(f, "btf")) {
-		yes = access("/sys/kernel/btf/vmlinux", R_OK) == 0;
-	} else if (!strcmp(f, "callchain")) {
-		/* perf callchains exist where their depth limit does */
-		yes = access("/proc/sys/kernel/perf_event_max_stack", F_OK) == 0;
-	} else {
-		return luaL_argerror(
-		    L, 1,
-		    lua_pushfstring(L,
-				    "unknown feature '%s' (known: kprobe, "
-				    "kretprobe, uprobe, uretprobe, tracepoint, btf, callchain)",
-				    f));
+/* core.features() -> { name, ... }: every feature kp.has knows */
+static int kp_core_features(lua_State *L)
+{
+	size_t n = kp_feature_count();
+
+	lua_createtable(L, (int)n, 0);
+	for (size_t i = 0; i < n; i++) {
+		lua_pushstring(L, kp_feature_name(i));
+		lua_rawseti(L, -2, (int)i + 1);
 	}
-	lua_pushboolean(L, yes);
 	return 1;
 }
 
@@ -2968,6 +3032,7 @@ static int kp_open_core(lua_State *L)
 		{ "uprobe", kp_core_uprobe },
 		{ "kprobe", kp_core_kprobe },
 		{ "has", kp_core_has },
+		{ "features", kp_core_features },
 		{ "offsetof", kp_core_offsetof },
 		{ "run", kp_core_run },
 		{ "stop", kp_core_stop },

@@ -261,6 +261,15 @@ static void ksym_text(lua_State *L, uint64_t addr, char *buf, size_t len)
 		snprintf(buf, len, "0x%" PRIx64, addr);
 		return;
 	}
+	/* A kretprobe hides the function's return address behind its
+	 * trampoline; kernels before 5.14 cannot unwind past it, so the
+	 * trampoline ends the chain and the callers are lost. */
+	if (!mod &&
+	    (!strcmp(name, "kretprobe_trampoline") || !strcmp(name, "__kretprobe_trampoline") ||
+	     !strcmp(name, "arch_rethook_trampoline"))) {
+		snprintf(buf, len, "[callers lost: %s]", name);
+		return;
+	}
 	snprintf(buf, len, "%s%s%s", mod ? mod : "", mod ? ":" : "", name);
 	if (off) {
 		size_t n = strlen(buf);

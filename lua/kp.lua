@@ -385,19 +385,19 @@ function kp.probe(def, opts, fn)
   return declared(p, fn, "kp.probe")
 end
 
---- kp.has(feature): does this kernel support "kprobe", "kretprobe", "uprobe",
---- "uretprobe", "tracepoint", "btf", "callchain"?
-local FEATURES = { kprobe = true, kretprobe = true, uprobe = true, uretprobe = true,
-  tracepoint = true, btf = true, callchain = true }
+--- kp.has(feature): does this kernel have a mechanism ("kprobe", "btf",
+--- "eprobe", ...)? host/kp_features.c holds the list and how each is found.
 function kp.has(feature)
   if type(feature) ~= "string" then
     fail(2, "kp.has: argument 1 must be a feature name, got %s", type(feature))
   end
-  if not FEATURES[feature] then
-    fail(2, "kp.has: unknown feature '%s' (known: btf, callchain, kprobe, kretprobe, "
-      .. "tracepoint, uprobe, uretprobe)", feature)
+  local yes = core.has(feature)
+  if yes == nil then
+    local known = core.features()
+    table.sort(known)
+    fail(2, "kp.has: unknown feature '%s' (known: %s)", feature, table.concat(known, ", "))
   end
-  return core.has(feature)
+  return yes
 end
 
 --- kp.offsetof(struct, member[.sub]): byte offset and size of a member of a

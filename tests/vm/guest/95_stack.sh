@@ -2,17 +2,27 @@
 # Stacks (opts.stack, ev.stack, kp.ksym/kp.usym/kp.frames, counts keyed by
 # stack, folded output) on the guest's kernel: kprobes and a kretprobe on
 # do_sys_openat2 while progs/openat and busybox cat open known files, a
-# uprobe on libc's openat() and one on setids's do_setresuid().
+# uprobe on libc's openat() and one on setids's do_setresuid(); kprobes on
+# do_sys_openat2 and commit_creds with no kretprobe beside them.
 #
-# On Debian's 6.1 the chain of an openat(2) is, as kpscript names it:
-#   do_sys_openat2+0x1 <- __x64_sys_openat+OFF <- do_syscall_64+OFF
+# The chain of an openat(2) is, as kpscript names it:
+#   do_sys_openat2 <- __x64_sys_openat+OFF <- do_syscall_64+OFF
 #   <- entry_SYSCALL_64_after_hwframe+OFF
-# The first frame is +0x1: the probe on the function's first byte is an
-# ftrace-based kprobe (CONFIG_KPROBES_ON_FTRACE, no IBT), whose handler sets
-# regs->ip to the address + 1 as if an int3 had been hit, and perf's
-# callchain starts at regs->ip (bpftrace prints it as do_sys_openat2+1).
+# The kernel reports the first frame as the probed instruction + 1 (an
+# ftrace-based kprobe sets regs->ip as if an int3 had been hit:
+# do_sys_openat2+0x1), and with IBT (6.12) a function that starts with
+# endbr64 is probed at +4 (commit_creds+0x5); kpscript makes an entry
+# kprobe's first frame the function's own address on every kernel.
 # do_sys_open() is not a frame: __x64_sys_openat calls do_sys_openat2
 # directly (do_sys_open is inlined into it).
+#
+# While a kretprobe holds a function's return address, a kernel whose
+# unwinder cannot find the real one behind the trampoline (5.10: no
+# kretprobe_find_ret_addr/rethook_find_ret_addr, kp.has("kretprobe_stack")
+# false) ends every kernel chain through that function at the trampoline:
+# kpscript names that frame "[callers lost: kretprobe_trampoline]", and a
+# kretprobe's own stack starts at its __probe_ret_ip, the caller's frame,
+# before it. The callers above are lost; the tests say which kernel is which.
 . /kp/guest/lib.sh
 O=$PROGS/openat
 D=$TMP/d
@@ -29,9 +39,21 @@ export KPVM_LIBC=$LIBC
 # frame names of the guest's chain, offsets left open where they depend on
 # the kernel build
 X='\+0x[0-9a-f]+'
-KCHAIN="do_sys_openat2\+0x1 __x64_sys_openat$X do_syscall_64$X entry_SYSCALL_64_after_hwframe$X"
-KFOLD="entry_SYSCALL_64_after_hwframe$X;do_syscall_64$X;__x64_sys_openat$X;do_sys_openat2\+0x1"
-readable() { echo "$1" | sed 's/\\+0x\[0-9a-f\]+/+OFF/g; s/\\//g'; }
+FULL="do_sys_openat2;__x64_sys_openat$X;do_syscall_64$X;entry_SYSCALL_64_after_hwframe$X"
+LOST='\[callers lost: [a-z_]*trampoline\]'
+KRS=$("$KPSCRIPT" -e 'print(kp.has("kretprobe_stack"))' 2>&1)
+echo "# kp.has(\"kretprobe_stack\") is $KRS on $(uname -r)"
+# the chain of do_sys_openat2 beside a kretprobe on the same function
+if [ "$KRS" = true ]; then
+	KCHAIN=$FULL
+	KFOLD="entry_SYSCALL_64_after_hwframe$X;do_syscall_64$X;__x64_sys_openat$X;do_sys_openat2"
+	WHY="the kernel unwinds through the kretprobe's trampoline"
+else
+	KCHAIN="do_sys_openat2;$LOST"
+	KFOLD="\[callers_lost:_[a-z_]*trampoline\];do_sys_openat2"
+	WHY="kp.has(\"kretprobe_stack\") is false: the callers behind the kretprobe's trampoline are lost"
+fi
+readable() { echo "$1" | sed 's/\\+0x\[0-9a-f\]+/+OFF/g; s/\[a-z_\]\*/kretprobe_/g; s/\\//g'; }
 
 # --- one run: kprobes with each stack option, a kretprobe, a libc uprobe ---
 lua stack <<'L'
@@ -57,18 +79,18 @@ kp.kprobe("do_sys_openat2", { fname = "+0(%si):string" }, { stack = true }, func
   entered[ev.tid] = true
   both:add(st)
   print("E", ev.pid, type(st), st.pid, #st, st.nkernel, st.nuser)
-  print("EK", ev.pid, table.concat(kp.ksym(st), " "))
+  print("EK", ev.pid, table.concat(kp.ksym(st), ";"))
   print("EU", ev.pid, table.concat(kp.usym(st), ";"))
   print("EF", ev.pid, table.concat(kp.frames(st), ";"))
-  print("EA", ev.pid, kp.ksym(st[1]), tostring(fstart ~= nil and st[1] == fstart + 1),
-    kp.ksym(st[1] - 1), tostring(st[#st + 1]))
+  print("EA", ev.pid, kp.ksym(st[1]), tostring(fstart ~= nil and st[1] == fstart),
+    tostring(st[#st + 1]))
   print("ET", ev.pid, (tostring(st):gsub("\n", "|")))
 end)
 kp.kprobe("do_sys_openat2", { fname = "+0(%si):string" }, { stack = "kernel" }, function(ev)
   if not mine(ev) then return end
   local st = ev.stack
   if ev.comm == "cat" then kern:add(st) end
-  print("K", ev.comm, ev.pid, #st, st.nkernel, st.nuser, table.concat(kp.ksym(st), " "))
+  print("K", ev.comm, ev.pid, #st, st.nkernel, st.nuser, table.concat(kp.ksym(st), ";"))
 end)
 kp.kprobe("do_sys_openat2", { fname = "+0(%si):string" }, { stack = "user" }, function(ev)
   if not mine(ev) or ev.comm ~= "openat" then return end
@@ -129,7 +151,7 @@ check "kprobe stack=true: ev.stack is a userdata with kernel and user frames, #s
 	cond '[ "$n" -gt 0 ] && [ -z "$bad" ]'
 [ -z "$bad" ] || echo "$bad" | head -3 | sed 's/^/#   /'
 bad=$(awk -F'\t' '$1 == "EK"' "$S" | grep -Ev "	$KCHAIN\$")
-check "kprobe stack=true: the kernel frames are exactly $(readable "$KCHAIN")" \
+check "kprobe stack=true beside a kretprobe: the kernel frames are exactly $(readable "$KCHAIN") ($WHY)" \
 	cond '[ "$n" -gt 0 ] && [ -z "$bad" ]'
 [ -z "$bad" ] || echo "$bad" | head -3 | sed 's/^/#   /'
 check "kprobe stack=true: every open of the program has the same kernel frames" \
@@ -137,8 +159,8 @@ check "kprobe stack=true: every open of the program has the same kernel frames" 
 fstart=$(awk -F'\t' '$1 == "FSTART"' "$S")
 check "kp.ksym(kallsyms address of do_sys_openat2), number and \"0x...\" string, is \"do_sys_openat2\" (no +0x0) ($fstart)" \
 	[ "$fstart" = "FSTART	do_sys_openat2	do_sys_openat2" ]
-bad=$(awk -F'\t' '$1 == "EA" && !($3 == "do_sys_openat2+0x1" && $4 == "true" && $5 == "do_sys_openat2" && $6 == "nil")' "$S")
-check "kp.ksym(ev.stack[1]) is do_sys_openat2+0x1, ev.stack[1] is kallsyms' address + 1, ev.stack[#st + 1] is nil" \
+bad=$(awk -F'\t' '$1 == "EA" && !($3 == "do_sys_openat2" && $4 == "true" && $5 == "nil")' "$S")
+check "kp.ksym(ev.stack[1]) is do_sys_openat2 (not +0x1), ev.stack[1] is kallsyms' address, ev.stack[#st + 1] is nil" \
 	cond '[ "$n" -gt 0 ] && [ -z "$bad" ] && grep -q "^EA" "$S"'
 [ -z "$bad" ] || echo "$bad" | head -3 | sed 's/^/#   /'
 # user frames: libc's openat() wrapper keeps no frame pointer, so the walk
@@ -148,7 +170,7 @@ bad=$(awk -F'\t' '$1 == "EU"' "$S" | grep -Ev '	openat(64)?\+0x[0-9a-f]+(;|$)')
 check "kprobe stack=true: the innermost user frame is libc's openat+OFF (named while the program runs)" \
 	cond '[ "$n" -gt 0 ] && [ -z "$bad" ]'
 [ -z "$bad" ] || echo "$bad" | head -3 | sed 's/^/#   /'
-bad=$(awk -F'\t' '$1 == "EF" { k = $3 } $1 == "EK" { ek = $3; gsub(/ /, ";", ek) } $1 == "EU" { eu = $3 }
+bad=$(awk -F'\t' '$1 == "EF" { k = $3 } $1 == "EK" { ek = $3 } $1 == "EU" { eu = $3 }
 	$1 == "ET" { if (k != ek ";" eu) print "frames " k " kernel;user " ek ";" eu
 		t = $3; gsub(/\|        /, ";", t); sub(/^;/, "", t); sub(/\|$/, "", t)
 		if (t != k) print "tostring " $3 }' "$S")
@@ -174,13 +196,22 @@ nn=$(awk -F'\t' '$1 == "N"' "$S" | wc -l)
 bad=$(awk -F'\t' '$1 == "N" && $3 != "nil"' "$S")
 check "kprobe without opts.stack: ev.stack is nil ($nn events)" cond '[ "$nn" -eq "$nopen" ] && [ -z "$bad" ]'
 
-# kretprobe: the callchain starts at the return address in the caller
+# kretprobe: the callchain starts at the return address in the caller; it
+# is the entry's without its first frame, or, where the kernel stops at the
+# trampoline, the caller (__probe_ret_ip) and then the same lost frame
 nr=$(awk -F'\t' -v p="$pid" '$1 == "R" && $2 == p && $4 == "userdata"' "$S" | wc -l)
 check "kretprobe stack=true: ev.stack on each return of pid $pid ($nr of $nopen)" [ "$nr" -eq "$nopen" ]
 want=$(awk -F'\t' '$1 == "EF" { sub(/^[^;]*;/, "", $3); print $3; exit }' "$S")
-bad=$(awk -F'\t' -v w="$want" '$1 == "RF" && $3 != w' "$S")
-check "kretprobe stack=true: the entry's frames without do_sys_openat2+0x1 (innermost: __x64_sys_openat+OFF)" \
-	cond '[ "$nr" -gt 0 ] && [ -n "$want" ] && [ -z "$bad" ] && echo "$want" | grep -Eq "^__x64_sys_openat$X;"'
+if [ "$KRS" = true ]; then
+	bad=$(awk -F'\t' -v w="$want" '$1 == "RF" && $3 != w' "$S")
+	check "kretprobe stack=true: the entry's frames without do_sys_openat2 (innermost: __x64_sys_openat+OFF)" \
+		cond '[ "$nr" -gt 0 ] && [ -n "$want" ] && [ -z "$bad" ] && echo "$want" | grep -Eq "^__x64_sys_openat$X;"'
+else
+	bad=$(awk -F'\t' -v w="$want" '$1 == "RF" { f = $3; sub(/^[^;]*;/, "", f); if (f != w) print }' "$S")
+	check "kretprobe stack=true: the caller __x64_sys_openat+OFF from __probe_ret_ip, then the entry's frames without do_sys_openat2 (from [callers lost: ...]; $WHY)" \
+		cond '[ "$nr" -gt 0 ] && [ -n "$want" ] && [ -z "$bad" ] && echo "$want" | grep -Eq "^$LOST;" &&
+			! awk -F"\t" "\$1 == \"RF\"" "$S" | grep -Evq "	__x64_sys_openat$X;"'
+fi
 [ -z "$bad" ] || echo "$bad" | head -3 | sed 's/^/#   /'
 grep -m1 '^RF' "$S" | sed 's/^/# kretprobe stack: /'
 
@@ -191,9 +222,10 @@ sed -n '/^FOLDED both$/,/^FOLDED kern$/p' "$S" | sed '1d;$d' >"$TMP/fold-both"
 sed -n '/^FOLDED kern$/,/^FOLDED end$/p' "$S" | sed '1d;$d' >"$TMP/fold-kern"
 sed 's/^/# folded both: /' "$TMP/fold-both"
 sed 's/^/# folded kern: /' "$TMP/fold-kern"
-want=$(awk -F'\t' -v c="$nopen" '$1 == "EK" { nk = split($3, kf, " ") } $1 == "EU" { nu = split($3, uf, ";") }
+want=$(awk -F'\t' -v c="$nopen" '$1 == "EK" { nk = split($3, kf, ";") } $1 == "EU" { nu = split($3, uf, ";") }
 	$1 == "ET" { s = ""; for (i = nu; i >= 1; i--) { f = uf[i]; gsub(/[ \t]/, "_", f); s = s f ";" }
-		for (i = nk; i >= 1; i--) s = s kf[i] (i > 1 ? ";" : ""); print s " " c; exit }' "$S")
+		for (i = nk; i >= 1; i--) { f = kf[i]; gsub(/[ \t]/, "_", f); s = s f (i > 1 ? ";" : "") }
+		print s " " c; exit }' "$S")
 check "count keyed by stack=true stacks, folded: one line, user root first, kernel leaf last, count $nopen" \
 	cond '[ -n "$want" ] && [ "$(cat "$TMP/fold-both")" = "$want" ]'
 [ "$(cat "$TMP/fold-both")" = "$want" ] || echo "# want: $want"
@@ -204,7 +236,7 @@ check "count of cat's kernel stacks, folded: exactly '$(readable "$KFOLD") 2' ($
 	cond '[ "$ncat" -eq 2 ] && [ "$(wc -l <"$TMP/fold-kern")" -eq 1 ] && grep -Eqx "$KFOLD 2" "$TMP/fold-kern"'
 # at exit: every non-empty count as bpftrace prints it
 block() { awk -v h="$1[" '$0 == h { on = 1 } on { print } on && /^\]: / { exit }' "$S"; }
-want=$(printf '@kern[\n'; echo "$kfr" | tr ' ' '\n' | sed 's/^/        /'; printf ']: 2')
+want=$(printf '@kern[\n'; echo "$kfr" | tr ';' '\n' | sed 's/^/        /'; printf ']: 2')
 check "at exit: @kern printed as bpftrace does (@kern[, a frame per line, ]: 2)" [ "$(block @kern)" = "$want" ]
 [ "$(block @kern)" = "$want" ] || block @kern | sed 's/^/#   got: /'
 want=$(printf '@both[\n'; awk -F'\t' '$1 == "EF" { print $3; exit }' "$S" | tr ';' '\n' | sed 's/^/        /'; printf ']: %s' "$nopen")
@@ -265,3 +297,48 @@ grep -m1 '^SF' "$S" | sed 's/^/# setids frames as kp.frames names them: /'
 # its frames may stay bare addresses (not checked; openat's above are named
 # because it waits in the FIFO's open)
 grep -q '^SF.*do_setresuid' "$S" || echo "# note: setids's user frames were not named (the process had exited)"
+
+# --- kprobes with no kretprobe beside them: the whole chain on every kernel;
+# commit_creds starts with endbr64 where the kernel has IBT (6.12), so the
+# kernel probes it at +4 and reports +0x5: kpscript's first frame is still
+# the function's address
+lua alone <<'L'
+local addr = {}
+for l in io.lines("/proc/kallsyms") do
+  local a, n = l:match("^(%x+) %a (%S+)$")
+  if n == "do_sys_openat2" or n == "commit_creds" then
+    addr[n] = 0ULL
+    for c in a:gmatch(".") do addr[n] = addr[n] * 16 + tonumber(c, 16) end
+  end
+end
+kp.kprobe("do_sys_openat2", { fname = "+0(%si):string" }, { stack = "kernel" }, function(ev)
+  if not ev.fname:find("kpvm-alone", 1, true) then return end
+  local st = ev.stack
+  print("A", ev.comm, tostring(st[1] == addr.do_sys_openat2), table.concat(kp.ksym(st), ";"))
+end)
+kp.kprobe("commit_creds", {}, { stack = "kernel" }, function(ev)
+  if ev.comm ~= "setids" then return end
+  local st = ev.stack
+  print("C", ev.comm, tostring(st[1] == addr.commit_creds), kp.ksym(ev.__probe_ip),
+    table.concat(kp.ksym(st), ";"))
+end)
+L
+kp alone 0 -c "cat $D/kpvm-alone-x 2>/dev/null; $PROGS/setids >/dev/null" "$TMP/alone.lua"
+S=$TMP/alone.out
+grep -m1 '^A' "$S" | sed 's/^/# do_sys_openat2 alone: /'
+grep -m1 '^C' "$S" | sed 's/^/# commit_creds alone: /'
+na=$(awk -F'\t' '$1 == "A"' "$S" | wc -l)
+bad=$(awk -F'\t' '$1 == "A" && $3 != "true"' "$S"; awk -F'\t' '$1 == "A" { print $4 }' "$S" | grep -Evx "$FULL")
+check "kprobe stack=\"kernel\" with no kretprobe on the function: exactly $(readable "$FULL") on every kernel, the first frame kallsyms' address ($na opens)" \
+	cond '[ "$na" -ge 1 ] && [ -z "$bad" ]'
+[ -z "$bad" ] || echo "$bad" | head -3 | sed 's/^/#   /'
+nc=$(awk -F'\t' '$1 == "C"' "$S" | wc -l)
+ns=$(awk -F'\t' '$1 == "C" && $5 ~ /^commit_creds;__sys_setres[ug]id\+0x[0-9a-f]+;/' "$S" | wc -l)
+bad=$(awk -F'\t' '$1 == "C" && !($3 == "true" && $5 ~ /^commit_creds;/)' "$S"
+	awk -F'\t' '$1 == "C" { print $5 }' "$S" | grep -Ev ";do_syscall_64$X;entry_SYSCALL_64_after_hwframe$X\$")
+check "kprobe on commit_creds, stack=\"kernel\": the first frame is commit_creds, its kallsyms address, whatever the kernel's probe offset; the chain ends do_syscall_64+OFF;entry_SYSCALL_64_after_hwframe+OFF ($nc calls)" \
+	cond '[ "$nc" -ge 6 ] && [ -z "$bad" ]'
+[ -z "$bad" ] || echo "$bad" | head -3 | sed 's/^/#   /'
+check "kprobe on commit_creds: setids's five set*id calls come from __sys_setres[ug]id+OFF ($ns)" [ "$ns" -eq 5 ]
+ip=$(awk -F'\t' '$1 == "C" { print $4; exit }' "$S")
+echo "# commit_creds: the kernel's __probe_ip is $ip on $(uname -r)"

@@ -1,15 +1,17 @@
 #!/bin/sh
-# Host side of guest/90_record.sh: the recording made on the guest's 6.1
-# kernel (with kprobes) replays on this host (no kprobes, another kernel)
-# into the same script, and prints the same lines.
+# Host side of guest/90_record.sh: the recording made on the guest's kernel
+# (with kprobes) replays on this host (no kprobes, another kernel) into the
+# same script, and prints the same lines.
 OUT=${KP_VM_OUT:-build/vm-out}
+LABEL=${KP_VM_LABEL:?the label of the guest kernel (5.10, 6.1, 6.12)}
+re=$(echo "$LABEL" | sed 's/\./\\./g')
 K=${KP_VM_KPSCRIPT:-build/kpscript}
 if [ ! -s "$OUT/vm.kpr" ] || [ ! -s "$OUT/vm.out" ]; then
 	echo "not ok - record: the guest sent no recording back"
 	exit 0
 fi
 "$K" --dump "$OUT/vm.kpr" >"$OUT/dump" 2>&1
-if grep -q "^recording: host .*, kernel 6\.1\." "$OUT/dump" && grep -q "complete$" "$OUT/dump"; then
+if grep -q "^recording: host .*, kernel $re\." "$OUT/dump" && grep -q "complete$" "$OUT/dump"; then
 	echo "ok - record: the guest's recording reads here ($(head -1 "$OUT/dump"))"
 else
 	echo "not ok - record: the guest's recording reads here ($(tr '\n' ' ' <"$OUT/dump" | cut -c1-300))"
