@@ -156,11 +156,15 @@ unit: $(UNIT_BIN)
 live: build/kpscript build/asan/kpscript $(PROG_BIN)
 	sh tests/run.sh live
 
+# KERNELS picks the VM tier's guest kernels by label (tests/vm/kernels):
+# make vmtest KERNELS="6.12"; empty: all of them
+KERNELS ?=
+
 vmtest: build/kpscript $(PROG_BIN)
-	sh tests/run.sh vm
+	KP_VM_KERNELS="$(KERNELS)" sh tests/run.sh vm
 
 test: build/kpscript build/asan/kpscript $(UNIT_BIN) $(PROG_BIN) fuzz-try
-	FUZZ_SECONDS=$(FUZZ_TEST_SECONDS) sh tests/run.sh all
+	KP_VM_KERNELS="$(KERNELS)" FUZZ_SECONDS=$(FUZZ_TEST_SECONDS) sh tests/run.sh all
 
 install: build/kpscript
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SCRIPTDIR)

@@ -1856,39 +1856,34 @@ static int kp_btf_args(lua_State *L, struct kp_host *h, int idx, const char *fun
 	int n = lua_istable(L, idx) ? (int)lua_objlen(L, idx) : 0;
 	const struct kp_btf *b;
 	const char *colon = strchr(func, ':');
+	char nobtf[512] = ""; /* why there is no BTF for @func */
 
 	if (!n)
 		return 0;
 	b = kp_host_btf(h);
-	if (!b) {
-		snprintf(err, errlen,
+	if (!b)
+		snprintf(nobtf, sizeof(nobtf),
 			 "arguments by name need the kernel's BTF "
 			 "(/sys/kernel/btf/vmlinux, CONFIG_DEBUG_INFO_BTF): use fetch arguments");
-		return -ENOENT;
-	}
 	/* a module's function is described in that module's split BTF */
-	{
+	if (b) {
 		const struct kp_ksyms *ks = kp_host_ksyms(h);
 		const char *mod = ks ? kp_ksyms_module(ks, func) : NULL;
 
 		if (mod) {
 			b = kp_host_module_btf(h, mod);
-			if (!b && kp_feature_has("module_btf") == 0) {
-				snprintf(err, errlen,
+			if (!b && kp_feature_has("module_btf") == 0)
+				snprintf(nobtf, sizeof(nobtf),
 					 "%s is in module %s, and this kernel has no module BTF "
 					 "(CONFIG_DEBUG_INFO_BTF_MODULES, Linux 5.11+; "
-					 "kp.has(\"module_btf\") "
-					 "is false): use fetch arguments (%%di, +OFF(%%di))",
+					 "kp.has(\"module_btf\") is false): use fetch arguments "
+					 "(%%di, +OFF(%%di))",
 					 func, mod);
-				return -ENOENT;
-			}
-			if (!b) {
-				snprintf(err, errlen,
+			else if (!b)
+				snprintf(nobtf, sizeof(nobtf),
 					 "%s is in module %s, whose BTF "
 					 "(/sys/kernel/btf/%s) could not be read: %s",
 					 func, mod, mod, strerror(errno));
-				return -ENOENT;
-			}
 		}
 		if (colon)
 			func = colon + 1;
@@ -1904,8 +1899,18 @@ static int kp_btf_args(lua_State *L, struct kp_host *h, int idx, const char *fun
 		lua_getfield(L, -2, "name");
 		expr = lua_tostring(L, -2);
 		given = lua_tostring(L, -1);
-		rc = kp_btf_fetch(b, func, ret, expr ? expr : "", name, sizeof(name), fetch,
-				  sizeof(fetch), why, sizeof(why));
+		rc = b ? kp_btf_fetch(b, func, ret, expr ? expr : "", name, sizeof(name), fetch,
+				      sizeof(fetch), why, sizeof(why))
+		       : -ENOENT;
+		/* $retval alone does not need BTF: where the function is not
+		 * described, it is the kernel's own, read as a signed long */
+		if (rc == -ENOENT && ret && expr && !strcmp(expr, "$retval")) {
+			snprintf(name, sizeof(name), "retval");
+			snprintf(fetch, sizeof(fetch), "$retval:s64");
+			rc = 0;
+		} else if (!b) {
+			snprintf(why, sizeof(why), "%s", nobtf);
+		}
 		if (!rc && given)
 			snprintf(name, sizeof(name), "%s", given);
 		lua_pop(L, 3);

@@ -6,7 +6,8 @@
 -- A web server, database or other network service that starts a shell is
 -- the classic sign of command injection or a web shell. This detection
 -- alerts (severity high) on every exec of a shell (sh, bash, dash, zsh,
--- ksh, ash, fish, csh, tcsh, busybox) whose parent process is a known
+-- ksh, ash, fish, csh, tcsh, mksh; busybox or toybox run as one of them)
+-- whose parent process is a known
 -- service: nginx, apache2/httpd, php-fpm, lighttpd, caddy, uwsgi/gunicorn,
 -- node, java, tomcat, mysqld/mariadbd, postgres, redis-server, mongod,
 -- memcached, named, vsftpd, proftpd. Add names with arguments:
@@ -14,9 +15,15 @@
 --
 -- Works on any kernel with tracepoints: sched:sched_process_exec, and the
 -- parent from the process table (kp.proc). Quiet on shells started by
--- shells, terminals, cron, sshd and everything else not listed.
+-- shells, terminals, cron, sshd and everything else not listed. A program
+-- that execs /proc/self/exe (busybox's shell runs its applets so) is judged
+-- by the binary behind it, and busybox by its argv[0] (sh, ls, sleep...),
+-- read from /proc. Blind spot: a busybox program that exits before its
+-- argv is read is alerted as "busybox (applet unknown)", shell or not.
 local SHELLS = { sh = true, bash = true, dash = true, zsh = true, ksh = true, ash = true,
-  fish = true, csh = true, tcsh = true, busybox = true, mksh = true }
+  fish = true, csh = true, tcsh = true, mksh = true }
+-- programs that are many programs, chosen by argv[0]
+local MULTICALL = { busybox = true, toybox = true }
 local SERVICES = { "nginx", "apache2", "httpd", "php%-fpm[%d.]*", "php[%d.]*%-fpm", "lighttpd",
   "caddy", "uwsgi", "gunicorn", "node", "java", "tomcat[%d]*", "mysqld", "mariadbd",
   "postgres", "postmaster", "redis%-server", "mongod", "memcached", "named", "vsftpd",
@@ -40,15 +47,34 @@ kp.rule{
   on = exec,
   severity = "high",
   when = function(ev)
-    local base = ev.filename:match("[^/]*$")
-    if not SHELLS[base] then return false end
     local p = kp.proc(ev.pid)
     local parent = p and p.parent
+    local file = ev.filename
+    if file:match("^/proc/[%w]+/exe$") then
+      -- a program that runs itself again (busybox's shell runs `sh -c`
+      -- so, as /proc/self/exe): the binary it was, which it shares with
+      -- the parent that forked it
+      local exe = (p and p.exe) or (parent and parent.exe)
+      if not exe then return false end
+      file = exe
+    end
+    local base = file:match("[^/]*$")
+    if MULTICALL[base] then
+      -- busybox as sh, ls or sleep: its first argument says which; when
+      -- the process is gone before that is read, it may be a shell
+      local argv = p and p.argv
+      local applet = argv and argv[1] and argv[1]:match("[^/]*$")
+      if applet and not SHELLS[applet] then return false end
+      file = file .. " (" .. (applet or "applet unknown") .. ")"
+    elseif not SHELLS[base] then
+      return false
+    end
+    ev.shell = file
     ev.parent_comm = parent and parent.comm or nil
     ev.parent_pid = parent and parent.pid or nil
     ev.parent_exe = parent and parent.exe or nil
     return parent ~= nil and service(parent.comm)
   end,
-  message = "shell {filename} started by service {parent_comm} (pid {parent_pid})",
-  fields = { "filename", "parent_comm", "parent_pid", "parent_exe" },
+  message = "shell {shell} started by service {parent_comm} (pid {parent_pid})",
+  fields = { "filename", "shell", "parent_comm", "parent_pid", "parent_exe" },
 }

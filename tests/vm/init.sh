@@ -13,7 +13,7 @@ mount -t tmpfs tmpfs /tmp
 mount -t tracefs tracefs /sys/kernel/tracing
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 . /kp/env
-export KPSCRIPT=/kp/build/kpscript PROGS=/kp/progs TRACEFS=/sys/kernel/tracing
+export KPSCRIPT=/kp/build/kpscript PROGS=/kp/progs TRACEFS=/sys/kernel/tracing KPVM_LABEL
 cd /
 echo "KPVM-BEGIN $(uname -r) cpus=$(grep -c ^processor /proc/cpuinfo) uptime=$(cut -d' ' -f1 /proc/uptime)"
 for t in /kp/guest/$KPVM_PATTERN; do

@@ -120,6 +120,7 @@ for c in tests/vm/progs/*.c; do
 		-o "$W/$p" "$c" 2>"$W/cc.log" || fail "initramfs: $c does not compile: $(head -5 "$W/cc.log" | tr '\n' ' ')"
 	put "$W/$p" "/kp/progs/$p"
 done
+cp tests/vm/KERNELS.md tests/vm/features.sh "$R/kp/tests/vm/" || fail "initramfs: cannot copy tests/vm/KERNELS.md, features.sh"
 cp tests/vm/init.sh "$R/init" && chmod 0755 "$R/init" || fail "initramfs: cannot copy tests/vm/init.sh"
 
 # --- one kernel ------------------------------------------------------------

@@ -1,24 +1,14 @@
 #!/bin/sh
-# kp.has, unknown symbols, kretprobe maxactive, --dry-run of kprobes.
+# kp.has against tests/vm/KERNELS.md, unknown symbols, kretprobe maxactive,
+# --dry-run of kprobes.
 . /kp/guest/lib.sh
 
-# kp.has: booleans, and this kernel has all of them but maybe callchain
-lua has <<'L'
-for _, f in ipairs { "kprobe", "kretprobe", "uprobe", "uretprobe", "tracepoint", "btf", "callchain", "nonsense" } do
-  local ok, v = pcall(kp.has, f)
-  print(f, ok and type(v) or "error", tostring(v))
-end
-L
-kp has 0 "$TMP/has.lua"
-for f in kprobe kretprobe uprobe uretprobe tracepoint btf; do
-	line=$(grep "^$f	" "$TMP/has.out")
-	check "has: kp.has(\"$f\") is true in the guest (${line:-no output})" [ "$line" = "$f	boolean	true" ]
-done
-line=$(grep "^callchain	" "$TMP/has.out")
-check "has: kp.has(\"callchain\") is a boolean (${line:-no output})" \
-	[ "${line#callchain	boolean	}" != "$line" ]
-line=$(grep "^nonsense	" "$TMP/has.out")
-check "has: kp.has(\"nonsense\") is an error (${line:-no output})" [ "${line#nonsense	error	}" != "$line" ]
+# kp.has: every feature against this kernel's column of the table in
+# tests/vm/KERNELS.md (vm.sh names the column: KPVM_LABEL)
+sh /kp/tests/vm/features.sh "$KPSCRIPT" /kp/tests/vm/KERNELS.md "$KPVM_LABEL"
+line=$("$KPSCRIPT" -e 'print(pcall(kp.has, "nonsense"))' 2>&1)
+check "has: kp.has(\"nonsense\") is an error listing the known features ($line)" \
+	cond 'echo "$line" | grep -q "^false	.*unknown feature .nonsense. (known: .*kretprobe_stack"'
 
 # an unknown kernel function: one-line error naming the script line and
 # suggesting the close name

@@ -117,13 +117,20 @@ if [ "$n" -eq 5 ] && [ "$(grep -c . "$TMP/D")" -eq 5 ]; then
 	check "cred: the seed's fields are the u32 words at +8..+36 and the u64 at +0" [ -z "$bad" ]
 	[ -z "$bad" ] || echo "$bad" | head -5 | sed 's/^/#   /'
 	seedgot=$(awk '{ $1 = ""; sub(/^ /, ""); print }' "$TMP/S")
-	if [ "$seedgot" = "$EXPECT" ]; then
-		echo "# finding: the seed's offsets (uid=+8 ...) give the right ids on $(uname -r)"
+	# the seed assumes an 8-byte usage (uid at +8): where BTF agrees, its
+	# fields must be the exact ids of every step
+	if [ "$(off uid)" = 8 ]; then
+		check "cred: BTF places uid at +8 on $(uname -r), and the seed's line gives the exact ids of every step" \
+			[ "$seedgot" = "$EXPECT" ]
 	else
-		echo "# finding: the seed's offsets do NOT give the ids on $(uname -r) (struct cred:$layout);"
-		echo "# its uid gid suid sgid euid egid fsuid fsgid after step 2 read: $(sed -n 2p "$TMP/S" | cut -d' ' -f2-)"
+		skip "cred: the seed's line assumes uid at +8; BTF places it at +$(off uid) on $(uname -r)"
+	fi
+	if [ "$seedgot" != "$EXPECT" ]; then
+		echo "# the seed's uid gid suid sgid euid egid fsuid fsgid after step 2 read: $(sed -n 2p "$TMP/S" | cut -d' ' -f2-)"
 		echo "# (the true ids after step 2: $(echo "$EXPECT" | sed -n 2p))"
 	fi
+else
+	notok "cred: BTF places uid at +8, and the seed's line gives the exact ids of every step (no seed or word lines)"
 fi
 
 # --- cred_watch.lua ----------------------------------------------------------
@@ -137,6 +144,21 @@ awk -v p="$cpid" '{ for (i = 1; i <= NF; i++) if ($i == p) { print; next } }' "$
 sed 's/^/# cred_watch: /' "$TMP/cw" | head -12
 n=$(grep -c . "$TMP/cw")
 check "cred_watch: a line per credential change of pid $cpid (5 steps, got $n lines)" [ "$n" -ge 5 ]
+# exactly: a line per step, the columns after TIME PID PPID
+awk -v p="$cpid" '$2 == p { $1 = $2 = $3 = ""; sub(/^ +/, ""); print }' "$TMP/cred_watch.out" >"$TMP/cw.got"
+cat >"$TMP/cw.want" <<'EOF'
+setids gid 0->2000 egid 0->2001 sgid 0->2002 fsgid 0->2001
+setids uid 0->1000 euid 0->1001 fsuid 0->1001
+setids euid 1001->0 fsuid 1001->0 ROOT
+setids uid 1000->0 ROOT
+setids gid 2000->0 egid 2001->0 sgid 2002->0 fsgid 2001->0 ROOT
+EOF
+if cmp -s "$TMP/cw.want" "$TMP/cw.got"; then
+	ok "cred_watch: exactly the 5 changes of setids (pid $cpid), ROOT on the 3 gains"
+else
+	notok "cred_watch: exactly the 5 changes of setids (pid $cpid), ROOT on the 3 gains"
+	diff "$TMP/cw.want" "$TMP/cw.got" | sed 's/^/#   /'
+fi
 check "cred_watch: lines name the comm setids" grep -q 'setids' "$TMP/cw"
 check "cred_watch: step 2 (uid 0->1000, euid 0->1001) shown, without ROOT" \
 	[ -n "$(grep '0->1000' "$TMP/cw" | grep '0->1001' | grep -v ROOT)" ]
