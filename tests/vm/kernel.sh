@@ -53,7 +53,7 @@ log=$(mktemp) || die "mktemp failed"
 dl=
 trap 'rm -rf "$log" $dl' EXIT
 update() {
-	apt apt-get update -qq >"$log" 2>&1 ||
+	apt apt-get update -qq --error-on=any >"$log" 2>&1 ||
 		die "apt-get update of the private sources ($A/etc/sources.list) failed: $(tail -3 "$log" | tr '\n' ' ')"
 	updated=1
 }
