@@ -34,36 +34,57 @@ if [ -s "$kdir/vmlinuz" ] && [ -s "$kdir/dummy.ko" ]; then
 fi
 
 # --- the private apt: every suite of the pins, Debian's keyring -------------
+# apt reads the file APT_CONFIG names first, then the parts directory and
+# main file that one names: so nothing of /etc/apt is read, and none of the
+# system's hooks (APT::Update::Post-Invoke...) runs. Of the system's
+# configuration only the network settings (proxies, timeouts, date checks)
+# are carried over.
 A=$CACHE/apt
-mkdir -p "$A/lists/partial" "$A/cache/archives/partial" "$A/etc/sources.list.d" "$A/etc/preferences.d" ||
+mkdir -p "$A/lists/partial" "$A/cache/archives/partial" "$A/etc/apt.conf.d" \
+	"$A/etc/sources.list.d" "$A/etc/preferences.d" "$A/log" ||
 	die "cannot create the private apt state in $A"
 : >"$A/status"
 awk '$1 !~ /^#/ && NF == 4 {
 	printf "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian %s main\n", $2
 }' "$PINS" | sort -u >"$A/etc/sources.list"
-apt() { # apt CMD ARGS...: apt-get/apt-cache on the private state only
-	_c=$1
-	shift
-	"$_c" -o Dir::Etc::sourcelist="$A/etc/sources.list" -o Dir::Etc::sourceparts="$A/etc/sources.list.d" \
-		-o Dir::Etc::preferences="$A/etc/preferences" -o Dir::Etc::preferencesparts="$A/etc/preferences.d" \
-		-o Dir::State::Lists="$A/lists" -o Dir::State::status="$A/status" \
-		-o Dir::Cache="$A/cache" -o APT::Sandbox::User=root "$@"
-}
+{
+	apt-config dump Acquire 2>/dev/null |
+		grep -E '^Acquire::(https?|ftp|Retries|Check-Valid-Until|Check-Date|ForceIPv4|ForceIPv6)([: ]|$)'
+	cat <<EOF
+Dir::Etc::Parts "$A/etc/apt.conf.d";
+Dir::Etc::Main "/dev/null";
+Dir::Etc::sourcelist "$A/etc/sources.list";
+Dir::Etc::sourceparts "$A/etc/sources.list.d";
+Dir::Etc::preferences "$A/etc/preferences";
+Dir::Etc::preferencesparts "$A/etc/preferences.d";
+Dir::State "$A";
+Dir::State::Lists "$A/lists";
+Dir::State::status "$A/status";
+Dir::Cache "$A/cache";
+Dir::Log "$A/log";
+APT::Sandbox::User "root";
+EOF
+} >"$A/etc/apt.conf"
+apt() { APT_CONFIG="$A/etc/apt.conf" "$@"; } # apt-get/apt-cache, private
 log=$(mktemp) || die "mktemp failed"
 dl=
-trap 'rm -rf "$log" $dl' EXIT
+trap 'rm -rf "$log" ${dl:+"$dl"}' EXIT
+trap 'exit 130' INT TERM HUP
 update() {
 	apt apt-get update -qq --error-on=any >"$log" 2>&1 ||
 		die "apt-get update of the private sources ($A/etc/sources.list) failed: $(tail -3 "$log" | tr '\n' ' ')"
+	touch "$A/updated"
 	updated=1
 }
 download() { (cd "$dl" && apt apt-get download -q "$pkg=$ver") >"$log" 2>&1; }
-# lists older than a day (or none) are refreshed first; a download that
-# fails on older lists is tried once more on fresh ones
+# lists not refreshed for a day (or never) are refreshed first; a download
+# that fails on older lists is tried once more on fresh ones
 updated=0
-[ -n "$(find "$A/lists" -maxdepth 1 -name '*_Packages*' -mmin -1440 2>/dev/null | head -1)" ] || update
+[ -n "$(find "$A/updated" -mmin -1440 2>/dev/null)" ] || update
 
 mkdir -p "$CACHE" || die "cannot create the cache $CACHE"
+# what an interrupted fetch left (a kill -9 runs no trap)
+find "$CACHE" -maxdepth 1 -name '.dl.*' -mmin +60 -exec rm -rf {} + 2>/dev/null
 dl=$(mktemp -d "$CACHE/.dl.XXXXXX") || die "cannot write to the cache $CACHE"
 t0=$(date +%s)
 if ! download && { [ $updated = 1 ] || ! { update && download; }; }; then

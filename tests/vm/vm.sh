@@ -38,7 +38,7 @@ TIMEOUT=${KP_VM_TIMEOUT:-300}
 KPBIN=${KP_VM_KPSCRIPT:-build/kpscript}
 SCRIPTS=${KP_VM_SCRIPTS:-scripts}
 PATTERN=${1:-[0-9]*.sh}
-KERNELS=${KP_VM_KERNELS:-$(awk '$1 !~ /^#/ && NF == 4 { print $1 }' tests/vm/kernels)}
+KERNELS=${KP_VM_KERNELS:-$(awk '$1 !~ /^#/ && NF == 4 { print $1 }' "${KP_VM_PINS:-tests/vm/kernels}")}
 W=$(mktemp -d /tmp/kpvm.XXXXXX) || exit 2
 if [ "${KP_VM_KEEP:-0}" = 1 ]; then
 	trap 'echo "# vm: work directory kept: $W"' EXIT
