@@ -14,7 +14,10 @@
  * - kretprobe stacks by the unwinder's way back through the return
  *   trampoline (kretprobe_find_ret_addr, 5.14+, or rethook_find_ret_addr
  *   where kretprobes run on rethook): without it a callchain taken while a
- *   kretprobe holds a function's return address ends at the trampoline.
+ *   kretprobe holds a function's return address ends at the trampoline;
+ * - IBT by its boot self-test (ibt_selftest, CONFIG_X86_KERNEL_IBT): such a
+ *   kernel starts functions with endbr64, and a kprobe on a function's
+ *   entry lands after it, at +4 (the CPU need not enforce IBT for that).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -51,35 +54,63 @@ static bool readme_says(const char *text)
 	return readme && strstr(readme, text);
 }
 
-/* /proc/kallsyms holds symbol @name, or a compiler's clone of it
- * (NAME.isra.0, NAME.cold). The file is read once for all the names asked
- * about; a line is "ADDR TYPE NAME\n" (module symbols end in "\t[MOD]"). */
-static bool kallsyms_has(const char *name)
+void kp_feature_ksyms(const char *text, size_t len, const char *const *names, size_t n, bool *found)
 {
-	static char *text;
-	static size_t len;
-	static bool tried;
-	char pat[128];
-	size_t n;
+	const char *end = text + len;
+
+	for (size_t i = 0; i < n; i++)
+		found[i] = false;
+	for (const char *line = text; line < end;) {
+		const char *nl = memchr(line, '\n', (size_t)(end - line));
+		const char *eol = nl ? nl : end, *name, *stop;
+
+		/* the third field: after "ADDR " and "TYPE " */
+		name = memchr(line, ' ', (size_t)(eol - line));
+		if (name)
+			name = memchr(name + 1, ' ', (size_t)(eol - name - 1));
+		if (name) {
+			/* the name ends at a clone's '.', a blank, or the
+			 * "\t[MOD]" of a module's symbol: not the core kernel */
+			for (stop = ++name; stop < eol && !strchr(" \t.", *stop); stop++)
+				;
+			if (stop > name && (stop == eol || *stop != '\t')) {
+				for (size_t i = 0; i < n; i++)
+					if (!found[i] &&
+					    strlen(names[i]) == (size_t)(stop - name) &&
+					    !memcmp(names[i], name, (size_t)(stop - name)))
+						found[i] = true;
+			}
+		}
+		line = eol + 1;
+	}
+}
+
+/* The kernel code a feature is known by, looked for in one read of
+ * /proc/kallsyms (names are readable without privilege). */
+enum { KS_EPROBE, KS_BTF_MOD, KS_KRET_FIND, KS_RETHOOK_FIND, KS_IBT, KS_N };
+static const char *const ks_names[KS_N] = {
+	[KS_EPROBE] = "eprobe_dyn_event_create", /* kernel/trace/trace_eprobe.c */
+	[KS_BTF_MOD] = "btf_module_notify", /* CONFIG_DEBUG_INFO_BTF_MODULES */
+	[KS_KRET_FIND] = "kretprobe_find_ret_addr", /* 5.14+ */
+	[KS_RETHOOK_FIND] = "rethook_find_ret_addr", /* kretprobes on rethook */
+	[KS_IBT] = "ibt_selftest", /* CONFIG_X86_KERNEL_IBT */
+};
+
+static bool kallsyms_has(int which)
+{
+	static bool found[KS_N], tried;
 
 	if (!tried) {
-		tried = true;
-		if (kp_file_read("/proc/kallsyms", 1 << 20, &text, &len))
-			text = NULL;
-	}
-	if (!text)
-		return false;
-	n = (size_t)snprintf(pat, sizeof(pat), " %s", name);
-	if (n >= sizeof(pat))
-		return false;
-	for (const char *p = text, *end = text + len; (p = memmem(p, (size_t)(end - p), pat, n));
-	     p += n) {
-		char c = p + n < end ? p[n] : '\n';
+		char *text;
+		size_t len;
 
-		if (c == '\n' || c == '.' || c == '\t')
-			return true;
+		tried = true;
+		if (!kp_file_read("/proc/kallsyms", 1 << 20, &text, &len)) {
+			kp_feature_ksyms(text, len, ks_names, KS_N, found);
+			free(text);
+		}
 	}
-	return false;
+	return found[which];
 }
 
 static bool has_kprobe(void)
@@ -112,7 +143,7 @@ static bool has_eprobe(void)
 {
 	/* not the README: it shows the "e:" syntax whether or not the kernel
 	 * was built with CONFIG_EPROBE_EVENTS (6.18 without it does) */
-	return tracefs_file("dynamic_events") && kallsyms_has("eprobe_dyn_event_create");
+	return tracefs_file("dynamic_events") && kallsyms_has(KS_EPROBE);
 }
 
 static bool has_fprobe(void)
@@ -138,13 +169,17 @@ static bool has_module_btf(void)
 		yes = e->d_name[0] != '.' && strcmp(e->d_name, "vmlinux");
 	if (d)
 		closedir(d);
-	return yes || kallsyms_has("btf_module_notify");
+	return yes || kallsyms_has(KS_BTF_MOD);
 }
 
 static bool has_kretprobe_stack(void)
 {
-	return has_kprobe() &&
-	       (kallsyms_has("kretprobe_find_ret_addr") || kallsyms_has("rethook_find_ret_addr"));
+	return has_kprobe() && (kallsyms_has(KS_KRET_FIND) || kallsyms_has(KS_RETHOOK_FIND));
+}
+
+static bool has_ibt(void)
+{
+	return kallsyms_has(KS_IBT);
 }
 
 static bool has_hist(void)
@@ -157,31 +192,26 @@ static bool has_synthetic(void)
 	return tracefs_file("synthetic_events");
 }
 
+/* the order kp.has's error lists them in does not matter: it sorts */
 static const struct kp_feature {
 	const char *name;
 	bool (*test)(void);
-	const char *about;
 } features[] = {
-	{ "kprobe", has_kprobe, "kernel function probes, kp.kprobe (CONFIG_KPROBES)" },
-	{ "kretprobe", has_kprobe, "kernel function return probes, kp.kretprobe" },
-	{ "uprobe", has_uprobe, "user function probes, kp.uprobe (CONFIG_UPROBE_EVENTS)" },
-	{ "uretprobe", has_uprobe, "user function return probes, kp.uretprobe" },
-	{ "tracepoint", has_tracepoint, "static tracepoints, kp.tracepoint" },
-	{ "btf", has_btf,
-	  "the kernel's type information (/sys/kernel/btf/vmlinux): arguments by name" },
-	{ "module_btf", has_module_btf,
-	  "type information of modules (CONFIG_DEBUG_INFO_BTF_MODULES, 5.11+): arguments "
-	  "by name in module functions" },
-	{ "callchain", has_callchain, "stacks with events, opts.stack" },
-	{ "kretprobe_stack", has_kretprobe_stack,
-	  "the kernel unwinds through a kretprobe's trampoline (5.14+): without it a stack "
-	  "taken while a kretprobe holds the function ends in a [callers lost] frame" },
-	{ "eprobe", has_eprobe, "event probes: fetch arguments on a tracepoint's fields (5.15+)" },
-	{ "fprobe", has_fprobe, "fprobe and tracepoint probe events, f: and t:" },
-	{ "btf_args", has_btf_args,
-	  "the kernel itself resolves argument names from BTF in probe events" },
-	{ "hist", has_hist, "hist triggers on events (CONFIG_HIST_TRIGGERS)" },
-	{ "synthetic", has_synthetic, "synthetic events (CONFIG_SYNTH_EVENTS)" },
+	{ "kprobe", has_kprobe },
+	{ "kretprobe", has_kprobe },
+	{ "uprobe", has_uprobe },
+	{ "uretprobe", has_uprobe },
+	{ "tracepoint", has_tracepoint },
+	{ "btf", has_btf },
+	{ "module_btf", has_module_btf },
+	{ "callchain", has_callchain },
+	{ "kretprobe_stack", has_kretprobe_stack },
+	{ "ibt", has_ibt },
+	{ "eprobe", has_eprobe },
+	{ "fprobe", has_fprobe },
+	{ "btf_args", has_btf_args },
+	{ "hist", has_hist },
+	{ "synthetic", has_synthetic },
 };
 
 #define NFEATURES (sizeof(features) / sizeof(features[0]))
@@ -194,11 +224,6 @@ size_t kp_feature_count(void)
 const char *kp_feature_name(size_t i)
 {
 	return i < NFEATURES ? features[i].name : NULL;
-}
-
-const char *kp_feature_about(size_t i)
-{
-	return i < NFEATURES ? features[i].about : NULL;
 }
 
 int kp_feature_has(const char *name)

@@ -8,6 +8,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <math.h>
 #include <signal.h>
@@ -86,9 +87,8 @@ struct kp_probe {
 	uint64_t bad_fields;
 	unsigned int stack; /* KP_PERF_STACK_*: samples carry a callchain */
 	long ra_field; /* format index of __kp_ra (the entry's return address), or -1 */
-	long ip_field; /* an entry kprobe's __probe_ip, or -1 */
+	long ip_field, fn_field; /* an entry kprobe's __probe_ip and __kp_fn, or -1 */
 	long retip_field; /* a kretprobe's __probe_ret_ip, or -1 */
-	uint64_t entry_ip, entry_func; /* __probe_ip seen last and its function */
 	bool closed, dry, final, attached;
 	bool dirty; /* the script added keys to the event table */
 	uint32_t rec_id; /* the probe's id in the --record file */
@@ -110,6 +110,10 @@ struct kp_procread {
 #define KP_PROCREAD_NAME "kpscript:proc-read"
 /* The hidden fetch argument kp.lua adds to entry uprobes with user stacks */
 #define KP_RA_FIELD "__kp_ra"
+/* An entry kprobe with kernel stacks also records its function's address
+ * (an immediate, from kallsyms when the probe is made), so that the first
+ * frame is evened out the same way live and in a replay elsewhere. */
+#define KP_FN_FIELD "__kp_fn"
 
 struct kp_modbtf {
 	struct kp_modbtf *next;
@@ -530,20 +534,24 @@ static int kp_probe_setup_lua(lua_State *L, struct kp_probe *p, int fn_index)
 	p->fields = calloc(n ? n : 1, sizeof(*p->fields));
 	if (!p->fields)
 		return -ENOMEM;
-	p->ra_field = p->ip_field = p->retip_field = -1;
+	p->ra_field = p->ip_field = p->fn_field = p->retip_field = -1;
 	for (size_t i = 0; i < n; i++) {
 		const struct kp_field *f = kp_format_field(p->fmt, i);
 
 		if (f->common)
 			continue;
 		/* for ev.stack; still fields of ev */
-		if (p->kind == KP_KPROBE && !strcmp(f->name, "__probe_ip") && p->name &&
-		    !strchr(p->name, '+'))
+		if (p->kind == KP_KPROBE && !strcmp(f->name, "__probe_ip"))
 			p->ip_field = (long)i;
 		if (p->kind == KP_KRETPROBE && !strcmp(f->name, "__probe_ret_ip"))
 			p->retip_field = (long)i;
+		/* for ev.stack, not fields of ev */
 		if (!strcmp(f->name, KP_RA_FIELD)) {
-			p->ra_field = (long)i; /* for ev.stack, not a field of ev */
+			p->ra_field = (long)i;
+			continue;
+		}
+		if (p->kind == KP_KPROBE && !strcmp(f->name, KP_FN_FIELD)) {
+			p->fn_field = (long)i;
 			continue;
 		}
 		p->fields[k++] = i;
@@ -1099,8 +1107,6 @@ static void kp_event_clean(lua_State *L, struct kp_probe *p, int ev)
 	lua_pop(L, 1);
 }
 
-static const struct kp_ksyms *kp_host_ksyms(struct kp_host *h);
-
 /* Field @idx of sample @s as an unsigned integer, or 0. */
 static uint64_t kp_sample_u64(const struct kp_probe *p, const struct kp_sample *s, long idx)
 {
@@ -1114,30 +1120,21 @@ static uint64_t kp_sample_u64(const struct kp_probe *p, const struct kp_sample *
 
 /*
  * The first frame of an entry kprobe's stack, as the same value on every
- * kernel: the probed function's address. The kernel reports the probed
- * instruction + 1 (an ftrace-based kprobe sets regs->ip as if an int3 had
- * been hit), and with IBT (CONFIG_X86_KERNEL_IBT, Debian's 6.12) a probe on
- * a function that starts with endbr64 sits at +4: commit_creds+0x5 there,
- * commit_creds+0x1 elsewhere. Other frames are left as they are.
+ * kernel: the probed function's address (__kp_fn). The kernel reports the
+ * probed instruction + 1 (an ftrace-based kprobe sets regs->ip as if an
+ * int3 had been hit), and with IBT (CONFIG_X86_KERNEL_IBT, Debian's 6.12)
+ * a probe on a function that starts with endbr64 sits at +4:
+ * commit_creds+0x5 there, commit_creds+0x1 elsewhere. Other frames are left
+ * as they are.
  */
-static uint64_t kp_entry_frame(struct kp_probe *p, const struct kp_sample *s, uint64_t frame)
+static uint64_t kp_entry_frame(const struct kp_probe *p, const struct kp_sample *s, uint64_t frame)
 {
-	uint64_t ip = kp_sample_u64(p, s, p->ip_field), off;
-	const struct kp_ksyms *ks;
+	uint64_t ip = kp_sample_u64(p, s, p->ip_field), fn = kp_sample_u64(p, s, p->fn_field);
 
-	if (!ip || (frame != ip && frame != ip + 1))
+	/* the adjustments are 0 or 4 bytes */
+	if (!fn || ip < fn || ip - fn > 16 || (frame != ip && frame != ip + 1))
 		return frame;
-	if (ip != p->entry_ip) {
-		ks = kp_host_ksyms(p->host);
-		p->entry_ip = ip;
-		/* the adjustments are 0 or 4 bytes; anything else (a replay
-		 * named by another kernel's symbols) is left alone */
-		if (ks && !kp_ksyms_addr(ks, ip, NULL, NULL, &off) && off <= 16)
-			p->entry_func = ip - off;
-		else
-			p->entry_func = 0;
-	}
-	return p->entry_func ? p->entry_func : frame;
+	return fn;
 }
 
 /* ev.stack: the sample's callchain, or nil when it has none */
@@ -1154,7 +1151,7 @@ static void kp_push_stack(lua_State *L, struct kp_probe *p, const struct kp_samp
 		return;
 	}
 	kp_stack_split(s->ips, s->nips, kern, &nk, user, &nu);
-	if (p->ip_field >= 0 && nk >= 1)
+	if (p->ip_field >= 0 && p->fn_field >= 0 && nk >= 1)
 		kern[0] = kp_entry_frame(p, s, kern[0]);
 	/* a kretprobe returns to __probe_ret_ip: where the kernel's chain
 	 * does not start there (5.10 starts it at the kretprobe trampoline,
@@ -1499,9 +1496,14 @@ static const struct kp_rec_item *kp_replay_find(struct kp_host *h, const char *n
 {
 	const char *slash = strrchr(name, '/');
 
+	/* a recorded probe already taken is skipped: the script declares
+	 * its probes in the recorded order, so two probes of one name (two
+	 * kprobes on a function) get the first and the second recorded */
 	for (size_t i = 0; i < h->nrprobes; i++) {
 		const struct kp_rec_item *r = &h->rprobes[i];
 
+		if (h->rmap[r->probe.id & 0xffff])
+			continue;
 		if (strlen(name) == r->probe.name_len &&
 		    !memcmp(name, r->probe.name, r->probe.name_len))
 			return r;
@@ -1513,6 +1515,8 @@ static const struct kp_rec_item *kp_replay_find(struct kp_host *h, const char *n
 		size_t tail = strlen(slash);
 		size_t kind = strcspn(name, ":");
 
+		if (h->rmap[r->probe.id & 0xffff])
+			continue;
 		if (r->probe.name_len > tail && !strncmp(r->probe.name, name, kind + 1) &&
 		    !memcmp(r->probe.name + r->probe.name_len - tail, slash, tail))
 			return r;
@@ -1871,7 +1875,10 @@ static int kp_btf_args(lua_State *L, struct kp_host *h, int idx, const char *fun
 		const char *mod = ks ? kp_ksyms_module(ks, func) : NULL;
 
 		if (mod) {
+			int e;
+
 			b = kp_host_module_btf(h, mod);
+			e = errno; /* kp_feature_has() reads files */
 			if (!b && kp_feature_has("module_btf") == 0)
 				snprintf(nobtf, sizeof(nobtf),
 					 "%s is in module %s, and this kernel has no module BTF "
@@ -1883,7 +1890,7 @@ static int kp_btf_args(lua_State *L, struct kp_host *h, int idx, const char *fun
 				snprintf(nobtf, sizeof(nobtf),
 					 "%s is in module %s, whose BTF "
 					 "(/sys/kernel/btf/%s) could not be read: %s",
-					 func, mod, mod, strerror(errno));
+					 func, mod, mod, strerror(e));
 		}
 		if (colon)
 			func = colon + 1;
@@ -1935,6 +1942,27 @@ static int kp_btf_args(lua_State *L, struct kp_host *h, int idx, const char *fun
 		snprintf(args + used, len - used, "%s%s=%s", used ? " " : "", name, fetch);
 	}
 	return 0;
+}
+
+/*
+ * For an entry kprobe's stacks (kp_entry_frame()): append the immediate
+ * argument __kp_fn=\ADDR, the function's address, to @args (size @len).
+ * Not for a probe at +OFF, nor where kallsyms cannot name one address
+ * (hidden addresses, a name several functions share): those stacks keep
+ * the kernel's first frame. Immediates ("\imm-value") came in 5.7.
+ */
+static void kp_fn_arg(const struct kp_ksyms *ks, const char *target, char *args, size_t len)
+{
+	size_t used = strlen(args);
+	uint64_t addr;
+	int n;
+
+	if (!ks || strchr(target, '+') || kp_ksyms_lookup(ks, target, &addr))
+		return;
+	n = snprintf(args + used, len - used, "%s%s=\\0x%" PRIx64 ":x64", used ? " " : "",
+		     KP_FN_FIELD, addr);
+	if (n < 0 || (size_t)n >= len - used)
+		args[used] = '\0'; /* no room: the kernel's first frame then */
 }
 
 /*
@@ -2014,6 +2042,8 @@ static int kp_core_kprobe(lua_State *L)
 			snprintf(refused, sizeof(refused), "%s: %s", name, why);
 			continue;
 		}
+		if (!ret && (o.stack & KP_PERF_STACK_KERNEL))
+			kp_fn_arg(ks, target, all, sizeof(all));
 		kp_event_name(h, ret ? "kr" : "k", base, event, sizeof(event));
 		n = snprintf(def, sizeof(def), "%s:%s/%s %s%s%s", kind_s, kp_dynevent_group(),
 			     event, target, *all ? " " : "", all);

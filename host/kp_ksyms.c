@@ -19,6 +19,7 @@
 struct kp_ksym {
 	const char *name;
 	const char *module; /* NULL for the core kernel */
+	uint64_t addr; /* 0 where kallsyms hides addresses */
 };
 
 /* A function by address, for kp_ksyms_addr(). */
@@ -185,7 +186,7 @@ struct kp_ksyms *kp_ksyms_parse(char *text)
 		if (!tmp)
 			goto err_nomem;
 		ks->syms = tmp;
-		ks->syms[ks->n++] = (struct kp_ksym){ .name = name, .module = mod };
+		ks->syms[ks->n++] = (struct kp_ksym){ .name = name, .module = mod, .addr = addr };
 		/* kallsyms without CAP_SYSLOG (kptr_restrict) shows every
 		 * address as zero: such entries are not indexed by address */
 		if (!addr)
@@ -237,17 +238,22 @@ size_t kp_ksyms_count(const struct kp_ksyms *ks)
 	return ks->n;
 }
 
-bool kp_ksyms_has(const struct kp_ksyms *ks, const char *name)
+/*
+ * The entries of function @name, "NAME" or "MOD:NAME": *lo..*hi in the
+ * name index, and in @mod the module named (or "" for none). False when
+ * there is none, or the module name is too long to be one.
+ */
+static bool kp_ksyms_find(const struct kp_ksyms *ks, const char *name, char mod[64], size_t *lo,
+			  size_t *hi)
 {
 	const char *colon = strchr(name, ':');
-	char mod[64] = "";
 	struct kp_ksym key, *hit;
-	size_t lo, hi;
 
+	mod[0] = '\0';
 	if (colon) {
 		size_t ml = (size_t)(colon - name);
 
-		if (ml >= sizeof(mod))
+		if (ml >= 64)
 			return false;
 		memcpy(mod, name, ml);
 		mod[ml] = '\0';
@@ -259,18 +265,55 @@ bool kp_ksyms_has(const struct kp_ksyms *ks, const char *name)
 	hit = bsearch(&key, ks->syms, ks->n, sizeof(*ks->syms), kp_ksym_cmp);
 	if (!hit)
 		return false;
-	if (!colon)
+	/* a name may repeat (static functions, modules): every entry of it */
+	*lo = *hi = (size_t)(hit - ks->syms);
+	while (*lo > 0 && !strcmp(ks->syms[*lo - 1].name, name))
+		(*lo)--;
+	while (*hi + 1 < ks->n && !strcmp(ks->syms[*hi + 1].name, name))
+		(*hi)++;
+	return true;
+}
+
+bool kp_ksyms_has(const struct kp_ksyms *ks, const char *name)
+{
+	char mod[64];
+	size_t lo, hi;
+
+	if (!kp_ksyms_find(ks, name, mod, &lo, &hi))
+		return false;
+	if (!mod[0])
 		return true;
-	/* a name may repeat across modules: look at every entry of it */
-	lo = hi = (size_t)(hit - ks->syms);
-	while (lo > 0 && !strcmp(ks->syms[lo - 1].name, name))
-		lo--;
-	while (hi + 1 < ks->n && !strcmp(ks->syms[hi + 1].name, name))
-		hi++;
 	for (size_t i = lo; i <= hi; i++)
 		if (ks->syms[i].module && !strcmp(ks->syms[i].module, mod))
 			return true;
 	return false;
+}
+
+int kp_ksyms_lookup(const struct kp_ksyms *ks, const char *name, uint64_t *addr)
+{
+	char mod[64];
+	size_t lo, hi;
+	uint64_t a = 0;
+	bool any = false;
+
+	if (!kp_ksyms_find(ks, name, mod, &lo, &hi))
+		return -ENOENT;
+	for (size_t i = lo; i <= hi; i++) {
+		const struct kp_ksym *k = &ks->syms[i];
+
+		if (mod[0] && (!k->module || strcmp(k->module, mod)))
+			continue;
+		any = true;
+		if (!k->addr)
+			return -EPERM;
+		if (a && k->addr != a)
+			return -ENOTUNIQ;
+		a = k->addr;
+	}
+	if (!any)
+		return -ENOENT;
+	*addr = a;
+	return 0;
 }
 
 const char *kp_ksyms_module(const struct kp_ksyms *ks, const char *name)

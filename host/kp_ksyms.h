@@ -25,6 +25,14 @@ void kp_ksyms_free(struct kp_ksyms *ks);
 size_t kp_ksyms_count(const struct kp_ksyms *ks);
 /* Is @name (without +OFF; "MOD:NAME" checks NAME in MOD) a function? */
 bool kp_ksyms_has(const struct kp_ksyms *ks, const char *name);
+/*
+ * kp_ksyms_lookup() - the address of function @name ("NAME" or
+ * "MOD:NAME"). 0; -ENOENT when there is none; -ENOTUNIQ when the name
+ * stands for functions at different addresses (static functions of
+ * several files, or the core kernel and a module); -EPERM when kallsyms
+ * hides addresses (kptr_restrict).
+ */
+int kp_ksyms_lookup(const struct kp_ksyms *ks, const char *name, uint64_t *addr);
 /* The module that holds function @name, or NULL (core kernel or unknown).
  * "MOD:NAME" gives MOD. Valid while @ks lives. */
 const char *kp_ksyms_module(const struct kp_ksyms *ks, const char *name);

@@ -26,18 +26,23 @@ KpError.__tostring = function(e) return e.msg end
 local SELF = debug.getinfo(1, "S").source
 
 -- The place to blame is the first caller outside this file.
-local function raise(msg)
-  for level = 2, 50 do
+-- "FILE:LINE: " of the script line that called into kp, or ""
+local function where()
+  for level = 3, 50 do
     local info = debug.getinfo(level, "Sl")
     if not info then break end
     if info.source ~= SELF and info.what ~= "C" then
       if info.currentline and info.currentline > 0 then
-        msg = info.short_src .. ":" .. info.currentline .. ": " .. msg
+        return info.short_src .. ":" .. info.currentline .. ": "
       end
       break
     end
   end
-  error(setmetatable({ msg = msg, kp_error = true }, KpError), 0)
+  return ""
+end
+
+local function raise(msg)
+  error(setmetatable({ msg = where() .. msg, kp_error = true }, KpError), 0)
 end
 
 local function fail(_, fmt, ...)
@@ -311,6 +316,29 @@ local function kprobe_targets(fname, ret, sym)
   return list
 end
 
+-- Kernel functions that kprobes with kernel stacks were declared on. A
+-- kretprobe declared later on one of them hijacks its return address
+-- before those kprobes run (the kernel runs the newest handler of an
+-- address first); a kernel that cannot unwind through the kretprobe's
+-- trampoline then cuts their stacks there. Declared the other way round,
+-- the kprobes see the whole chain.
+local stacked, warned = {}, {}
+local function stack_order(fname, ret, list, opts)
+  local kernel = opts.stack == true or opts.stack == "both" or opts.stack == "kernel"
+  for _, t in ipairs(list) do
+    local f = t:match("^[^+]*")
+    if not ret and kernel then
+      stacked[f] = true
+    elseif ret and stacked[f] and not warned[f] and not core.has("kretprobe_stack") then
+      warned[f] = true
+      io.stderr:write(string.format("kpscript: warning: %s%s on %s after a kprobe with stacks on it: "
+        .. "this kernel cannot unwind through a kretprobe (kp.has(\"kretprobe_stack\") is false), "
+        .. "so those stacks will end in [callers lost: ...]; declare the kretprobe first\n",
+        where(), fname, f))
+    end
+  end
+end
+
 local function kprobe(fname, ret, sym, args, opts, fn)
   if type(opts) == "function" and fn == nil then opts, fn = nil, opts end
   if type(args) == "function" and opts == nil and fn == nil then args, fn = nil, args end
@@ -333,6 +361,7 @@ local function kprobe(fname, ret, sym, args, opts, fn)
   local p = reused(key)
   if not p then
     local err
+    stack_order(fname, ret, list, opts)
     p, err = core.kprobe(list, ret, argstr, opts, fn, maxactive, btf)
     if not p then raise(err) end
     remember(key, p)
@@ -378,6 +407,7 @@ function kp.probe(def, opts, fn)
   local p = reused(key)
   if not p then
     local err
+    stack_order("kp.probe", ret, list, opts)
     p, err = core.kprobe(list, ret, rest, opts, fn, opts.maxactive)
     if not p then raise(err) end
     remember(key, p)
@@ -873,8 +903,10 @@ function kp.latency(target, opts, fn)
     p1 = kp.uprobe(target, opts.args or {}, popts, on_entry)
     p2 = kp.uretprobe(target, { ret = "$retval" }, ropts, on_return)
   else
-    p1 = kp.kprobe(target, opts.args or {}, popts, on_entry)
+    -- the return probe first: a kprobe declared after it runs before it
+    -- takes the return address (see stack_order)
     p2 = kp.kretprobe(target, { ret = "$retval" }, ropts, on_return)
+    p1 = kp.kprobe(target, opts.args or {}, popts, on_entry)
   end
   latencies[#latencies + 1] = { name = "latency:" .. target, counts = function()
     return { unmatched = unmatched, dropped = overflow, pending = pending }

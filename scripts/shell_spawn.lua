@@ -18,7 +18,7 @@
 -- shells, terminals, cron, sshd and everything else not listed. A program
 -- that execs /proc/self/exe (busybox's shell runs its applets so) is judged
 -- by the binary behind it, and busybox by its argv[0] (sh, ls, sleep...),
--- read from /proc. Blind spot: a busybox program that exits before its
+-- or argv[1] when run as busybox (busybox sh -c ...), read from /proc. Blind spot: a busybox program that exits before its
 -- argv is read is alerted as "busybox (applet unknown)", shell or not.
 local SHELLS = { sh = true, bash = true, dash = true, zsh = true, ksh = true, ash = true,
   fish = true, csh = true, tcsh = true, mksh = true }
@@ -64,6 +64,8 @@ kp.rule{
       -- the process is gone before that is read, it may be a shell
       local argv = p and p.argv
       local applet = argv and argv[1] and argv[1]:match("[^/]*$")
+      -- "busybox sh -c ...": the applet is the next argument
+      if applet and MULTICALL[applet] then applet = argv[2] and argv[2]:match("[^/]*$") or "" end
       if applet and not SHELLS[applet] then return false end
       file = file .. " (" .. (applet or "applet unknown") .. ")"
     elseif not SHELLS[base] then

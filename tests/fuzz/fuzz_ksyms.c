@@ -2,13 +2,15 @@
 /*
  * kp_ksyms_parse() of /proc/kallsyms text, then the lookups kprobes and
  * kernel stacks make: kp_ksyms_has(), kp_ksyms_module(), kp_ksyms_addr()
- * and kp_ksyms_near().
+ * and kp_ksyms_near(); and kp_feature_ksyms() on the same text, from a
+ * buffer of exactly its length.
  *
  * Input: the kallsyms text, then optionally a NUL byte and the queries:
  * a name (up to the next NUL) and 8-byte little-endian addresses.
  */
 #include <errno.h>
 
+#include "kp_features.h"
 #include "kp_ksyms.h"
 #include "fuzz.h"
 
@@ -71,6 +73,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		name = fz_dup("", 0, 1);
 	}
+	{
+		uint64_t a = 0;
+		int e = kp_ksyms_lookup(ks, name, &a);
+
+		FZ_CHECK(e == 0 || e == -ENOENT || e == -ENOTUNIQ || e == -EPERM);
+		/* a function with an address is one the table has */
+		FZ_CHECK(e == -ENOENT || kp_ksyms_has(ks, name));
+		if (!e)
+			FZ_CHECK(a != 0);
+	}
 	kp_ksyms_has(ks, name);
 	kp_ksyms_module(ks, name);
 	n = kp_ksyms_near(ks, name, near, sizeof(near), 5);
@@ -91,6 +103,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	for (; qlen >= 8; q += 8, qlen -= 8)
 		check_addr(ks, fz_le(q, 8));
+	{
+		const char *names[2] = { name, "ibt_selftest" };
+		char *exact = malloc(tlen ? tlen : 1);
+		bool found[2];
+
+		if (!exact)
+			abort();
+		memcpy(exact, data, tlen);
+		kp_feature_ksyms(exact, tlen, names, 2, found);
+		/* a name with a blank, a dot or a newline is never a symbol */
+		if (strpbrk(name, " .\t\n") || !name[0])
+			FZ_CHECK(!found[0]);
+		free(exact);
+	}
 	check_addr(ks, 0);
 	check_addr(ks, UINT64_MAX);
 

@@ -90,3 +90,19 @@ exits "replay/proc: the replay exits 0 ($(oneline "$TMP/err"))" 0
 check "replay/proc: the live run saw the process's exe and argv ($(oneline "$TMP/p.live"))" \
 	grep -q "/gen_steady	.*gen_steady 300 1000 $TMP/g.pid arg two	0	" "$TMP/p.live"
 check "replay/proc: the replay's ev.proc says the same ($(oneline "$TMP/out"))" cmp -s "$TMP/p.live" "$TMP/out"
+
+# two probes of one name (two uprobes on one function, different fields):
+# the replay gives each its own recorded probe, in the declared order
+cat >"$TMP/two.lua" <<'LUA'
+local abs = ...
+kp.uprobe(abs .. ":kp_target_int", { a = "%di:s32" }, function(e) print("first", e.a) end)
+kp.uprobe(abs .. ":kp_target_int", { s = "+0(%cx):ustring" }, function(e) print("second", e.s) end)
+LUA
+kp --record "$TMP/two.kpr" -c "$abs 2 'two of one'" "$TMP/two.lua" "$abs"
+exits "replay/two: the live run exits 0" 0
+cp "$TMP/out" "$TMP/two.live"
+kp --replay "$TMP/two.kpr" "$TMP/two.lua" "$abs"
+exits "replay/two: the replay exits 0 ($(oneline "$TMP/err"))" 0
+check "replay/two: the live run printed both probes' fields ($(oneline "$TMP/two.live"))" \
+	cond '[ "$(grep -c "^first	" "$TMP/two.live")" -eq 2 ] && [ "$(grep -c "^second	two of one$" "$TMP/two.live")" -eq 2 ]'
+check "replay/two: the replay prints the same ($(oneline "$TMP/out"))" cmp -s "$TMP/two.live" "$TMP/out"

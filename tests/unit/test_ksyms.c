@@ -211,6 +211,24 @@ int main(void)
 	T_OK(kp_ksyms_has(ks, "modA:shared_name"), "has: a name in two modules, the first");
 	T_OK(!kp_ksyms_has(ks, "modC:shared_name"), "has: a name in two modules, neither");
 
+	{
+		uint64_t a = 0;
+
+		T_OK(kp_ksyms_lookup(ks, "commit_creds", &a) == 0 && a == 0xffffffff81006000,
+		     "lookup: a function's address (0x%" PRIx64 ")", a);
+		T_OK(kp_ksyms_lookup(ks, "ext4:ext4_fill_super", &a) == 0 &&
+			 a == 0xffffffffc0001000,
+		     "lookup: MODULE:SYMBOL");
+		T_EQ_INT(kp_ksyms_lookup(ks, "shared_name", &a), -ENOTUNIQ,
+			 "lookup: a name at two addresses is not unique");
+		T_OK(kp_ksyms_lookup(ks, "modB:shared_name", &a) == 0 && a == 0xffffffffc0003000,
+		     "lookup: but MODULE:SYMBOL picks one");
+		T_EQ_INT(kp_ksyms_lookup(ks, "some_data", &a), -ENOENT,
+			 "lookup: data is no function");
+		T_EQ_INT(kp_ksyms_lookup(ks, "xfs:ext4_fill_super", &a), -ENOENT,
+			 "lookup: MODULE:SYMBOL in another module");
+	}
+
 	n = kp_ksyms_near(ks, "do_sys_opnat2", buf, sizeof(buf), 3);
 	T_OK(n >= 1 && !strncmp(buf, "do_sys_openat2", 14),
 	     "near: a typo finds the name first (%s)", buf);
@@ -225,6 +243,14 @@ int main(void)
 	T_OK(n >= 1 && !strcmp(buf, "ext4_fill_super"), "near: MODULE: is ignored (%s)", buf);
 	kp_ksyms_free(ks);
 
+	{
+		struct kp_ksyms *h = kp_ksyms_parse(strdup(hidden));
+		uint64_t a;
+
+		T_EQ_INT(h ? kp_ksyms_lookup(h, "do_sys_openat2", &a) : 0, -EPERM,
+			 "lookup: addresses hidden by kptr_restrict");
+		kp_ksyms_free(h);
+	}
 	ks = kp_ksyms_parse(strdup(""));
 	T_OK(ks && kp_ksyms_count(ks) == 0 && !kp_ksyms_has(ks, "x"), "parse: empty text");
 	kp_ksyms_free(ks);

@@ -59,12 +59,13 @@ rm -f /etc/kpvm-sw.read
 # by its path (an exec of /bin/sh) and by its name (busybox's shell runs
 # its applets as /proc/self/exe, argv[0] sh), then sleep (the same way,
 # argv[0] sleep: not a shell; the second shell sleeps first, so it is still
-# sh when its argv is read), so the shells are children, not an exec of
+# sh when its argv is read), then "/bin/busybox sh" (a shell: argv[1]) and
+# "/bin/busybox sleep" (not one), so the shells are children, not an exec of
 # the script's process. The service and the second shell live on a second,
 # as services do, so their exe and argv can be read; the shells sh starts
 # are quiet
 mkdir -p "$TMP/svc"
-printf '#!/bin/sh\necho $$ >%s/nginx.pid\n/bin/sh -c true\nsh -c "sleep 1; true"\nsleep 1\n' "$TMP" >"$TMP/svc/nginx"
+printf '#!/bin/sh\necho $$ >%s/nginx.pid\n/bin/sh -c true\nsh -c "sleep 1; true"\n/bin/busybox sh -c "sleep 1; true"\n/bin/busybox sleep 1\n' "$TMP" >"$TMP/svc/nginx"
 chmod 0755 "$TMP/svc/nginx"
 kp spawn 0 -c "$TMP/svc/nginx; sh -c 'sh -c true; /bin/sh -c true; true'" /kp/scripts/shell_spawn.lua
 np=$(cat "$TMP/nginx.pid" 2>/dev/null)
@@ -75,11 +76,12 @@ done | sed "s/ $np\$/ NGINX/; s/(pid $np)/(pid NGINX)/" >"$TMP/spawn.got"
 cat >"$TMP/spawn.want" <<'EOF'
 shell_spawn high shell /bin/sh started by service nginx (pid NGINX)|/bin/sh /bin/sh nginx NGINX
 shell_spawn high shell /bin/busybox (sh) started by service nginx (pid NGINX)|/proc/self/exe /bin/busybox (sh) nginx NGINX
+shell_spawn high shell /bin/busybox (sh) started by service nginx (pid NGINX)|/bin/busybox /bin/busybox (sh) nginx NGINX
 EOF
-if [ -n "$np" ] && [ "$(grep -c ' kind=alert ' "$TMP/spawn.out")" -eq 2 ] && cmp -s "$TMP/spawn.want" "$TMP/spawn.got"; then
-	ok "shell_spawn: exactly two alerts, severity high, for the shells nginx (pid $np) started as /bin/sh and as sh (/proc/self/exe: busybox, argv[0] sh); none for its sleep or sh's shells"
+if [ -n "$np" ] && [ "$(grep -c ' kind=alert ' "$TMP/spawn.out")" -eq 3 ] && cmp -s "$TMP/spawn.want" "$TMP/spawn.got"; then
+	ok "shell_spawn: exactly three alerts, severity high, for the shells nginx (pid $np) started as /bin/sh, as sh (/proc/self/exe: busybox, argv[0] sh) and as busybox sh; none for its sleeps or sh's shells"
 else
-	notok "shell_spawn: exactly two alerts, severity high, for the shells nginx (pid $np) started as /bin/sh and as sh (/proc/self/exe: busybox, argv[0] sh); none for its sleep or sh's shells"
+	notok "shell_spawn: exactly three alerts, severity high, for the shells nginx (pid $np) started as /bin/sh, as sh (/proc/self/exe: busybox, argv[0] sh) and as busybox sh; none for its sleeps or sh's shells"
 	diff "$TMP/spawn.want" "$TMP/spawn.got" | sed 's/^/#   /'
 	diag "$TMP/spawn.out"
 fi

@@ -6,8 +6,8 @@ mkdir -p "$TMP/d"
 echo x >"$TMP/d/kpvm-rec-present"
 kp rec 0 --record "$TMP/vm.kpr" -c "$PROGS/openat cwd $TMP/d/kpvm-rec-present $TMP/d/kpvm-rec-missing >/dev/null" \
 	/kp/guest/rec.lua
-check "record: the guest run printed its opens ($(grep -c '^OPEN' "$TMP/rec.out") lines)" \
-	cond '[ "$(grep -c "^OPEN" "$TMP/rec.out")" -ge 2 ]'
+check "record: the guest run printed its opens ($(grep -c '^OPEN' "$TMP/rec.out") lines) and their stacks ($(grep -c '^STACK' "$TMP/rec.out"))" \
+	cond '[ "$(grep -c "^OPEN" "$TMP/rec.out")" -ge 2 ] && [ "$(grep -c "^STACK" "$TMP/rec.out")" -ge 2 ]'
 echo "KPVM-FILE-BEGIN vm.kpr"
 base64 "$TMP/vm.kpr"
 echo "KPVM-FILE-END"

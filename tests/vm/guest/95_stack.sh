@@ -136,6 +136,15 @@ cat $D/kpvm-stack-a $D/kpvm-stack-a >/dev/null
 EOF
 kp stack 0 -c "sh $TMP/run.sh" "$TMP/stack.lua"
 S=$TMP/stack.out
+# the script declares its kprobes with stacks before the kretprobe on the
+# same function: where that cuts their stacks, kpscript says so, once
+nw=$(grep -c '^kpscript: warning: .*kp.kretprobe on do_sys_openat2 after a kprobe with stacks on it: .*declare the kretprobe first$' "$TMP/stack.err")
+if [ "$KRS" = true ]; then
+	check "a kretprobe declared after kprobes with stacks: no warning where the kernel unwinds through it ($nw)" [ "$nw" -eq 0 ]
+else
+	check "a kretprobe declared after kprobes with stacks: one warning naming the script line and the fix ($nw)" \
+		cond '[ "$nw" -eq 1 ] && grep -q "warning: $TMP/stack.lua:[0-9]*: kp.kretprobe" "$TMP/stack.err"'
+fi
 pid=$(progpid "$TMP/prog.out")
 nopen=$(grep -c '^open ' "$TMP/prog.out")
 check "openat ran and made its 4 opens (pid $pid, $nopen opens)" cond '[ -n "$pid" ] && [ "$nopen" -eq 4 ]'
@@ -340,5 +349,26 @@ check "kprobe on commit_creds, stack=\"kernel\": the first frame is commit_creds
 	cond '[ "$nc" -ge 6 ] && [ -z "$bad" ]'
 [ -z "$bad" ] || echo "$bad" | head -3 | sed 's/^/#   /'
 check "kprobe on commit_creds: setids's five set*id calls come from __sys_setres[ug]id+OFF ($ns)" [ "$ns" -eq 5 ]
-ip=$(awk -F'\t' '$1 == "C" { print $4; exit }' "$S")
-echo "# commit_creds: the kernel's __probe_ip is $ip on $(uname -r)"
+# where the kernel has IBT the probe itself sits at +4 (ev.__probe_ip)
+IBT=$("$KPSCRIPT" -e 'print(kp.has("ibt"))' 2>&1)
+if [ "$IBT" = true ]; then want=commit_creds+0x4; else want=commit_creds; fi
+bad=$(awk -F'\t' -v w="$want" '$1 == "C" && $4 != w' "$S")
+check "kprobe on commit_creds: ev.__probe_ip is $want (kp.has(\"ibt\") is $IBT), while the stack's first frame is commit_creds" \
+	cond '[ "$nc" -ge 1 ] && [ -z "$bad" ]'
+[ -z "$bad" ] || echo "$bad" | head -2 | sed 's/^/#   /'
+
+# --- the kretprobe declared first: the kernel runs the newest handler of an
+# address first, so the kprobe sees the stack before the kretprobe takes
+# the return address, and gets the whole chain on every kernel, 5.10 too
+lua first <<'L'
+kp.kretprobe("do_sys_openat2", { ret = "$retval:s32" }, function() end)
+kp.kprobe("do_sys_openat2", { fname = "+0(%si):string" }, { stack = "kernel" }, function(ev)
+  if ev.fname:find("kpvm-first", 1, true) then print("F", ev.comm, table.concat(kp.ksym(ev.stack), ";")) end
+end)
+L
+kp first 0 -c "cat $D/kpvm-first-x 2>/dev/null" "$TMP/first.lua"
+nf=$(awk -F'\t' '$1 == "F"' "$TMP/first.out" | wc -l)
+bad=$(awk -F'\t' '$1 == "F" { print $3 }' "$TMP/first.out" | grep -Evx "$FULL")
+check "a kretprobe declared before a kprobe with stacks on the same function: the kprobe gets exactly $(readable "$FULL"), on every kernel ($nf opens)" \
+	cond '[ "$nf" -ge 1 ] && [ -z "$bad" ] && ! grep -q warning "$TMP/first.err"'
+[ -z "$bad" ] || echo "$bad" | head -2 | sed 's/^/#   /'

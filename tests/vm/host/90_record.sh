@@ -16,6 +16,12 @@ if grep -q "^recording: host .*, kernel $re\." "$OUT/dump" && grep -q "complete$
 else
 	echo "not ok - record: the guest's recording reads here ($(tr '\n' ' ' <"$OUT/dump" | cut -c1-300))"
 fi
+ns=$(grep -c '^STACK ' "$OUT/vm.out")
+if [ "$ns" -ge 2 ]; then
+	echo "ok - record: the guest's run printed kernel stacks' first frames ($ns STACK lines)"
+else
+	echo "not ok - record: the guest's run printed kernel stacks' first frames ($ns STACK lines)"
+fi
 "$K" --replay "$OUT/vm.kpr" tests/vm/guest/rec.lua >"$OUT/replayed" 2>"$OUT/replay.err"
 rc=$?
 if [ $rc -eq 0 ]; then
@@ -24,7 +30,7 @@ else
 	echo "not ok - record: replayed on this host without kprobes (exit $rc: $(head -3 "$OUT/replay.err" | tr '\n' ' '))"
 fi
 if [ -s "$OUT/replayed" ] && cmp -s "$OUT/vm.out" "$OUT/replayed"; then
-	echo "ok - record: the replay prints what the guest printed ($(grep -c . "$OUT/replayed") lines: OPEN, RET, EXEC)"
+	echo "ok - record: the replay prints what the guest printed ($(grep -c . "$OUT/replayed") lines: OPEN, RET, EXEC, STACK)"
 else
 	echo "not ok - record: the replay prints what the guest printed ($(diff "$OUT/vm.out" "$OUT/replayed" | head -4 | tr '\n' ' '))"
 fi
