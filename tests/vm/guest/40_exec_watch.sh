@@ -69,12 +69,31 @@ kp.kprobe("__x64_sys_execve", {
   a2 = "+u0(+u16(+104(%di))):ustring",
   a3 = "+u0(+u24(+104(%di))):ustring",
 }, { wakeup = 1 }, function(e)
-  if e.a1 == "kpvm-argv" then print("A", #e.a2, #e.a3, e.a2:sub(1, 12), e.a3:sub(1, 12)) end
+  if e.a1 == "kpvm-argv" then
+    print("A", #e.a2, #e.a3, e.a2:sub(1, 12), e.a3:sub(1, 12))
+    -- each string exactly: the whole argument, or a cut run of one letter
+    local function what(v)
+      if v == os.getenv("KPVM_LONG") then return "LONG" end
+      local c = v:sub(1, 1)
+      if #v > 0 and v == string.rep(c, #v) then return c .. "*" .. #v end
+      return v
+    end
+    print("X", what(e.a2), what(e.a3))
+  end
 end)
 L
 L3000=$(head -c 3000 /dev/zero | tr '\0' z)
+export KPVM_LONG="$LONG"
 kp argv 0 -c "/bin/true kpvm-argv $LONG $HUGE; /bin/true kpvm-argv 'kpvm a b' $L3000$L3000; /bin/true kpvm-argv $HUGE third" "$TMP/argv.lua"
-sed 's/^/# argv probe: /' "$TMP/argv.out"
+grep '^A' "$TMP/argv.out" | sed 's/^/# argv probe: /'
+grep '^X' "$TMP/argv.out" | sed 's/^/# argv probe, exactly: /'
+# argv[1] and argv[2] whole; a string longer than the kernel's limit
+# (MAX_STRING_SIZE) as its first 4096 bytes; and, the same on all three
+# kernels, a long string followed by another takes that one's room: 4102
+# bytes, then nothing
+x=$(grep '^X' "$TMP/argv.out" | head -3 | tr '\n' '|')
+check "argv kprobe: the seed's argv fetches decode exactly: the 1000 x's whole, 'kpvm a b' whole, a longer argument as its first 4096 bytes, or 4102 and an empty next one ($x)" \
+	[ "$x" = "X	LONG	y*4096|X	kpvm a b	z*4096|X	y*4102	|" ]
 check "argv kprobe: a 1000-character argument is read whole by +u0(+u8(+104(%di))):ustring" \
 	grep -q '^A	1000	' "$TMP/argv.out"
 check "argv kprobe: an argument with spaces, then a 6000-character one, in the same event" \
