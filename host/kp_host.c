@@ -1984,6 +1984,7 @@ static int kp_core_kprobe(lua_State *L)
 	const struct kp_ksyms *ks = NULL;
 	const char *first = NULL;
 	int ntargets, err = 0, n;
+	size_t nargs;
 	struct kp_popts o;
 	luaL_Buffer missing;
 
@@ -2042,9 +2043,11 @@ static int kp_core_kprobe(lua_State *L)
 			snprintf(refused, sizeof(refused), "%s: %s", name, why);
 			continue;
 		}
+		nargs = strlen(all);
 		if (!ret && (o.stack & KP_PERF_STACK_KERNEL))
 			kp_fn_arg(ks, target, all, sizeof(all));
 		kp_event_name(h, ret ? "kr" : "k", base, event, sizeof(event));
+	write:
 		n = snprintf(def, sizeof(def), "%s:%s/%s %s%s%s", kind_s, kp_dynevent_group(),
 			     event, target, *all ? " " : "", all);
 		if (n < 0 || (size_t)n >= sizeof(def))
@@ -2052,6 +2055,12 @@ static int kp_core_kprobe(lua_State *L)
 		if (h->opts.dry_run)
 			return kp_dry_probe(L, h, kind, name, def);
 		err = kp_dynevent_write(def, why, sizeof(why));
+		if (err && all[nargs]) {
+			/* kernels before 5.7 take no immediates: without __kp_fn
+			 * the stacks keep the kernel's first frame */
+			all[nargs] = '\0';
+			goto write;
+		}
 		if (err) {
 			/* the kernel may refuse one candidate (not probeable) and
 			 * take the next; report the last refusal if none works */
