@@ -37,6 +37,7 @@
 #include "kp_ksyms.h"
 #include "kp_lagg.h"
 #include "kp_loop.h"
+#include "kp_lua.h"
 #include "kp_perf.h"
 #include "kp_proc.h"
 #include "kp_record.h"
@@ -136,7 +137,6 @@ struct kp_host {
 	int nprobes, seq;
 	struct kp_timer *timers;
 	size_t ntimers;
-	int mk64_ref;
 	bool ran, running, stop_now, stop_drain, failed;
 	bool reloading; /* --watch: a new version of the script is loading */
 	int inotify; /* --watch: the script's directory */
@@ -188,50 +188,7 @@ static struct kp_host *kp_host_of(lua_State *L)
 
 /* ---- errors ----------------------------------------------------------- */
 
-static int kp_traceback(lua_State *L)
-{
-	const char *msg = lua_tostring(L, 1);
-
-	if (!msg) {
-		if (lua_istable(L, 1))
-			return 1; /* formatted errors (kp.run's) pass through untouched */
-		if (!lua_isnoneornil(L, 1) && luaL_callmeta(L, 1, "__tostring"))
-			return 1;
-		msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-	}
-	lua_getglobal(L, "debug");
-	lua_getfield(L, -1, "traceback");
-	lua_pushstring(L, msg);
-	lua_pushinteger(L, 2);
-	lua_call(L, 2, 1);
-	return 1;
-}
-
-int kp_pcall(lua_State *L, int nargs, int nresults)
-{
-	int base = lua_gettop(L) - nargs, status;
-
-	lua_pushcfunction(L, kp_traceback);
-	lua_insert(L, base);
-	status = lua_pcall(L, nargs, nresults, base);
-	lua_remove(L, base);
-	return status;
-}
-
-/* Environment failure: nil, message, errname. */
-static int kp_fail(lua_State *L, int err, const char *fmt, ...)
-{
-	char buf[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	lua_pushnil(L);
-	lua_pushstring(L, buf);
-	lua_pushstring(L, err < 0 && -err < KP_ERR_START ? strerror(-err) : kp_strerror(err));
-	return 3;
-}
+#define kp_fail kp_lua_fail
 
 /* "script.lua:12: ", the script line running where the hook fired: the
  * first Lua frame outside kpscript's own library, else the first */
@@ -980,40 +937,14 @@ static int kp_host_ready(lua_State *L, struct kp_host *h)
 
 /* ---- event delivery --------------------------------------------------- */
 
-static void kp_push_u64(lua_State *L, struct kp_host *h, uint64_t v)
-{
-	if ((double)v < KP_EXACT) {
-		lua_pushnumber(L, (lua_Number)v);
-		return;
-	}
-	lua_rawgeti(L, LUA_REGISTRYINDEX, h->mk64_ref);
-	lua_pushnumber(L, (lua_Number)(uint32_t)(v >> 32));
-	lua_pushnumber(L, (lua_Number)(uint32_t)v);
-	lua_pushboolean(L, 0);
-	lua_call(L, 3, 1);
-}
-
-static void kp_push_i64(lua_State *L, struct kp_host *h, int64_t v)
-{
-	if (v > -(int64_t)KP_EXACT && v < (int64_t)KP_EXACT) {
-		lua_pushnumber(L, (lua_Number)v);
-		return;
-	}
-	lua_rawgeti(L, LUA_REGISTRYINDEX, h->mk64_ref);
-	lua_pushnumber(L, (lua_Number)(uint32_t)((uint64_t)v >> 32));
-	lua_pushnumber(L, (lua_Number)(uint32_t)(uint64_t)v);
-	lua_pushboolean(L, 1);
-	lua_call(L, 3, 1);
-}
-
-static void kp_push_value(lua_State *L, struct kp_host *h, const struct kp_value *v)
+static void kp_push_value(lua_State *L, const struct kp_value *v)
 {
 	switch (v->type) {
 	case KP_VAL_INT:
-		kp_push_i64(L, h, v->i);
+		kp_lua_push_int64(L, (uint64_t)v->i, true);
 		break;
 	case KP_VAL_UINT:
-		kp_push_u64(L, h, v->u);
+		kp_lua_push_int64(L, v->u, false);
 		break;
 	case KP_VAL_STR:
 	case KP_VAL_BYTES:
@@ -1023,9 +954,9 @@ static void kp_push_value(lua_State *L, struct kp_host *h, const struct kp_value
 		lua_createtable(L, (int)v->len, 0);
 		for (size_t i = 0; i < v->len; i++) {
 			if (v->is_signed)
-				kp_push_i64(L, h, kp_value_elem_i(v, i));
+				kp_lua_push_int64(L, (uint64_t)kp_value_elem_i(v, i), true);
 			else
-				kp_push_u64(L, h, kp_value_elem_u(v, i));
+				kp_lua_push_int64(L, kp_value_elem_u(v, i), false);
 			lua_rawseti(L, -2, (int)i + 1);
 		}
 		break;
@@ -1068,18 +999,9 @@ static const char *kp_comm_of(struct kp_host *h, uint32_t pid, uint32_t tid)
 static void kp_handler_failed(struct kp_host *h, lua_State *L)
 {
 	h->stop_now = true;
-	if (lua_istable(L, -1)) {
-		lua_getfield(L, -1, "kp_exit");
-		if (lua_toboolean(L, -1)) {
-			lua_getfield(L, -2, "code");
-			h->exit_code = (int)lua_tonumber(L, -1);
-			h->exit_req = true;
-			lua_pop(L, 2);
-			return;
-		}
-		lua_pop(L, 1);
-		lua_getfield(L, -1, "msg");
-		lua_replace(L, -2);
+	if (kp_lua_error_decode(L, &h->exit_code)) {
+		h->exit_req = true;
+		return;
 	}
 	free(h->error);
 	h->error = strdup(lua_tostring(L, -1) ? lua_tostring(L, -1) : "error in a handler");
@@ -1225,7 +1147,7 @@ static int kp_on_sample(void *owner, const struct kp_sample *s, void *ctx)
 			p->bad_fields++;
 			lua_pushnil(L);
 		} else {
-			kp_push_value(L, h, &v);
+			kp_push_value(L, &v);
 		}
 		lua_rawset(L, ev);
 	}
@@ -1239,7 +1161,7 @@ static int kp_on_sample(void *owner, const struct kp_sample *s, void *ctx)
 	lua_pushnumber(L, s->cpu);
 	lua_rawset(L, ev);
 	lua_rawgeti(L, keys, (int)k + 4);
-	kp_push_u64(L, h, s->time);
+	kp_lua_push_int64(L, s->time, false);
 	lua_rawset(L, ev);
 	lua_rawgeti(L, keys, (int)k + 5);
 	lua_pushstring(L, kp_comm_of(h, s->pid, s->tid));
@@ -2313,7 +2235,7 @@ static int kp_run_result(lua_State *L, struct kp_host *h)
 static void kp_run_begin(lua_State *L, struct kp_host *h)
 {
 	lua_settop(L, 0);
-	lua_pushcfunction(L, kp_traceback);
+	lua_pushcfunction(L, kp_lua_traceback);
 	h->running = true;
 	h->stop_now = false;
 }
@@ -2700,14 +2622,8 @@ static int kp_core_cpid(lua_State *L)
 /* core.set_mk64(fn): fn(hi, lo, signed) builds a boxed 64-bit integer */
 static int kp_core_set_mk64(lua_State *L)
 {
-	struct kp_host *h = kp_host_of(L);
-
 	luaL_checktype(L, 1, LUA_TFUNCTION);
-	lua_pushvalue(L, 1);
-	lua_setfield(L, LUA_REGISTRYINDEX, "kp.mk64");
-	lua_pushvalue(L, 1);
-	luaL_unref(L, LUA_REGISTRYINDEX, h->mk64_ref);
-	h->mk64_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	kp_lua_set_mk64(L, 1);
 	return 0;
 }
 
@@ -3135,7 +3051,6 @@ struct kp_host *kp_host_open(lua_State *L, const struct kp_host_opts *opts)
 		return NULL;
 	h->L = L;
 	h->opts = *opts;
-	h->mk64_ref = LUA_NOREF;
 	h->pidfd = -1;
 	if (opts->callback_limit_ms > 0)
 		kp_guard_start(h);

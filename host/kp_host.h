@@ -58,12 +58,4 @@ bool kp_host_ran(const struct kp_host *h);
 /* Print the losses of each probe to stderr; returns true when any. */
 bool kp_host_report_losses(struct kp_host *h);
 
-/*
- * kp_pcall() - call the function below @nargs arguments on @L's stack with a
- * traceback handler; every C-to-Lua call goes through here.
- * Return: lua_pcall's status; on error the message (with traceback) is on
- * the stack.
- */
-int kp_pcall(lua_State *L, int nargs, int nresults);
-
 #endif

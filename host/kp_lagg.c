@@ -28,6 +28,7 @@
 
 #include "kp_agg.h"
 #include "kp_lagg.h"
+#include "kp_lua.h"
 #include "kp_stack.h"
 
 #define KP_AGG_MT "kp.Agg"
@@ -90,38 +91,6 @@ static void key_be32(lua_State *L, struct kp_lagg *g, uint32_t v)
 			       (unsigned char)(v >> 8), (unsigned char)v };
 
 	key_put(L, g, b, 4);
-}
-
-/*
- * A LuaJIT 64-bit integer cdata, through its tostring ("-5LL", "7ULL"):
- * the C API has no other safe view of a cdata. 1 with *v and *is_unsigned,
- * or 0 for any other cdata.
- */
-int kp_lua_cdata_int(lua_State *L, int i, uint64_t *v, int *is_unsigned)
-{
-	const char *s;
-	char *end;
-	size_t n;
-	int ok = 0;
-
-	/* the tostring kpscript started with, whatever the script did to the global */
-	lua_getfield(L, LUA_REGISTRYINDEX, "kp.tostring");
-	lua_pushvalue(L, i < 0 ? i - 1 : i);
-	lua_call(L, 1, 1);
-	s = lua_tolstring(L, -1, &n);
-	if (s && n > 3 && !strcmp(s + n - 3, "ULL")) {
-		errno = 0;
-		*v = strtoull(s, &end, 10);
-		*is_unsigned = 1;
-		ok = !errno && end == s + n - 3;
-	} else if (s && n > 2 && !strcmp(s + n - 2, "LL")) {
-		errno = 0;
-		*v = (uint64_t)strtoll(s, &end, 10);
-		*is_unsigned = 0;
-		ok = !errno && end == s + n - 2;
-	}
-	lua_pop(L, 1);
-	return ok;
 }
 
 static void key_int(lua_State *L, struct kp_lagg *g, int64_t v)
@@ -232,19 +201,6 @@ static void key_encode(lua_State *L, struct kp_lagg *g, int i)
 	key_value(L, g, i, 0);
 }
 
-void kp_lua_push_u64(lua_State *L, uint64_t v, int is_signed)
-{
-	if (is_signed ? ((int64_t)v > -(1LL << 53) && (int64_t)v < 1LL << 53) : v < 1ULL << 53) {
-		lua_pushnumber(L, is_signed ? (lua_Number)(int64_t)v : (lua_Number)v);
-		return;
-	}
-	lua_getfield(L, LUA_REGISTRYINDEX, "kp.mk64");
-	lua_pushnumber(L, (lua_Number)(uint32_t)(v >> 32));
-	lua_pushnumber(L, (lua_Number)(uint32_t)v);
-	lua_pushboolean(L, is_signed);
-	lua_call(L, 3, 1);
-}
-
 static uint64_t get_be(const unsigned char *p, int n)
 {
 	uint64_t v = 0;
@@ -266,11 +222,11 @@ static void key_decode(lua_State *L, const unsigned char **p, const unsigned cha
 		lua_pushboolean(L, *q++);
 		break;
 	case 'i':
-		kp_lua_push_u64(L, get_be(q, 8) ^ (1ULL << 63), 1);
+		kp_lua_push_int64(L, get_be(q, 8) ^ (1ULL << 63), true);
 		q += 8;
 		break;
 	case 'u':
-		kp_lua_push_u64(L, get_be(q, 8), 0);
+		kp_lua_push_int64(L, get_be(q, 8), false);
 		q += 8;
 		break;
 	case 'd': {
@@ -369,14 +325,14 @@ static void push_bucket(lua_State *L, int has_min, int64_t min, int has_max, int
 {
 	lua_createtable(L, 0, 3);
 	if (has_min) {
-		kp_lua_push_u64(L, (uint64_t)min, 1);
+		kp_lua_push_int64(L, (uint64_t)min, true);
 		lua_setfield(L, -2, "min");
 	}
 	if (has_max) {
-		kp_lua_push_u64(L, (uint64_t)max, 1);
+		kp_lua_push_int64(L, (uint64_t)max, true);
 		lua_setfield(L, -2, "max");
 	}
-	kp_lua_push_u64(L, count, 0);
+	kp_lua_push_int64(L, count, false);
 	lua_setfield(L, -2, "count");
 }
 
@@ -393,22 +349,22 @@ static void push_value(lua_State *L, const struct kp_agg *a, const struct kp_agg
 
 	switch (kp_agg_kind(a)) {
 	case KP_AGG_COUNT:
-		kp_lua_push_u64(L, v->count, 0);
+		kp_lua_push_int64(L, v->count, false);
 		return;
 	case KP_AGG_SUM:
-		kp_lua_push_u64(L, (uint64_t)v->sum, 1);
+		kp_lua_push_int64(L, (uint64_t)v->sum, true);
 		return;
 	case KP_AGG_STATS:
 		lua_createtable(L, 0, 5);
-		kp_lua_push_u64(L, v->count, 0);
+		kp_lua_push_int64(L, v->count, false);
 		lua_setfield(L, -2, "count");
-		kp_lua_push_u64(L, (uint64_t)v->sum, 1);
+		kp_lua_push_int64(L, (uint64_t)v->sum, true);
 		lua_setfield(L, -2, "sum");
-		kp_lua_push_u64(L, (uint64_t)v->min, 1);
+		kp_lua_push_int64(L, (uint64_t)v->min, true);
 		lua_setfield(L, -2, "min");
-		kp_lua_push_u64(L, (uint64_t)v->max, 1);
+		kp_lua_push_int64(L, (uint64_t)v->max, true);
 		lua_setfield(L, -2, "max");
-		kp_lua_push_u64(L, (uint64_t)kp_agg_avg(v), 1);
+		kp_lua_push_int64(L, (uint64_t)kp_agg_avg(v), true);
 		lua_setfield(L, -2, "avg");
 		return;
 	case KP_AGG_HIST:
@@ -445,7 +401,7 @@ static void push_value(lua_State *L, const struct kp_agg *a, const struct kp_agg
 		}
 		break;
 	}
-	kp_lua_push_u64(L, v->count, 0);
+	kp_lua_push_int64(L, v->count, false);
 	lua_setfield(L, -2, "count");
 }
 
@@ -516,7 +472,7 @@ static int agg_clear(lua_State *L)
 
 static int agg_dropped(lua_State *L)
 {
-	kp_lua_push_u64(L, kp_agg_dropped(check_agg(L, 1)->a), 0);
+	kp_lua_push_int64(L, kp_agg_dropped(check_agg(L, 1)->a), false);
 	return 1;
 }
 
@@ -718,7 +674,7 @@ static int core_agg_info(lua_State *L)
 
 	lua_pushstring(L, kind_names[kp_agg_kind(g->a)]);
 	lua_pushnumber(L, (lua_Number)kp_agg_len(g->a));
-	kp_lua_push_u64(L, kp_agg_dropped(g->a), 0);
+	kp_lua_push_int64(L, kp_agg_dropped(g->a), false);
 	if (!sp)
 		return 3;
 	lua_pushnumber(L, (lua_Number)sp->min);

@@ -21,8 +21,8 @@
 #include <lua.h>
 
 #include "kp_ksyms.h"
-#include "kp_lagg.h"
 #include "kp_loop.h"
+#include "kp_lua.h"
 #include "kp_stack.h"
 #include "kp_usym.h"
 
@@ -404,7 +404,7 @@ static int stack_index(lua_State *L)
 		lua_Number i = lua_tonumber(L, 2);
 
 		if (i >= 1 && i <= st->nkernel + st->nuser && i == (int)i)
-			kp_lua_push_u64(L, st->ip[(int)i - 1], 0);
+			kp_lua_push_int64(L, st->ip[(int)i - 1], false);
 		else
 			lua_pushnil(L);
 		return 1;

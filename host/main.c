@@ -22,6 +22,7 @@
 #include "kp_btf.h"
 #include "kp_err.h"
 #include "kp_host.h"
+#include "kp_lua.h"
 #include "kp_record.h"
 #include "kp_tracefs.h"
 #include "kp_trust.h"
@@ -459,19 +460,11 @@ static const char *kp_find_script(const char *name, char *buf, size_t len)
 static int kp_report(lua_State *L)
 {
 	const char *msg;
+	int code;
 
-	if (lua_istable(L, -1)) {
-		lua_getfield(L, -1, "kp_exit");
-		if (lua_toboolean(L, -1)) {
-			lua_getfield(L, -2, "code");
-			return (int)lua_tonumber(L, -1);
-		}
-		lua_pop(L, 1);
-		lua_getfield(L, -1, "msg");
-		msg = lua_tostring(L, -1);
-	} else {
-		msg = lua_tostring(L, -1);
-	}
+	if (kp_lua_error_decode(L, &code))
+		return code;
+	msg = lua_tostring(L, -1);
 	fprintf(stderr, "kpscript: %s\n", msg ? msg : "(error without a message)");
 	return 1;
 }
