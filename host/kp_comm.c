@@ -11,7 +11,6 @@
 
 #include "kp_comm.h"
 
-#define KP_COMM_LEN 16 /* TASK_COMM_LEN */
 #define KP_TID_FREE 0
 #define KP_TID_GONE -1 /* tombstone */
 
@@ -191,51 +190,4 @@ int32_t kp_comm_pid(const struct kp_comm *c, int32_t tid)
 uint32_t kp_comm_size(const struct kp_comm *c)
 {
 	return c->used;
-}
-
-static bool kp_is_num(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (!isdigit((unsigned char)*s))
-			return false;
-	return true;
-}
-
-int kp_comm_seed(struct kp_comm *c)
-{
-	struct dirent *pd;
-	DIR *proc;
-	int n = 0, dfd;
-
-	proc = opendir("/proc");
-	if (!proc)
-		return -errno;
-	dfd = dirfd(proc);
-	/* one read per process, not per thread: start-up stays flat on hosts
-	 * with thousands of threads; a thread never seen is looked up once,
-	 * when its first event arrives */
-	while ((pd = readdir(proc))) {
-		char rel[300], comm[KP_COMM_LEN + 2];
-		ssize_t len;
-		int fd;
-
-		if (!kp_is_num(pd->d_name))
-			continue;
-		snprintf(rel, sizeof(rel), "%s/comm", pd->d_name);
-		fd = openat(dfd, rel, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue; /* it exited while we looked */
-		len = read(fd, comm, sizeof(comm) - 1);
-		close(fd);
-		if (len <= 0)
-			continue;
-		comm[len] = '\0';
-		comm[strcspn(comm, "\n")] = '\0';
-		kp_comm_set(c, atoi(pd->d_name), atoi(pd->d_name), comm);
-		n++;
-	}
-	closedir(proc);
-	return n;
 }

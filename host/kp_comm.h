@@ -6,17 +6,17 @@
 
 /*
  * tid -> comm, kept from perf's own COMM/FORK/EXIT side-band records and
- * seeded from /proc once at start (one read per process). An exited thread's entry stays until
+ * seeded from /proc once at start (kp_procfs_seed_comm(), one read per
+ * process). Pure: no I/O here. An exited thread's entry stays until
  * kp_comm_expire() runs past its grace period, so events that the merge
  * delivers just after the exit still find a name.
  */
+#define KP_COMM_LEN 16 /* TASK_COMM_LEN */
+
 struct kp_comm;
 
 struct kp_comm *kp_comm_new(void);
 void kp_comm_free(struct kp_comm *c);
-/* Read every /proc/PID/comm (processes, not each thread: the caller looks
- * up a thread it has not seen once). Return: processes seeded, or -errno. */
-int kp_comm_seed(struct kp_comm *c);
 void kp_comm_set(struct kp_comm *c, int32_t pid, int32_t tid, const char *comm);
 void kp_comm_fork(struct kp_comm *c, int32_t pid, int32_t tid, int32_t ptid);
 void kp_comm_exit(struct kp_comm *c, int32_t tid, uint64_t time);

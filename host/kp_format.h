@@ -7,9 +7,9 @@
 #include <stdint.h>
 
 /*
- * A tracefs event `format` compiled once into a field table, and the
- * bounds-checked decoder that reads one field of a raw record by index.
- * Parsing never touches the file system: kp_format_parse() takes text.
+ * A tracefs event `format` compiled once into a field table; kp_decode.h
+ * reads one field of a raw record by it. Parsing never touches the file
+ * system: kp_format_parse() takes text.
  */
 
 enum kp_field_kind {
@@ -54,44 +54,5 @@ size_t kp_format_nfields(const struct kp_format *fmt);
 const struct kp_field *kp_format_field(const struct kp_format *fmt, size_t i);
 /* Index of the field named @name, or -1. Not for the per-event path. */
 int kp_format_find(const struct kp_format *fmt, const char *name);
-
-enum kp_value_type {
-	KP_VAL_INT, /* signed integer in .i */
-	KP_VAL_UINT, /* unsigned integer in .u */
-	KP_VAL_STR, /* .ptr/.len: bytes of a string, without its NUL */
-	KP_VAL_ARRAY, /* .ptr/.len: .len elements of .elem_size bytes, .is_signed */
-	KP_VAL_BYTES, /* .ptr/.len: raw bytes */
-};
-
-struct kp_value {
-	enum kp_value_type type;
-	int64_t i;
-	uint64_t u;
-	const void *ptr;
-	size_t len;
-	unsigned int elem_size;
-	bool is_signed;
-};
-
-/**
- * kp_field_decode() - decode one field of a raw record.
- * @f: the field
- * @rec: the record's raw data (PERF_SAMPLE_RAW payload, starting at the
- *       common header)
- * @rec_size: bytes available at @rec
- * @out: the value; pointers in it point into @rec
- *
- * Every offset and length, including those a __data_loc word claims, is
- * checked against @rec_size. Strings end at the first NUL or at the end of
- * their area, whichever comes first; an empty dynamic area is "".
- *
- * Return: 0, or -KP_EBOUNDS when the field lies outside the record.
- */
-int kp_field_decode(const struct kp_field *f, const void *rec, size_t rec_size,
-		    struct kp_value *out);
-
-/* Element @i of an array value, sign- or zero-extended to 64 bits. */
-int64_t kp_value_elem_i(const struct kp_value *v, size_t i);
-uint64_t kp_value_elem_u(const struct kp_value *v, size_t i);
 
 #endif

@@ -31,15 +31,17 @@
 #include "kp_elf.h"
 #include "kp_err.h"
 #include "kp_features.h"
+#include "kp_decode.h"
 #include "kp_format.h"
 #include "kp_btf.h"
 #include "kp_host.h"
 #include "kp_ksyms.h"
-#include "kp_lagg.h"
+#include "kp_lua_agg.h"
 #include "kp_loop.h"
 #include "kp_lua.h"
 #include "kp_perf.h"
 #include "kp_proc.h"
+#include "kp_procfs.h"
 #include "kp_record.h"
 #include "kp_ring.h"
 #include "kp_stack.h"
@@ -724,8 +726,10 @@ static struct kp_proc_table *kp_host_procs(struct kp_host *h)
 {
 	if (!h->procs) {
 		h->procs = kp_proc_new(KP_PROC_CAP);
-		if (h->procs)
+		if (h->procs) {
+			kp_proc_set_source(h->procs, &kp_procfs_source);
 			kp_proc_seed(h->procs);
+		}
 	}
 	return h->procs;
 }
@@ -742,29 +746,11 @@ static struct kp_host *kp_src_host;
 static ssize_t kp_rec_proc(int32_t pid, const char *file, char *buf, size_t len, bool link)
 {
 	struct kp_host *h = kp_src_host;
-	char path[64], raw[8192];
+	char raw[8192];
 	size_t fl = strnlen(file, 31);
-	ssize_t rc;
+	ssize_t rc = link ? kp_procfs_readlink(pid, file, buf, len)
+			  : kp_procfs_read(pid, file, buf, len);
 
-	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
-	if (link) {
-		rc = readlink(path, buf, len);
-		if (rc < 0)
-			rc = -errno;
-		else if ((size_t)rc == len)
-			rc = -ENAMETOOLONG;
-	} else {
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-		if (fd < 0) {
-			rc = -errno;
-		} else {
-			rc = read(fd, buf, len);
-			if (rc < 0)
-				rc = -errno;
-			close(fd);
-		}
-	}
 	if (h && h->rec && fl + 1 + (rc > 0 ? (size_t)rc : 0) <= sizeof(raw)) {
 		memcpy(raw, file, fl);
 		raw[fl] = '\0';
@@ -788,84 +774,41 @@ static ssize_t kp_rec_readlink(void *ctx, int32_t pid, const char *file, char *b
 	return kp_rec_proc(pid, file, buf, len, true);
 }
 
-static int kp_rec_each(void *ctx, void (*fn)(void *arg, int32_t pid), void *arg)
+static const struct kp_proc_source *kp_recording_proc(void)
 {
-	struct dirent *d;
-	DIR *proc = opendir("/proc");
-	int n = 0;
+	static struct kp_proc_source src;
 
-	(void)ctx;
-	if (!proc)
-		return -errno;
-	while ((d = readdir(proc))) {
-		if (d->d_name[0] >= '1' && d->d_name[0] <= '9') {
-			fn(arg, (int32_t)atoi(d->d_name));
-			n++;
-		}
-	}
-	closedir(proc);
-	return n;
+	src = kp_procfs_source;
+	src.read = kp_rec_read;
+	src.readlink = kp_rec_readlink;
+	return &src;
 }
-
-static void kp_rec_clock(void *ctx, uint64_t *tick_ns, uint64_t *boot_minus_mono)
-{
-	struct timespec b, m;
-
-	(void)ctx;
-	clock_gettime(CLOCK_BOOTTIME, &b);
-	clock_gettime(CLOCK_MONOTONIC, &m);
-	*tick_ns = 1000000000ull / (uint64_t)sysconf(_SC_CLK_TCK);
-	*boot_minus_mono = ((uint64_t)b.tv_sec - (uint64_t)m.tv_sec) * 1000000000ull +
-			   (uint64_t)b.tv_nsec - (uint64_t)m.tv_nsec;
-}
-
-static const struct kp_proc_source kp_recording_proc = {
-	.read = kp_rec_read,
-	.readlink = kp_rec_readlink,
-	.each_pid = kp_rec_each,
-	.clock = kp_rec_clock,
-};
 
 /*
  * The processes that exist when a recording starts, as process records at
  * time 0 (a fork from the parent, then the comm), so a replay's process
  * table starts where the live one did.
  */
+static void kp_record_seed_one(void *arg, int32_t pid)
+{
+	struct kp_rec_writer *w = arg;
+	char buf[512], comm[KP_PROC_COMM_LEN], state;
+	int32_t ppid;
+	uint64_t start;
+	ssize_t n = kp_procfs_read(pid, "stat", buf, sizeof(buf) - 1);
+
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	if (kp_proc_parse_stat(buf, comm, &state, &ppid, &start))
+		return;
+	kp_rec_add_task(w, PERF_RECORD_FORK, pid, ppid, pid, ppid, "", 0, 0);
+	kp_rec_add_task(w, PERF_RECORD_COMM, pid, ppid, pid, ppid, comm, 0, 0);
+}
+
 static void kp_record_seed(struct kp_rec_writer *w)
 {
-	struct dirent *d;
-	DIR *proc = opendir("/proc");
-
-	if (!proc)
-		return;
-	while ((d = readdir(proc))) {
-		char path[300], buf[512], *l, *r;
-		int32_t pid, ppid;
-		ssize_t n;
-		int fd;
-
-		if (d->d_name[0] < '1' || d->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/stat", d->d_name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		buf[n] = '\0';
-		/* "PID (COMM) S PPID ...": comm may hold spaces and parens */
-		l = strchr(buf, '(');
-		r = strrchr(buf, ')');
-		if (!l || !r || r < l || sscanf(r + 1, " %*c %d", &ppid) != 1)
-			continue;
-		*r = '\0';
-		pid = atoi(d->d_name);
-		kp_rec_add_task(w, PERF_RECORD_FORK, pid, ppid, pid, ppid, "", 0, 0);
-		kp_rec_add_task(w, PERF_RECORD_COMM, pid, ppid, pid, ppid, l + 1, 0, 0);
-	}
-	closedir(proc);
+	kp_procfs_each_pid(kp_record_seed_one, w);
 }
 
 /* Lazily: the comm table, the loop and the side-band ring that keeps it. */
@@ -878,7 +821,7 @@ static int kp_host_ready(lua_State *L, struct kp_host *h)
 	h->comm = kp_comm_new();
 	if (!h->comm)
 		return kp_fail(L, -ENOMEM, "out of memory");
-	kp_comm_seed(h->comm);
+	kp_procfs_seed_comm(h->comm);
 	kp_host_procs(h);
 	if (h->opts.record && !h->rec) {
 		struct kp_rec_header hdr;
@@ -899,7 +842,7 @@ static int kp_host_ready(lua_State *L, struct kp_host *h)
 				 "(the /proc reads of kpscript's process table)");
 		kp_src_host = h;
 		if (h->procs)
-			kp_proc_set_source(h->procs, &kp_recording_proc);
+			kp_proc_set_source(h->procs, kp_recording_proc());
 	}
 	h->loop = kp_loop_new(&kp_ops, h, h->comm);
 	if (!h->loop)
@@ -968,7 +911,6 @@ static const char *kp_comm_of(struct kp_host *h, uint32_t pid, uint32_t tid)
 	const char *c = kp_comm_get(h->comm, (int32_t)tid);
 	char path[64], buf[32];
 	ssize_t n;
-	int fd;
 
 	if (c)
 		return c;
@@ -977,15 +919,10 @@ static const char *kp_comm_of(struct kp_host *h, uint32_t pid, uint32_t tid)
 	if (h->opts.replay)
 		return ""; /* the thread was on the recording machine */
 	/* a thread we never heard of: ask /proc once, remember even a miss */
-	snprintf(path, sizeof(path), "/proc/%u/task/%u/comm", pid, tid);
-	buf[0] = '\0';
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		n = read(fd, buf, sizeof(buf) - 1);
-		buf[n > 0 ? n : 0] = '\0';
-		buf[strcspn(buf, "\n")] = '\0';
-		close(fd);
-	}
+	snprintf(path, sizeof(path), "task/%u/comm", tid);
+	n = kp_procfs_read((int32_t)pid, path, buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
 	kp_comm_set(h->comm, (int32_t)pid, (int32_t)tid, buf);
 	c = kp_comm_get(h->comm, (int32_t)tid);
 	return c ? c : "";
@@ -3028,7 +2965,7 @@ static int kp_open_core(lua_State *L)
 	}
 	lua_pushstring(L, KP_VERSION);
 	lua_setfield(L, -2, "version");
-	kp_lagg_open(L);
+	kp_lua_agg_open(L);
 	kp_stack_open(L);
 	return 1;
 }

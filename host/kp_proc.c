@@ -22,7 +22,6 @@
  *   CLOCK_MONOTONIC twin, is set before perf_event_fork() in copy_process(),
  *   so a FORK record's time is never earlier than the task's start.
  */
-#include <dirent.h>
 #include <stddef.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -77,118 +76,32 @@ struct kp_proc_table {
 	char scratch[KP_SCRATCH + 1];
 };
 
-/* ---- the real /proc ---- */
+/* ---- no source: until kp_proc_set_source() names one ---- */
 
-static ssize_t kp_sys_read(void *ctx, int32_t pid, const char *file, char *buf, size_t len)
+static ssize_t kp_none_read(void *ctx, int32_t pid, const char *file, char *buf, size_t len)
 {
-	char path[64];
-	size_t got = 0;
-	int fd, err;
+	(void)ctx, (void)pid, (void)file, (void)buf, (void)len;
+	return -ENOENT;
+}
 
+static int kp_none_each_pid(void *ctx, void (*fn)(void *arg, int32_t pid), void *arg)
+{
+	(void)ctx, (void)fn, (void)arg;
+	return 0;
+}
+
+static void kp_none_clock(void *ctx, uint64_t *tick_ns, uint64_t *boot_minus_mono_ns)
+{
 	(void)ctx;
-	snprintf(path, sizeof(path), "/proc/%d/%s", pid, file);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	while (got < len) {
-		ssize_t n = read(fd, buf + got, len - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = -errno;
-			close(fd);
-			return err;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	return (ssize_t)got;
+	*tick_ns = 10000000ull;
+	*boot_minus_mono_ns = 0;
 }
 
-static ssize_t kp_sys_readlink(void *ctx, int32_t pid, const char *file, char *buf, size_t len)
-{
-	char path[64];
-	ssize_t n;
-
-	(void)ctx;
-	snprintf(path, sizeof(path), "/proc/%d/%s", pid, file);
-	n = readlink(path, buf, len);
-	if (n < 0)
-		return -errno;
-	if ((size_t)n == len)
-		return -ENAMETOOLONG; /* readlink(2) truncates silently */
-	return n;
-}
-
-static int32_t kp_parse_pid(const char *s)
-{
-	long v = 0;
-
-	if (!*s)
-		return -1;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9' || v > 0x7fffffff / 10)
-			return -1;
-		v = v * 10 + (*s - '0');
-	}
-	return v > 0 && v <= 0x7fffffff ? (int32_t)v : -1;
-}
-
-static int kp_sys_each_pid(void *ctx, void (*fn)(void *arg, int32_t pid), void *arg)
-{
-	struct dirent *d;
-	DIR *dir;
-	int n = 0;
-
-	(void)ctx;
-	dir = opendir("/proc");
-	if (!dir)
-		return -errno;
-	while ((d = readdir(dir))) {
-		int32_t pid = kp_parse_pid(d->d_name);
-
-		if (pid > 0) {
-			fn(arg, pid);
-			n++;
-		}
-	}
-	closedir(dir);
-	return n;
-}
-
-static uint64_t kp_ts_ns(const struct timespec *ts)
-{
-	return (uint64_t)ts->tv_sec * 1000000000ull + (uint64_t)ts->tv_nsec;
-}
-
-static void kp_sys_clock(void *ctx, uint64_t *tick_ns, uint64_t *boot_minus_mono_ns)
-{
-	struct timespec mono, boot;
-	long hz = sysconf(_SC_CLK_TCK);
-	uint64_t best = UINT64_MAX;
-
-	(void)ctx;
-	*tick_ns = hz > 0 ? 1000000000ull / (uint64_t)hz : 10000000ull;
-	/* MONOTONIC first: each offset comes out no smaller than the true one
-	 * (so a start moved from /proc is never later than the kernel's), by
-	 * the time between the two reads; the least of three is the closest */
-	for (int i = 0; i < 3; i++) {
-		clock_gettime(CLOCK_MONOTONIC, &mono);
-		clock_gettime(CLOCK_BOOTTIME, &boot);
-		if (kp_ts_ns(&boot) - kp_ts_ns(&mono) < best)
-			best = kp_ts_ns(&boot) - kp_ts_ns(&mono);
-	}
-	*boot_minus_mono_ns = best;
-}
-
-static const struct kp_proc_source kp_sys_source = {
-	.read = kp_sys_read,
-	.readlink = kp_sys_readlink,
-	.each_pid = kp_sys_each_pid,
-	.clock = kp_sys_clock,
+static const struct kp_proc_source kp_none_source = {
+	.read = kp_none_read,
+	.readlink = kp_none_read,
+	.each_pid = kp_none_each_pid,
+	.clock = kp_none_clock,
 };
 
 /* ---- blobs, lists, hash ---- */
@@ -444,141 +357,6 @@ static void kp_forget(struct kp_ent *e, uint32_t bits)
 	kp_ent_sync(e);
 }
 
-/* ---- parsing /proc/PID files (no I/O) ---- */
-
-/*
- * "pid (comm) S ppid ... starttime ...": comm may hold spaces and ')', so
- * it ends at the last ')'; starttime is field 22.
- */
-static int kp_parse_stat(const char *buf, char comm[KP_PROC_COMM_LEN], char *state, int32_t *ppid,
-			 uint64_t *start)
-{
-	const char *l = strchr(buf, '('), *r = strrchr(buf, ')'), *p;
-	size_t n;
-
-	if (!l || !r || r < l)
-		return -EINVAL;
-	n = (size_t)(r - l - 1);
-	if (n > KP_PROC_COMM_LEN - 1)
-		n = KP_PROC_COMM_LEN - 1;
-	memset(comm, 0, KP_PROC_COMM_LEN);
-	memcpy(comm, l + 1, n);
-	p = r + 1;
-	while (*p == ' ')
-		p++;
-	if (!*p)
-		return -EINVAL;
-	*state = *p++;
-	for (int field = 4; field <= 22; field++) {
-		char *end;
-
-		if (field == 22) {
-			while (*p == ' ')
-				p++;
-			if (*p < '0' || *p > '9')
-				return -EINVAL;
-			*start = strtoull(p, &end, 10);
-		} else {
-			long long v = strtoll(p, &end, 10);
-
-			if (field == 4) {
-				if (v < 0 || v > 0x7fffffff)
-					return -EINVAL;
-				*ppid = (int32_t)v;
-			}
-		}
-		if (end == p)
-			return -EINVAL;
-		p = end;
-	}
-	return 0;
-}
-
-/* "Uid:\treal\teffective\tsaved\tfs" (and Gid:) in /proc/PID/status. */
-static int kp_parse_ids(const char *buf, const char *key, uint32_t *real, uint32_t *eff)
-{
-	size_t klen = strlen(key);
-
-	for (const char *p = buf; p;) {
-		unsigned long long r, e;
-		char *end, *end2;
-
-		if (strncmp(p, key, klen)) {
-			p = strchr(p, '\n');
-			p = p ? p + 1 : NULL;
-			continue;
-		}
-		r = strtoull(p + klen, &end, 10);
-		e = strtoull(end, &end2, 10);
-		if (end == p + klen || end2 == end || r >= UINT32_MAX || e >= UINT32_MAX)
-			return -EINVAL;
-		*real = (uint32_t)r;
-		*eff = (uint32_t)e;
-		return 0;
-	}
-	return -ENOENT;
-}
-
-static bool kp_has_controller(const char *list, const char *end, const char *name)
-{
-	size_t n = strlen(name);
-
-	while (list < end) {
-		const char *comma = memchr(list, ',', (size_t)(end - list));
-		const char *stop = comma ? comma : end;
-
-		if ((size_t)(stop - list) == n && !memcmp(list, name, n))
-			return true;
-		list = stop + 1;
-	}
-	return false;
-}
-
-/*
- * Choose the line of /proc/PID/cgroup ("ID:CONTROLLERS:PATH" lines) to keep:
- * the v2 "0::" line, else v1's name=systemd, else another v1 line; a
- * non-root path before "/", and on hybrid hosts (v1 and v2 lines) a path
- * naming a container before any other. @buf is cut into lines in place.
- */
-static int kp_cgroup_pick(char *buf, const char **path, char *id, size_t idlen)
-{
-	char cid[KP_ID_MAX];
-	int best = -1;
-	char *next;
-
-	for (char *line = buf; line && *line; line = next) {
-		char *c1, *c2;
-		bool v2, root;
-		int score;
-
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		c1 = strchr(line, ':');
-		c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-		if (!c2)
-			continue;
-		v2 = c1 == line + 1 && line[0] == '0' && c2 == c1 + 1;
-		root = !strcmp(c2 + 1, "/");
-		if (v2)
-			score = root ? 2 : 5;
-		else if (kp_has_controller(c1 + 1, c2, "name=systemd"))
-			score = root ? 1 : 4;
-		else
-			score = root ? 0 : 3;
-		if (kp_container_id(c2 + 1, cid, sizeof(cid)) == 0)
-			score += 8;
-		else
-			cid[0] = '\0';
-		if (score > best) {
-			best = score;
-			*path = c2 + 1;
-			snprintf(id, idlen, "%s", cid);
-		}
-	}
-	return best < 0 ? -ENOENT : 0;
-}
-
 /* ---- filling from /proc ---- */
 
 static ssize_t kp_read(struct kp_proc_table *t, int32_t pid, const char *file, size_t len)
@@ -618,8 +396,8 @@ static void kp_fill_ids(struct kp_proc_table *t, struct kp_ent *e)
 	struct kp_proc *p = &e->p;
 
 	if (kp_read(t, p->pid, "status", KP_SCRATCH) < 0 ||
-	    kp_parse_ids(t->scratch, "Uid:", &p->uid, &p->euid) ||
-	    kp_parse_ids(t->scratch, "Gid:", &p->gid, &p->egid)) {
+	    kp_proc_parse_ids(t->scratch, "Uid:", &p->uid, &p->euid) ||
+	    kp_proc_parse_ids(t->scratch, "Gid:", &p->gid, &p->egid)) {
 		kp_forget(e, KP_PROC_IDS);
 		return;
 	}
@@ -678,7 +456,7 @@ static void kp_fill_cgroup(struct kp_proc_table *t, struct kp_ent *e)
 
 	kp_forget(e, KP_PROC_CGROUP);
 	if (kp_read(t, e->p.pid, "cgroup", KP_SCRATCH) < 0 ||
-	    kp_cgroup_pick(t->scratch, &path, id, sizeof(id)))
+	    kp_proc_cgroup_pick(t->scratch, &path, id, sizeof(id)))
 		return;
 	plen = strlen(path);
 	ilen = strlen(id);
@@ -712,7 +490,7 @@ static void kp_fill(struct kp_proc_table *t, struct kp_ent *e)
 	n = kp_read(t, e->p.pid, "stat", KP_SCRATCH);
 	if (n == -ENOENT || n == -ESRCH)
 		goto gone;
-	if (n < 0 || kp_parse_stat(t->scratch, comm, &state, &ppid, &ticks)) {
+	if (n < 0 || kp_proc_parse_stat(t->scratch, comm, &state, &ppid, &ticks)) {
 		kp_forget(e, want);
 		return;
 	}
@@ -780,7 +558,7 @@ struct kp_proc_table *kp_proc_new(size_t cap)
 		return NULL;
 	}
 	t->cap = cap;
-	t->src = kp_sys_source;
+	t->src = kp_none_source;
 	return t;
 }
 
@@ -807,7 +585,7 @@ void kp_proc_free(struct kp_proc_table *t)
 
 void kp_proc_set_source(struct kp_proc_table *t, const struct kp_proc_source *src)
 {
-	t->src = src ? *src : kp_sys_source;
+	t->src = src ? *src : kp_none_source;
 }
 
 struct kp_seed {
@@ -1024,132 +802,4 @@ void kp_proc_stats(const struct kp_proc_table *t, size_t *size, uint64_t *evicti
 		*evictions = t->evictions;
 	if (cap)
 		*cap = t->cap;
-}
-
-/* ---- container ids (pure) ---- */
-
-static bool kp_is_id(const char *s, size_t n)
-{
-	if (n != 64)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
-}
-
-static bool kp_starts(const char *s, size_t n, const char *pre)
-{
-	size_t m = strlen(pre);
-
-	return n >= m && !memcmp(s, pre, m);
-}
-
-static bool kp_ends(const char *s, size_t n, const char *suf)
-{
-	size_t m = strlen(suf);
-
-	return n >= m && !memcmp(s + n - m, suf, m);
-}
-
-static int kp_copy(char *out, size_t len, const char *s, size_t n)
-{
-	if (n + 1 > len)
-		return -ENOSPC;
-	memcpy(out, s, n);
-	out[n] = '\0';
-	return 0;
-}
-
-static int kp_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* A systemd unit-name part: "\xNN" escapes ('-' is "\x2d") decoded. */
-static int kp_unescape(const char *s, size_t n, char *out, size_t len)
-{
-	size_t o = 0;
-
-	if (!n)
-		return -ENOENT;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (c == '\\' && i + 3 < n && s[i + 1] == 'x' && kp_hexval(s[i + 2]) >= 0 &&
-		    kp_hexval(s[i + 3]) >= 0) {
-			c = (char)(kp_hexval(s[i + 2]) * 16 + kp_hexval(s[i + 3]));
-			i += 3;
-			if (!c)
-				return -ENOENT;
-		}
-		if (o + 1 >= len)
-			return -ENOSPC;
-		out[o++] = c;
-	}
-	out[o] = '\0';
-	return 0;
-}
-
-/* One path component @c; @inner is the component below it, or NULL. */
-static int kp_match(const char *c, size_t n, const char *inner, size_t inner_n, char *out,
-		    size_t len)
-{
-	/* the runtime prefixes; "crio-conmon-<id>" and "libpod-conmon-<id>"
-	 * (the monitors, not containers) fail the 64-hex test after them */
-	static const char *const pre[] = { "docker-", "cri-containerd-", "crio-", "libpod-" };
-	bool supervisor = inner && inner_n == 10 && !memcmp(inner, "supervisor", 10);
-	size_t base = kp_ends(c, n, ".scope") ? n - 6 : n;
-
-	if (base == n && kp_is_id(c, n))
-		return kp_copy(out, len, c, n);
-	for (size_t i = 0; i < sizeof(pre) / sizeof(pre[0]); i++) {
-		size_t m = strlen(pre[i]);
-
-		if (kp_starts(c, base, pre[i]) && kp_is_id(c + m, base - m))
-			return kp_copy(out, len, c + m, base - m);
-	}
-	if (supervisor)
-		return -ENOENT; /* systemd-nspawn itself, on the host side */
-	if (base != n && kp_starts(c, base, "machine-"))
-		return kp_unescape(c + 8, base - 8, out, len);
-	if (kp_ends(c, n, ".service") && kp_starts(c, n - 8, "systemd-nspawn@"))
-		return kp_unescape(c + 15, n - 8 - 15, out, len);
-	return -ENOENT;
-}
-
-int kp_container_id(const char *cgroup_path, char *out, size_t len)
-{
-	const char *inner = NULL;
-	size_t end, inner_n = 0;
-	int r = -ENOENT;
-
-	if (len)
-		out[0] = '\0';
-	if (!cgroup_path)
-		return -ENOENT;
-	/* innermost first: a container inside a container is the inner one */
-	for (end = strlen(cgroup_path); end > 0;) {
-		size_t start = end;
-
-		while (start > 0 && cgroup_path[start - 1] != '/')
-			start--;
-		if (end > start) {
-			r = kp_match(cgroup_path + start, end - start, inner, inner_n, out, len);
-			if (r != -ENOENT)
-				break;
-			inner = cgroup_path + start;
-			inner_n = end - start;
-		}
-		end = start ? start - 1 : 0;
-	}
-	if (r && len)
-		out[0] = '\0';
-	return r;
 }

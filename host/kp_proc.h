@@ -93,7 +93,9 @@ struct kp_proc {
 };
 
 /*
- * Where /proc/PID/... comes from; tests substitute a fake. Each function
+ * Where /proc/PID/... comes from: the real /proc (kp_procfs_source in
+ * kp_procfs.h), a recording's reads in a replay, or a test's fake; the
+ * table itself does no I/O. Each function
  * returns a byte count or -errno (-ENOENT or -ESRCH: no such process).
  * @read:     up to @len bytes of /proc/@pid/@file, not NUL-terminated.
  * @readlink: the target of /proc/@pid/@file; -ENAMETOOLONG if @len is short.
@@ -111,7 +113,8 @@ struct kp_proc_source {
 };
 
 /**
- * kp_proc_new() - an empty table reading the real /proc.
+ * kp_proc_new() - an empty table with no source (nothing is known of a
+ * process until kp_proc_set_source() names one).
  * @cap: the most entries held (live, exited and remembered-gone), at least 1
  *
  * Return: the table, or NULL with errno set (EINVAL, ENOMEM).
@@ -122,9 +125,29 @@ void kp_proc_free(struct kp_proc_table *t);
 /**
  * kp_proc_set_source() - read /proc through another source.
  * @t: the table
- * @src: the source, copied; NULL restores the real /proc
+ * @src: the source, copied; NULL for none
  */
 void kp_proc_set_source(struct kp_proc_table *t, const struct kp_proc_source *src);
+
+/*
+ * kp_proc_parse_stat() - /proc/PID/stat's comm (at most 15 bytes, NUL
+ * padded), state, ppid (field 4) and start time in ticks (field 22).
+ * Pure. Return: 0 or -EINVAL.
+ */
+int kp_proc_parse_stat(const char *buf, char comm[KP_PROC_COMM_LEN], char *state, int32_t *ppid,
+		       uint64_t *start);
+
+/* "Uid:\treal\teffective\t..." (or @key "Gid:") of /proc/PID/status.
+ * Pure. Return: 0, -ENOENT without the line, -EINVAL when it is bad. */
+int kp_proc_parse_ids(const char *buf, const char *key, uint32_t *real, uint32_t *eff);
+
+/*
+ * kp_proc_cgroup_pick() - the line of /proc/PID/cgroup to keep: the v2 "0::"
+ * one, else v1's name=systemd, else another; a path naming a container
+ * first. @buf is cut into lines in place; *@path points into it; @id gets
+ * the container id (kp_container_id()). Pure. Return: 0 or -ENOENT.
+ */
+int kp_proc_cgroup_pick(char *buf, const char **path, char *id, size_t idlen);
 
 /**
  * kp_proc_seed() - add every process listed in /proc, each marked stale.

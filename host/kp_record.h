@@ -263,4 +263,12 @@ const char *kp_rec_error(const struct kp_rec_reader *r);
 int kp_rec_complete(const struct kp_rec_reader *r);
 void kp_rec_free(struct kp_rec_reader *r);
 
+/*
+ * kp_rec_dump() - --dump FILE: read the recording at @path as untrusted
+ * input and say on stdout what it holds (host, kernel, probes, counts,
+ * whether it is complete); an error goes to stderr. Control bytes of its
+ * strings are printed as \xHH. Return: the exit status, 0 or 1.
+ */
+int kp_rec_dump(const char *path);
+
 #endif

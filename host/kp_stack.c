@@ -231,11 +231,11 @@ void kp_stack_fork(lua_State *L, int32_t ppid, int32_t pid)
 void kp_stack_mmap(lua_State *L, int32_t pid, const struct kp_task_map *t)
 {
 	struct kp_usym *us = peek_usym(L);
-	struct kp_usym_map m;
+	struct kp_map m;
 
 	if (!us || !t->len || t->len > UINT64_MAX - t->addr)
 		return;
-	m = (struct kp_usym_map){
+	m = (struct kp_map){
 		.start = t->addr,
 		.end = t->addr + t->len,
 		.pgoff = t->pgoff,

@@ -15,6 +15,7 @@
 #include "kp_err.h"
 #include "kp_file.h"
 #include "kp_format.h"
+#include "kp_procfs.h"
 #include "kp_tracefs.h"
 
 #define KP_GROUP_PREFIX "kpscript_"
@@ -230,60 +231,64 @@ int kp_dynevent_remove(const char *group, const char *event)
 /* Is @pid of this namespace a running kpscript? */
 static bool kp_is_kpscript(long pid)
 {
-	char path[64], comm[32] = "";
-	FILE *f;
+	char comm[32];
+	ssize_t n;
 
 	if (kill((pid_t)pid, 0) && errno == ESRCH)
 		return false;
-	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
-	f = fopen(path, "re");
-	if (!f)
+	n = kp_procfs_read((int32_t)pid, "comm", comm, sizeof(comm) - 1);
+	if (n < 0)
 		return false;
-	if (!fgets(comm, sizeof(comm), f))
-		comm[0] = '\0';
-	fclose(f);
+	comm[n] = '\0';
 	comm[strcspn(comm, "\n")] = '\0';
 	return strcmp(comm, "kpscript") == 0;
 }
 
+struct kp_ns_find {
+	unsigned long ns;
+	long pid;
+	bool found;
+};
+
+/* Is the process @pid (of our namespace) a kpscript that is f->pid in
+ * namespace f->ns (the last NSpid of its status)? */
+static void kp_ns_check(void *arg, int32_t pid)
+{
+	struct kp_ns_find *f = arg;
+	char name[16], status[4096], *line, *save = NULL;
+	long nspid = -1;
+	ssize_t n;
+
+	snprintf(name, sizeof(name), "%d", pid);
+	if (f->found || kp_pidns(name) != f->ns)
+		return;
+	n = kp_procfs_read(pid, "status", status, sizeof(status) - 1);
+	if (n <= 0)
+		return;
+	status[n] = '\0';
+	for (line = strtok_r(status, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (!strncmp(line, "NSpid:", 6)) {
+			char *last = strrchr(line, '\t');
+
+			nspid = last ? strtol(last + 1, NULL, 10) : -1;
+		}
+		if (!strncmp(line, "Name:", 5) && !strstr(line, "kpscript"))
+			return;
+	}
+	f->found = nspid == f->pid;
+}
+
 /*
  * From the initial namespace every process is visible: is there a running
- * kpscript that is @pid in pid namespace @ns (the last NSpid of its
- * status)?
+ * kpscript that is @pid in pid namespace @ns?
  */
 static bool kp_ns_has_kpscript(unsigned long ns, long pid)
 {
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	bool found = false;
+	struct kp_ns_find f = { .ns = ns, .pid = pid };
 
-	if (!d)
+	if (kp_procfs_each_pid(kp_ns_check, &f) < 0)
 		return true; /* cannot tell: keep the group */
-	while (!found && (e = readdir(d))) {
-		char path[300], line[256];
-		long nspid = -1;
-		FILE *f;
-
-		if (!isdigit((unsigned char)e->d_name[0]) || kp_pidns(e->d_name) != ns)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/status", e->d_name);
-		f = fopen(path, "re");
-		if (!f)
-			continue;
-		while (fgets(line, sizeof(line), f)) {
-			if (!strncmp(line, "NSpid:", 6)) {
-				char *last = strrchr(line, '\t');
-
-				nspid = last ? strtol(last + 1, NULL, 10) : -1;
-			}
-			if (!strncmp(line, "Name:", 5) && !strstr(line, "kpscript"))
-				break;
-		}
-		fclose(f);
-		found = nspid == pid;
-	}
-	closedir(d);
-	return found;
+	return f.found;
 }
 
 /*

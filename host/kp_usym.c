@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "kp_file.h"
+#include "kp_maps.h"
 #include "kp_usym.h"
 
 #define KP_USYM_PROCS 256
@@ -45,13 +46,6 @@
 #define KP_USYM_REFRESH_NS 100000000ull
 /* how many symbols before the nearest one are tried for a nested function */
 #define KP_USYM_NEST 4
-#define KP_DELETED " (deleted)"
-
-struct kp_usym_maps {
-	struct kp_usym_map *maps; /* ascending */
-	size_t n;
-	char *paths; /* the NUL-terminated paths the maps point into */
-};
 
 /* A function of a file, at its link-time address. */
 struct kp_usym_sym {
@@ -85,7 +79,7 @@ struct kp_usym_proc {
 	bool looked; /* a lookup or prime used it since it was made or exec'd */
 	uint64_t used;
 	uint64_t read_ns; /* when the maps were last read or tried */
-	struct kp_usym_maps *maps;
+	struct kp_maps *maps;
 };
 
 struct kp_usym {
@@ -96,291 +90,9 @@ struct kp_usym {
 	size_t last_bin;
 };
 
-/* ---- /proc/PID/maps text ---- */
-
-/* A hex (@base 16) or decimal number at *@p; false on none or overflow. */
-static bool kp_num(const char **p, const char *end, int base, uint64_t *v)
-{
-	const char *s = *p;
-
-	*v = 0;
-	for (; s < end && s - *p < 20; s++) {
-		int d;
-
-		if (*s >= '0' && *s <= '9')
-			d = *s - '0';
-		else if (base == 16 && *s >= 'a' && *s <= 'f')
-			d = *s - 'a' + 10;
-		else
-			break;
-		if (*v > (UINT64_MAX - (uint64_t)d) / (uint64_t)base)
-			return false;
-		*v = *v * (uint64_t)base + (uint64_t)d;
-	}
-	if (s == *p)
-		return false;
-	*p = s;
-	return true;
-}
-
-static bool kp_char(const char **p, const char *end, char c)
-{
-	if (*p == end || **p != c)
-		return false;
-	(*p)++;
-	return true;
-}
-
-/*
- * Parse the line [@s, @end) into @m, its path (not NUL-terminated, without
- * " (deleted)") into @path and @plen. Return: whether the mapping is kept.
- */
-static bool kp_maps_line(const char *s, const char *end, struct kp_usym_map *m, const char **path,
-			 size_t *plen)
-{
-	uint64_t maj, min;
-	bool exec;
-
-	if (!kp_num(&s, end, 16, &m->start) || !kp_char(&s, end, '-') ||
-	    !kp_num(&s, end, 16, &m->end) || !kp_char(&s, end, ' ') || end - s < 5 || s[4] != ' ')
-		return false;
-	exec = s[2] == 'x';
-	s += 5;
-	if (!kp_num(&s, end, 16, &m->pgoff) || !kp_char(&s, end, ' ') ||
-	    !kp_num(&s, end, 16, &maj) || !kp_char(&s, end, ':') || !kp_num(&s, end, 16, &min) ||
-	    !kp_char(&s, end, ' ') || !kp_num(&s, end, 10, &m->ino))
-		return false;
-	while (s < end && *s == ' ')
-		s++;
-	if (!exec || m->end <= m->start || s == end || (*s != '/' && *s != '['))
-		return false;
-	m->dev = makedev(maj, min);
-	*path = s;
-	*plen = (size_t)(end - s);
-	m->deleted = *s == '/' && *plen > strlen(KP_DELETED) &&
-		     !memcmp(end - strlen(KP_DELETED), KP_DELETED, strlen(KP_DELETED));
-	if (m->deleted)
-		*plen -= strlen(KP_DELETED);
-	return true;
-}
-
-static int kp_map_cmp(const void *a, const void *b)
-{
-	const struct kp_usym_map *x = a, *y = b;
-
-	return x->start < y->start ? -1 : x->start > y->start;
-}
-
-struct kp_usym_maps *kp_usym_maps_parse(const char *text, size_t len)
-{
-	struct kp_usym_maps *m = calloc(1, sizeof(*m));
-	size_t n = 0, bytes = 0, at = 0;
-
-	if (!m)
-		return NULL;
-	/* pass 0 counts, pass 1 fills */
-	for (int pass = 0; pass < 2; pass++) {
-		const char *s = text, *end = text + len;
-
-		while (s < end) {
-			const char *nl = memchr(s, '\n', (size_t)(end - s)), *path;
-			const char *eol = nl ? nl : end;
-			struct kp_usym_map map;
-			size_t plen;
-
-			if (kp_maps_line(s, eol, &map, &path, &plen)) {
-				if (pass == 0) {
-					n++;
-					bytes += plen + 1;
-				} else {
-					memcpy(m->paths + at, path, plen);
-					m->paths[at + plen] = '\0';
-					map.path = m->paths + at;
-					at += plen + 1;
-					m->maps[m->n++] = map;
-				}
-			}
-			s = nl ? nl + 1 : end;
-		}
-		if (pass == 0 && n) {
-			m->maps = malloc(n * sizeof(*m->maps));
-			m->paths = malloc(bytes);
-			if (!m->maps || !m->paths) {
-				kp_usym_maps_free(m);
-				errno = ENOMEM;
-				return NULL;
-			}
-		} else if (pass == 0) {
-			break;
-		}
-	}
-	for (size_t i = 1; i < m->n; i++) {
-		if (m->maps[i - 1].start > m->maps[i].start) {
-			qsort(m->maps, m->n, sizeof(*m->maps), kp_map_cmp);
-			break;
-		}
-	}
-	return m;
-}
-
-/*
- * Whether the mapping name @path (as maps or MMAP2 gives it) is kept: a
- * file (a path; perf's "//anon" and the like are none) or a bracketed
- * pseudo-file. *@plen is its length without " (deleted)", which sets
- * *@deleted.
- */
-static bool kp_map_name(const char *path, size_t *plen, bool *deleted)
-{
-	size_t n, dl = strlen(KP_DELETED);
-
-	if (!path || (path[0] != '/' && path[0] != '[') || (path[0] == '/' && path[1] == '/'))
-		return false;
-	n = strlen(path);
-	*deleted = path[0] == '/' && n > dl && !memcmp(path + n - dl, KP_DELETED, dl);
-	*plen = *deleted ? n - dl : n;
-	return true;
-}
-
-/* The index of the first mapping of @m starting above @addr (m->n if none). */
-static size_t kp_maps_after(const struct kp_usym_maps *m, uint64_t addr)
-{
-	size_t lo = 0, hi = m->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (m->maps[mid].start <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/* Whether a mapping of @m meets [@start, @end). */
-static bool kp_maps_overlap(const struct kp_usym_maps *m, uint64_t start, uint64_t end)
-{
-	/* the first mapping starting above @start; the one before may reach it */
-	size_t lo = kp_maps_after(m, start);
-
-	return (lo > 0 && m->maps[lo - 1].end > start) || (lo < m->n && m->maps[lo].start < end);
-}
-
-/*
- * A new set: the mappings of @old with [@cut->start, @cut->end) cut out of
- * them (none when @cut is NULL), then @add with its path @path (@plen
- * bytes, not NUL-terminated) when @add is not NULL. What is left of a
- * mapping above the cut keeps its file offset. Return: the set, or NULL
- * with errno set (ENOMEM).
- */
-static struct kp_usym_maps *kp_maps_edit(const struct kp_usym_maps *old,
-					 const struct kp_usym_map *cut,
-					 const struct kp_usym_map *add, const char *path,
-					 size_t plen)
-{
-	struct kp_usym_maps *m = calloc(1, sizeof(*m));
-	size_t n = 0, bytes = 0, at = 0;
-
-	if (!m)
-		return NULL;
-	/* pass 0 counts, pass 1 fills; a mapping leaves up to two pieces */
-	for (int pass = 0; pass < 2; pass++) {
-		for (size_t i = 0; i < old->n; i++) {
-			const struct kp_usym_map *o = &old->maps[i];
-			bool whole = !cut || o->end <= cut->start || o->start >= cut->end;
-			bool below = !whole && o->start < cut->start;
-			bool above = !whole && o->end > cut->end;
-			size_t len = strlen(o->path) + 1;
-			struct kp_usym_map piece = *o;
-
-			if (!whole && !below && !above)
-				continue;
-			if (pass == 0) {
-				n += whole ? 1 : (size_t)below + (size_t)above;
-				bytes += len;
-				continue;
-			}
-			memcpy(m->paths + at, o->path, len);
-			piece.path = m->paths + at;
-			at += len;
-			if (whole) {
-				m->maps[m->n++] = piece;
-				continue;
-			}
-			if (below) {
-				piece.end = cut->start;
-				m->maps[m->n++] = piece;
-			}
-			if (above) {
-				piece.start = cut->end;
-				piece.end = o->end;
-				piece.pgoff = o->pgoff + (cut->end - o->start);
-				m->maps[m->n++] = piece;
-			}
-		}
-		if (pass == 1)
-			break;
-		if (add) {
-			n++;
-			bytes += plen + 1;
-		}
-		if (!n)
-			return m;
-		m->maps = malloc(n * sizeof(*m->maps));
-		m->paths = malloc(bytes);
-		if (!m->maps || !m->paths) {
-			kp_usym_maps_free(m);
-			errno = ENOMEM;
-			return NULL;
-		}
-	}
-	if (add) {
-		memcpy(m->paths + at, path, plen);
-		m->paths[at + plen] = '\0';
-		m->maps[m->n] = *add;
-		m->maps[m->n++].path = m->paths + at;
-	}
-	/* the pieces are in order, the mapping added may not be */
-	for (size_t i = 1; i < m->n; i++) {
-		if (m->maps[i - 1].start > m->maps[i].start) {
-			qsort(m->maps, m->n, sizeof(*m->maps), kp_map_cmp);
-			break;
-		}
-	}
-	return m;
-}
-
-void kp_usym_maps_free(struct kp_usym_maps *m)
-{
-	if (!m)
-		return;
-	free(m->maps);
-	free(m->paths);
-	free(m);
-}
-
-size_t kp_usym_maps_count(const struct kp_usym_maps *m)
-{
-	return m->n;
-}
-
-const struct kp_usym_map *kp_usym_maps_get(const struct kp_usym_maps *m, size_t i)
-{
-	return i < m->n ? &m->maps[i] : NULL;
-}
-
-const struct kp_usym_map *kp_usym_maps_find(const struct kp_usym_maps *m, uint64_t addr)
-{
-	size_t lo = kp_maps_after(m, addr);
-
-	if (lo == 0 || addr >= m->maps[lo - 1].end)
-		return NULL;
-	return &m->maps[lo - 1];
-}
-
 /* Read and parse /proc/@pid/maps. An empty file (a zombie, a kernel
  * thread) counts as no process. Return: 0 or -errno. */
-static int kp_maps_read(int pid, struct kp_usym_maps **out)
+static int kp_usym_read_maps(int pid, struct kp_maps **out)
 {
 	char path[64], *buf = NULL;
 	size_t n = 0;
@@ -394,7 +106,7 @@ static int kp_maps_read(int pid, struct kp_usym_maps **out)
 		free(buf);
 		return -ENOENT;
 	}
-	*out = kp_usym_maps_parse(buf, n);
+	*out = kp_maps_parse(buf, n);
 	err = *out ? 0 : -errno;
 	free(buf);
 	return err;
@@ -581,7 +293,7 @@ static void kp_bin_clear(struct kp_usym_bin *b)
  * layer's device and inode in maps but its own through stat(). An unlinked
  * file is only reached through map_files: its path may name a newer file.
  */
-static int kp_bin_open(int pid, const struct kp_usym_map *m)
+static int kp_bin_open(int pid, const struct kp_map *m)
 {
 	enum { ROOT, PATH, MAP_FILES, ROOT_ANY };
 	static const int order[] = { ROOT, PATH, MAP_FILES, ROOT_ANY };
@@ -614,7 +326,7 @@ static int kp_bin_open(int pid, const struct kp_usym_map *m)
 	return -1;
 }
 
-static bool kp_bin_is(const struct kp_usym_bin *b, const struct kp_usym_map *m)
+static bool kp_bin_is(const struct kp_usym_bin *b, const struct kp_map *m)
 {
 	return b->path && b->dev == m->dev && b->ino == m->ino && b->deleted == m->deleted &&
 	       !strcmp(b->path, m->path);
@@ -622,7 +334,7 @@ static bool kp_bin_is(const struct kp_usym_bin *b, const struct kp_usym_map *m)
 
 /* The cached table of the file of @m (loading it, perhaps evicting), or
  * NULL when out of memory. A file that cannot be read gets an empty table. */
-static struct kp_usym_bin *kp_bin_get(struct kp_usym *u, int pid, const struct kp_usym_map *m)
+static struct kp_usym_bin *kp_bin_get(struct kp_usym *u, int pid, const struct kp_map *m)
 {
 	struct kp_usym_bin *b = &u->bins[u->last_bin], *lru = NULL;
 	int fd;
@@ -723,7 +435,7 @@ static struct kp_usym_proc *kp_usym_proc_find(struct kp_usym *u, int pid)
  * still outlives the next KP_USYM_PROCS / 2 of them, time enough for its
  * first sample to arrive.
  */
-static struct kp_usym_proc *kp_usym_proc_add(struct kp_usym *u, int pid, struct kp_usym_maps *maps,
+static struct kp_usym_proc *kp_usym_proc_add(struct kp_usym *u, int pid, struct kp_maps *maps,
 					     bool tracked)
 {
 	struct kp_usym_proc *p;
@@ -746,7 +458,7 @@ static struct kp_usym_proc *kp_usym_proc_add(struct kp_usym *u, int pid, struct 
 				unused = q;
 		}
 		p = nunused >= KP_USYM_PROCS / 2 ? unused : lru;
-		kp_usym_maps_free(p->maps);
+		kp_maps_free(p->maps);
 	}
 	*p = (struct kp_usym_proc){
 		.pid = pid,
@@ -763,11 +475,11 @@ static struct kp_usym_proc *kp_usym_proc_add(struct kp_usym *u, int pid, struct 
 static int kp_usym_proc_get(struct kp_usym *u, int pid, struct kp_usym_proc **out)
 {
 	struct kp_usym_proc *p = kp_usym_proc_find(u, pid);
-	struct kp_usym_maps *maps;
+	struct kp_maps *maps;
 	int err;
 
 	if (!p) {
-		err = kp_maps_read(pid, &maps);
+		err = kp_usym_read_maps(pid, &maps);
 		if (err)
 			return err;
 		p = kp_usym_proc_add(u, pid, maps, false);
@@ -788,7 +500,7 @@ void kp_usym_free(struct kp_usym *u)
 	if (!u)
 		return;
 	for (size_t i = 0; i < u->nprocs; i++)
-		kp_usym_maps_free(u->procs[i].maps);
+		kp_maps_free(u->procs[i].maps);
 	for (size_t i = 0; i < KP_USYM_BINS; i++)
 		kp_bin_clear(&u->bins[i]);
 	free(u);
@@ -796,7 +508,7 @@ void kp_usym_free(struct kp_usym *u)
 
 int kp_usym_lookup(struct kp_usym *u, int pid, uint64_t addr, struct kp_usym_frame *out)
 {
-	const struct kp_usym_map *m;
+	const struct kp_map *m;
 	struct kp_usym_proc *p;
 	struct kp_usym_bin *b;
 	int err;
@@ -805,19 +517,19 @@ int kp_usym_lookup(struct kp_usym *u, int pid, uint64_t addr, struct kp_usym_fra
 	err = kp_usym_proc_get(u, pid, &p);
 	if (err)
 		return err;
-	m = kp_usym_maps_find(p->maps, addr);
+	m = kp_maps_find(p->maps, addr);
 	if (!m) {
 		uint64_t now = kp_now_ns();
-		struct kp_usym_maps *maps;
+		struct kp_maps *maps;
 
 		if (p->tracked || now - p->read_ns < KP_USYM_REFRESH_NS)
 			return -ENOENT;
 		p->read_ns = now;
-		if (kp_maps_read(pid, &maps))
+		if (kp_usym_read_maps(pid, &maps))
 			return -ENOENT;
-		kp_usym_maps_free(p->maps);
+		kp_maps_free(p->maps);
 		p->maps = maps;
-		m = kp_usym_maps_find(p->maps, addr);
+		m = kp_maps_find(p->maps, addr);
 		if (!m)
 			return -ENOENT;
 	}
@@ -844,13 +556,13 @@ void kp_usym_forget(struct kp_usym *u, int pid)
 
 	if (!p)
 		return;
-	kp_usym_maps_free(p->maps);
+	kp_maps_free(p->maps);
 	*p = u->procs[--u->nprocs];
 }
 
 int kp_usym_exec(struct kp_usym *u, int pid)
 {
-	struct kp_usym_maps *maps = calloc(1, sizeof(*maps));
+	struct kp_maps *maps = kp_maps_new();
 	struct kp_usym_proc *p = kp_usym_proc_find(u, pid);
 
 	if (!maps) {
@@ -861,7 +573,7 @@ int kp_usym_exec(struct kp_usym *u, int pid)
 		kp_usym_proc_add(u, pid, maps, true);
 		return 0;
 	}
-	kp_usym_maps_free(p->maps);
+	kp_maps_free(p->maps);
 	p->maps = maps;
 	p->tracked = true;
 	p->looked = false; /* a new program, perhaps never sampled */
@@ -872,7 +584,7 @@ int kp_usym_exec(struct kp_usym *u, int pid)
 int kp_usym_fork(struct kp_usym *u, int ppid, int pid)
 {
 	struct kp_usym_proc *parent;
-	struct kp_usym_maps *maps;
+	struct kp_maps *maps;
 
 	if (ppid == pid)
 		return 0;
@@ -888,10 +600,10 @@ int kp_usym_fork(struct kp_usym *u, int ppid, int pid)
 	return 0;
 }
 
-int kp_usym_mmap(struct kp_usym *u, int pid, const struct kp_usym_map *m)
+int kp_usym_mmap(struct kp_usym *u, int pid, const struct kp_map *m)
 {
 	struct kp_usym_proc *p = kp_usym_proc_find(u, pid);
-	struct kp_usym_maps *maps;
+	struct kp_maps *maps;
 	bool keep, deleted = false;
 	size_t plen = 0;
 
@@ -900,25 +612,25 @@ int kp_usym_mmap(struct kp_usym *u, int pid, const struct kp_usym_map *m)
 	if (!p) {
 		/* older than the events: what it mapped before comes from
 		 * /proc while it lives; once gone, only what follows */
-		int err = kp_maps_read(pid, &maps);
+		int err = kp_usym_read_maps(pid, &maps);
 
 		if (err == -ENOMEM)
 			return err;
 		if (err) {
-			maps = calloc(1, sizeof(*maps));
+			maps = kp_maps_new();
 			if (!maps)
 				return -ENOMEM;
 		}
 		p = kp_usym_proc_add(u, pid, maps, true);
 	}
-	keep = kp_map_name(m->path, &plen, &deleted);
+	keep = kp_maps_name(m->path, &plen, &deleted);
 	if (!keep && !kp_maps_overlap(p->maps, m->start, m->end)) {
 		/* JIT code made executable: nothing to cut, nothing to copy */
 		p->tracked = true;
 		return 0;
 	}
 	if (keep) {
-		struct kp_usym_map add = *m;
+		struct kp_map add = *m;
 
 		add.deleted = m->deleted || deleted;
 		maps = kp_maps_edit(p->maps, m, &add, m->path, plen);
@@ -927,7 +639,7 @@ int kp_usym_mmap(struct kp_usym *u, int pid, const struct kp_usym_map *m)
 	}
 	if (!maps)
 		return -ENOMEM;
-	kp_usym_maps_free(p->maps);
+	kp_maps_free(p->maps);
 	p->maps = maps;
 	p->tracked = true;
 	return 0;

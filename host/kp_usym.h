@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kp_maps.h"
+
 /*
  * User-space addresses to symbols, for the user frames of stacks: a
  * process's executable mappings come from /proc/PID/maps, or from the
@@ -15,58 +17,6 @@
  * the least recently used entry.
  */
 struct kp_usym;
-
-/*
- * One executable mapping of /proc/PID/maps.
- * @start, @end: its addresses, [start, end)
- * @pgoff:       the file offset mapped at @start
- * @dev:         makedev(major, minor) of the file's device, as maps shows
- *               it (for overlayfs, the layer holding the file)
- * @ino:         the file's inode
- * @path:        the file's path in the process's mount namespace, without
- *               the " (deleted)" suffix; or a pseudo-file name such as
- *               "[vdso]", which has no symbols here
- * @deleted:     the file was unlinked after it was mapped
- */
-struct kp_usym_map {
-	uint64_t start, end;
-	uint64_t pgoff;
-	uint64_t dev;
-	uint64_t ino;
-	const char *path;
-	bool deleted;
-};
-
-/* The executable mappings of one process, by address. */
-struct kp_usym_maps;
-
-/**
- * kp_usym_maps_parse() - the executable mappings in /proc/PID/maps text.
- * @text: the file's text, "START-END PERMS OFFSET MAJ:MIN INODE [PATH]"
- *        lines (need not be NUL-terminated)
- * @len: its length
- *
- * Kept are mappings with 'x' in PERMS that have a file (a path starting
- * with '/', memfd files included) or a bracketed pseudo-file name
- * ("[vdso]", "[vsyscall]", "[uprobes]"). Anonymous executable memory (JIT
- * code) and lines that do not parse are left out. A path runs to the end
- * of the line, spaces included (the kernel escapes a newline in a file
- * name as "\012"). Pure: no I/O.
- *
- * Return: the mappings, or NULL with errno set (ENOMEM).
- */
-struct kp_usym_maps *kp_usym_maps_parse(const char *text, size_t len);
-void kp_usym_maps_free(struct kp_usym_maps *m);
-
-/* How many mappings @m holds. */
-size_t kp_usym_maps_count(const struct kp_usym_maps *m);
-
-/* Mapping @i of @m (ascending addresses), or NULL past the end. Valid while
- * @m lives. */
-const struct kp_usym_map *kp_usym_maps_get(const struct kp_usym_maps *m, size_t i);
-
-/* The mapping of @m that holds @addr, or NULL. A binary search. */
-const struct kp_usym_map *kp_usym_maps_find(const struct kp_usym_maps *m, uint64_t addr);
 
 /**
  * kp_usym_new() - an empty symbolizer; caches up to 256 processes' maps
@@ -215,7 +165,7 @@ int kp_usym_fork(struct kp_usym *u, int ppid, int pid);
  * Return: 0; -EINVAL when @m->end <= @m->start (nothing changes);
  * -ENOMEM.
  */
-int kp_usym_mmap(struct kp_usym *u, int pid, const struct kp_usym_map *m);
+int kp_usym_mmap(struct kp_usym *u, int pid, const struct kp_map *m);
 
 /**
  * kp_usym_format() - a frame as text, in the manner of perf and bpftrace.

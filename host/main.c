@@ -3,7 +3,6 @@
  * kpscript: Linux kernel and user probes written as Lua scripts.
  */
 #include <errno.h>
-#include <fnmatch.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -19,9 +18,9 @@
 #include <luajit.h>
 #include <lualib.h>
 
-#include "kp_btf.h"
 #include "kp_err.h"
 #include "kp_host.h"
+#include "kp_list.h"
 #include "kp_lua.h"
 #include "kp_record.h"
 #include "kp_tracefs.h"
@@ -92,77 +91,6 @@ static const char kp_usage[] =
     "Exit status: 0 on a clean run, 1 on a script or probe error, 2 on bad usage.\n"
     "Every probe kpscript creates is removed when it exits; probes left by a\n"
     "killed run are removed at the next start.\n";
-
-/* @n bytes of an untrusted recording to stdout: a control byte or DEL is
- * written as \xHH, so a forged file cannot drive the terminal */
-static void kp_put_safe(const char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)p[i];
-
-		if (c < 0x20 || c == 0x7f || c == '\\')
-			printf("\\x%02x", c);
-		else
-			putchar(c);
-	}
-}
-
-/* --dump FILE: read a recording as untrusted input and summarize it */
-static int kp_dump(const char *path)
-{
-	uint64_t samples = 0, tasks = 0, lost = 0;
-	struct kp_rec_item it;
-	struct kp_rec_reader *r;
-	char err[512];
-	int rc;
-
-	r = kp_rec_open_file(path, err, sizeof(err));
-	if (!r) {
-		fprintf(stderr, "kpscript: --dump: %s\n", err);
-		return 1;
-	}
-	while ((rc = kp_rec_next(r, &it)) > 0) {
-		switch (it.type) {
-		case KP_REC_HEADER:
-			printf("recording: host ");
-			kp_put_safe(it.header->host, strlen(it.header->host));
-			printf(", kernel ");
-			kp_put_safe(it.header->release, strlen(it.header->release));
-			printf(", version %u.%u\n", it.header->major, it.header->minor);
-			break;
-		case KP_REC_PROBE:
-			printf("probe %u: ", it.probe.id);
-			kp_put_safe(it.probe.name, it.probe.name_len);
-			if (it.probe.def_len) {
-				printf(" = ");
-				kp_put_safe(it.probe.def, it.probe.def_len);
-			}
-			putchar('\n');
-			break;
-		case KP_REC_SAMPLE:
-			samples++;
-			break;
-		case KP_REC_TASK:
-			tasks++;
-			break;
-		case KP_REC_LOST:
-			lost += it.lost.count;
-			break;
-		default:
-			break;
-		}
-	}
-	if (rc < 0) {
-		fprintf(stderr, "kpscript: --dump: %s\n", kp_rec_error(r));
-		kp_rec_free(r);
-		return 1;
-	}
-	printf("samples %llu, process records %llu, lost %llu, %s\n", (unsigned long long)samples,
-	       (unsigned long long)tasks, (unsigned long long)lost,
-	       kp_rec_complete(r) ? "complete" : "cut short (the recorder did not end cleanly)");
-	kp_rec_free(r);
-	return 0;
-}
 
 struct kp_args {
 	const char *code;
@@ -272,7 +200,7 @@ static int kp_parse_args(int argc, char **argv, struct kp_args *a)
 			a->host.record = optarg;
 			break;
 		case OPT_DUMP:
-			exit(kp_dump(optarg));
+			exit(kp_rec_dump(optarg));
 		case OPT_REPLAY:
 			a->host.replay = optarg;
 			break;
@@ -327,100 +255,6 @@ static int kp_parse_args(int argc, char **argv, struct kp_args *a)
 		a->host.argv = a->argv;
 	}
 	return 0;
-}
-
-struct kp_proto_ctx {
-	const struct kp_btf *btf;
-	const char *pattern;
-	int shown;
-};
-
-static int kp_list_proto(const char *name, void *ctx)
-{
-	struct kp_proto_ctx *c = ctx;
-	char full[512], proto[2048];
-
-	snprintf(full, sizeof(full), "kprobe:%.480s", name);
-	if (c->pattern && fnmatch(c->pattern, name, 0) && fnmatch(c->pattern, full, 0))
-		return 0;
-	if (kp_btf_proto(c->btf, name, proto, sizeof(proto)))
-		return 0;
-	printf("%s\n    %s\n", full, proto);
-	c->shown++;
-	return 0;
-}
-
-/* -l -v: kernel functions with their prototypes from BTF */
-static int kp_list_protos(const char *pattern)
-{
-	struct kp_proto_ctx c = { .pattern = pattern };
-	struct kp_btf *b = kp_btf_load();
-
-	if (!b) {
-		fprintf(stderr, "kpscript: -l -v: no kernel BTF (/sys/kernel/btf/vmlinux): "
-				"prototypes cannot be shown\n");
-		return 0;
-	}
-	c.btf = b;
-	kp_btf_each_func(b, kp_list_proto, &c);
-	kp_btf_free(b);
-	if (c.shown && !kp_tracefs_has("kprobe_events"))
-		fprintf(stderr, "kpscript: prototypes from BTF; this kernel has no kprobes "
-				"(CONFIG_KPROBES), so these functions cannot be probed here\n");
-	return c.shown;
-}
-
-/* -l: tracepoints from available_events, kernel functions where kprobes
- * exist (available_filter_functions lists what the kernel lets be probed);
- * with -v, kernel functions with their prototypes from BTF instead. */
-static int kp_list(const char *pattern, bool verbose)
-{
-	char *text, *line, *save = NULL;
-	int err, shown = 0;
-
-	if (!kp_tracefs_dir()) {
-		fprintf(stderr, "kpscript: -l: tracefs is not mounted and could not be mounted\n");
-		return 1;
-	}
-	err = kp_tracefs_read("available_events", &text, NULL);
-	if (err) {
-		fprintf(stderr, "kpscript: -l: reading available_events: %s%s\n", kp_strerror(err),
-			err == -EACCES ? " (run as root)" : "");
-		return 1;
-	}
-	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char full[512];
-
-		snprintf(full, sizeof(full), "tracepoint:%.480s", line);
-		if (pattern && fnmatch(pattern, line, 0) && fnmatch(pattern, full, 0))
-			continue;
-		puts(full);
-		shown++;
-	}
-	free(text);
-	if (verbose) {
-		shown += kp_list_protos(pattern);
-	} else if (kp_tracefs_has("kprobe_events") &&
-		   !kp_tracefs_read("available_filter_functions", &text, NULL)) {
-		save = NULL;
-		for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-			char full[512];
-
-			line[strcspn(line, " \t")] = '\0';
-			snprintf(full, sizeof(full), "kprobe:%.480s", line);
-			if (pattern && fnmatch(pattern, line, 0) && fnmatch(pattern, full, 0))
-				continue;
-			puts(full);
-			shown++;
-		}
-		free(text);
-	} else if (pattern && !shown) {
-		fprintf(stderr,
-			"kpscript: nothing matches '%s' (kernel functions are not listed: "
-			"this kernel has no kprobes, CONFIG_KPROBES)\n",
-			pattern);
-	}
-	return shown ? 0 : 1;
 }
 
 /* SCRIPT as given, else a script shipped with kpscript: next to the binary

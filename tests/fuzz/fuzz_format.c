@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "kp_err.h"
+#include "kp_decode.h"
 #include "kp_format.h"
 #include "fuzz.h"
 

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 
 #include "kp_err.h"
+#include "kp_decode.h"
 #include "kp_format.h"
 #include "kp_record.h"
 #include "kp_stack.h"

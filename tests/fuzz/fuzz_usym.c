@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * kp_usym_maps_parse() of /proc/PID/maps text (a traced process chooses its
+ * kp_maps_parse() of /proc/PID/maps text (a traced process chooses its
  * file names, spaces, newlines as "\012" and " (deleted)" included), the
- * binary search kp_usym_maps_find(), and kp_usym_format() of the frames
+ * binary search kp_maps_find(), and kp_usym_format() of the frames
  * user stacks print.
  *
  * Input: the maps text, then optionally a NUL byte and 8-byte little-endian
@@ -29,9 +29,9 @@ static void format(const struct kp_usym_frame *f, uint64_t addr, size_t len)
 	free(buf);
 }
 
-static void lookup(const struct kp_usym_maps *m, uint64_t addr)
+static void lookup(const struct kp_maps *m, uint64_t addr)
 {
-	const struct kp_usym_map *hit = kp_usym_maps_find(m, addr);
+	const struct kp_map *hit = kp_maps_find(m, addr);
 	struct kp_usym_frame f = { 0 };
 
 	if (hit) {
@@ -40,13 +40,12 @@ static void lookup(const struct kp_usym_maps *m, uint64_t addr)
 		f.off = addr - hit->start + hit->pgoff;
 	} else {
 		/* no mapping holds it: check them all, for a short text */
-		for (size_t i = 0; i < kp_usym_maps_count(m) && i < 64; i++) {
-			const struct kp_usym_map *x = kp_usym_maps_get(m, i);
+		for (size_t i = 0; i < kp_maps_count(m) && i < 64; i++) {
+			const struct kp_map *x = kp_maps_get(m, i);
 
 			/* overlapping mappings may hide one another; the kernel
 			 * never writes them */
-			if (i + 1 < kp_usym_maps_count(m) &&
-			    x->end > kp_usym_maps_get(m, i + 1)->start)
+			if (i + 1 < kp_maps_count(m) && x->end > kp_maps_get(m, i + 1)->start)
 				break;
 			FZ_CHECK(addr < x->start || addr >= x->end);
 		}
@@ -64,25 +63,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *q = nul ? nul + 1 : NULL;
 	size_t qlen = nul ? size - tlen - 1 : 0;
 	char *text = fz_dup(data, tlen, 0);
-	struct kp_usym_maps *m;
+	struct kp_maps *m;
 	size_t n;
 
-	m = kp_usym_maps_parse(text, tlen);
+	m = kp_maps_parse(text, tlen);
 	if (!m) {
 		FZ_CHECK(errno == ENOMEM);
 		free(text);
 		return 0;
 	}
-	n = kp_usym_maps_count(m);
-	FZ_CHECK(kp_usym_maps_get(m, n) == NULL);
+	n = kp_maps_count(m);
+	FZ_CHECK(kp_maps_get(m, n) == NULL);
 	for (size_t i = 0; i < n; i++) {
-		const struct kp_usym_map *x = kp_usym_maps_get(m, i);
+		const struct kp_map *x = kp_maps_get(m, i);
 
 		FZ_CHECK(x && x->start < x->end && x->path);
 		FZ_CHECK(x->path[0] == '/' || x->path[0] == '[');
 		FZ_CHECK(!strchr(x->path, '\n'));
 		if (i)
-			FZ_CHECK(kp_usym_maps_get(m, i - 1)->start <= x->start);
+			FZ_CHECK(kp_maps_get(m, i - 1)->start <= x->start);
 		if (i < 64) {
 			lookup(m, x->start);
 			lookup(m, x->end - 1);
@@ -93,7 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		lookup(m, fz_le(q, 8));
 	lookup(m, 0);
 	lookup(m, UINT64_MAX);
-	kp_usym_maps_free(m);
+	kp_maps_free(m);
 	free(text);
 	return 0;
 }

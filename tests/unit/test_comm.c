@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "kp_comm.h"
+#include "kp_procfs.h"
 #include "t.h"
 
 extern size_t __sanitizer_get_current_allocated_bytes(void) __attribute__((weak));
@@ -343,8 +344,8 @@ static void test_seed(void)
 	thread_up = pthread_create(&th, NULL, thread_main, &t) == 0 &&
 		    read(t.up[0], &tid, sizeof(tid)) == sizeof(tid);
 	T_OK(thread_up, "seed: a helper thread named kp_seed_thr runs");
-	n = kp_comm_seed(c);
-	T_OK(n > 0, "seed: kp_comm_seed seeds processes (got %d)", n);
+	n = kp_procfs_seed_comm(c);
+	T_OK(n > 0, "seed: kp_procfs_seed_comm seeds processes (got %d)", n);
 	T_EQ_UINT(kp_comm_size(c), (unsigned)n, "seed: one entry per process seeded");
 	T_EQ_STR(kp_comm_get(c, getpid()), want, "seed: own comm found under getpid()");
 	T_EQ_INT(kp_comm_pid(c, getpid()), getpid(), "seed: own pid recorded for the main thread");

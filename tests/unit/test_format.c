@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "kp_err.h"
+#include "kp_decode.h"
 #include "kp_format.h"
 #include "t.h"
 

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "kp_proc.h"
+#include "kp_procfs.h"
 #include "t.h"
 
 #define SEC 1000000000ull
@@ -930,6 +931,7 @@ static void test_live_self(const char *argv0)
 		T_OK(0, "live: kp_proc_new");
 		return;
 	}
+	kp_proc_set_source(t, &kp_procfs_source);
 	seeded = kp_proc_seed(t);
 	T_OK(seeded > 1, "live: seed found processes (%d)", seeded);
 	p = kp_proc_get(t, getpid());
@@ -984,6 +986,8 @@ static void test_live_child(void)
 
 	if (!t || !t2)
 		goto out;
+	kp_proc_set_source(t, &kp_procfs_source);
+	kp_proc_set_source(t2, &kp_procfs_source);
 	kp_proc_seed(t);
 	kp_proc_get(t, getpid());
 	child = fork();

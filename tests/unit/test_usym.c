@@ -69,7 +69,7 @@ static uint64_t fn_addr(int (*fn)(int))
 	return (uint64_t)(uintptr_t)fn;
 }
 
-static void map_is(const struct kp_usym_map *m, uint64_t start, uint64_t end, uint64_t pgoff,
+static void map_is(const struct kp_map *m, uint64_t start, uint64_t end, uint64_t pgoff,
 		   uint64_t dev, uint64_t ino, const char *path, bool deleted, const char *what)
 {
 	T_OK(m && m->start == start && m->end == end && m->pgoff == pgoff && m->dev == dev &&
@@ -80,7 +80,7 @@ static void map_is(const struct kp_usym_map *m, uint64_t start, uint64_t end, ui
 
 static void test_maps(void)
 {
-	struct kp_usym_maps *m = kp_usym_maps_parse(maps_text, strlen(maps_text));
+	struct kp_maps *m = kp_maps_parse(maps_text, strlen(maps_text));
 	static const char unsorted[] = "7f2000000000-7f2000001000 r-xp 00000000 fd:01 2 /b\n"
 				       "7f1000000000-7f1000001000 r-xp 00000000 fd:01 1 /a\n";
 	uint64_t fd01 = makedev(0xfd, 1);
@@ -88,53 +88,49 @@ static void test_maps(void)
 	T_OK(m != NULL, "maps: fixture parses");
 	if (!m)
 		return;
-	T_EQ_UINT(kp_usym_maps_count(m), 8, "maps: executable files and pseudo-files are kept");
-	map_is(kp_usym_maps_get(m, 0), 0x55d0c0a02000, 0x55d0c0a08000, 0x2000, fd01, 1234567,
+	T_EQ_UINT(kp_maps_count(m), 8, "maps: executable files and pseudo-files are kept");
+	map_is(kp_maps_get(m, 0), 0x55d0c0a02000, 0x55d0c0a08000, 0x2000, fd01, 1234567,
 	       "/usr/bin/prog", false, "the program's text, not its data");
-	map_is(kp_usym_maps_get(m, 1), 0x7f1000028000, 0x7f10001bd000, 0x28000, fd01, 2222,
+	map_is(kp_maps_get(m, 1), 0x7f1000028000, 0x7f10001bd000, 0x28000, fd01, 2222,
 	       "/usr/lib/x86_64-linux-gnu/libc.so.6", false, "libc's text");
-	map_is(kp_usym_maps_get(m, 2), 0x7f2000000000, 0x7f2000001000, 0x1000, fd01, 3333,
+	map_is(kp_maps_get(m, 2), 0x7f2000000000, 0x7f2000001000, 0x1000, fd01, 3333,
 	       "/tmp/old lib (x).so", true, "a deleted file with spaces in its name");
-	map_is(kp_usym_maps_get(m, 3), 0x7f3000000000, 0x7f3000001000, 0, makedev(0, 1), 4444,
+	map_is(kp_maps_get(m, 3), 0x7f3000000000, 0x7f3000001000, 0, makedev(0, 1), 4444,
 	       "/memfd:jit", true, "a memfd");
-	map_is(kp_usym_maps_get(m, 4), 0x7f4000000000, 0x7f4000002000, 0, makedev(0x103, 2), 5555,
+	map_is(kp_maps_get(m, 4), 0x7f4000000000, 0x7f4000002000, 0, makedev(0x103, 2), 5555,
 	       "/opt/my app/bin/tool ", false, "spaces inside and after a path, a 3-digit major");
-	map_is(kp_usym_maps_get(m, 5), 0x7f5000000000, 0x7f5000001000, 0, fd01, 6666,
+	map_is(kp_maps_get(m, 5), 0x7f5000000000, 0x7f5000001000, 0, fd01, 6666,
 	       "/srv/a (deleted) b", false, "\" (deleted)\" only counts at the end");
-	map_is(kp_usym_maps_get(m, 6), 0x7ffd00102000, 0x7ffd00104000, 0, 0, 0, "[vdso]", false,
+	map_is(kp_maps_get(m, 6), 0x7ffd00102000, 0x7ffd00104000, 0, 0, 0, "[vdso]", false,
 	       "the vDSO as a pseudo-file");
-	map_is(kp_usym_maps_get(m, 7), 0xffffffffff600000, 0xffffffffff601000, 0, 0, 0,
-	       "[vsyscall]", false, "the vsyscall page, last line without a newline");
-	T_OK(kp_usym_maps_get(m, 8) == NULL, "maps: get past the end is NULL");
+	map_is(kp_maps_get(m, 7), 0xffffffffff600000, 0xffffffffff601000, 0, 0, 0, "[vsyscall]",
+	       false, "the vsyscall page, last line without a newline");
+	T_OK(kp_maps_get(m, 8) == NULL, "maps: get past the end is NULL");
 
-	T_OK(kp_usym_maps_find(m, 0x55d0c0a02000) == kp_usym_maps_get(m, 0),
-	     "maps: find the first byte");
-	T_OK(kp_usym_maps_find(m, 0x55d0c0a07fff) == kp_usym_maps_get(m, 0),
-	     "maps: find the last byte");
-	T_OK(kp_usym_maps_find(m, 0x55d0c0a08000) == NULL, "maps: the end is outside");
-	T_OK(kp_usym_maps_find(m, 0x55d0c0a01fff) == NULL,
-	     "maps: a non-executable mapping is not kept");
-	T_OK(kp_usym_maps_find(m, 0x7f0000000010) == NULL,
-	     "maps: anonymous executable memory is not");
-	T_OK(kp_usym_maps_find(m, 0x1000) == NULL, "maps: below every mapping");
-	T_OK(kp_usym_maps_find(m, 0x7ffe00000000) == NULL, "maps: a line that does not parse");
-	T_OK(kp_usym_maps_find(m, 0x7ffd00103000) == kp_usym_maps_get(m, 6), "maps: find the vDSO");
-	T_OK(kp_usym_maps_find(m, UINT64_MAX) == NULL, "maps: the top address");
-	kp_usym_maps_free(m);
+	T_OK(kp_maps_find(m, 0x55d0c0a02000) == kp_maps_get(m, 0), "maps: find the first byte");
+	T_OK(kp_maps_find(m, 0x55d0c0a07fff) == kp_maps_get(m, 0), "maps: find the last byte");
+	T_OK(kp_maps_find(m, 0x55d0c0a08000) == NULL, "maps: the end is outside");
+	T_OK(kp_maps_find(m, 0x55d0c0a01fff) == NULL, "maps: a non-executable mapping is not kept");
+	T_OK(kp_maps_find(m, 0x7f0000000010) == NULL, "maps: anonymous executable memory is not");
+	T_OK(kp_maps_find(m, 0x1000) == NULL, "maps: below every mapping");
+	T_OK(kp_maps_find(m, 0x7ffe00000000) == NULL, "maps: a line that does not parse");
+	T_OK(kp_maps_find(m, 0x7ffd00103000) == kp_maps_get(m, 6), "maps: find the vDSO");
+	T_OK(kp_maps_find(m, UINT64_MAX) == NULL, "maps: the top address");
+	kp_maps_free(m);
 
-	m = kp_usym_maps_parse(unsorted, strlen(unsorted));
-	T_OK(m && kp_usym_maps_count(m) == 2 && !strcmp(kp_usym_maps_get(m, 0)->path, "/a") &&
-		 kp_usym_maps_find(m, 0x7f2000000800) == kp_usym_maps_get(m, 1),
+	m = kp_maps_parse(unsorted, strlen(unsorted));
+	T_OK(m && kp_maps_count(m) == 2 && !strcmp(kp_maps_get(m, 0)->path, "/a") &&
+		 kp_maps_find(m, 0x7f2000000800) == kp_maps_get(m, 1),
 	     "maps: lines out of order are sorted");
-	kp_usym_maps_free(m);
+	kp_maps_free(m);
 
-	m = kp_usym_maps_parse("", 0);
-	T_OK(m && kp_usym_maps_count(m) == 0 && !kp_usym_maps_find(m, 0x1000), "maps: empty text");
-	kp_usym_maps_free(m);
+	m = kp_maps_parse("", 0);
+	T_OK(m && kp_maps_count(m) == 0 && !kp_maps_find(m, 0x1000), "maps: empty text");
+	kp_maps_free(m);
 	/* a length shorter than the text: only what it covers counts */
-	m = kp_usym_maps_parse(maps_text, 90);
-	T_OK(m && kp_usym_maps_count(m) == 0, "maps: a cut first line keeps nothing");
-	kp_usym_maps_free(m);
+	m = kp_maps_parse(maps_text, 90);
+	T_OK(m && kp_maps_count(m) == 0, "maps: a cut first line keeps nothing");
+	kp_maps_free(m);
 }
 
 /* lookup(@addr) in this process is @sym+@off in a file whose path has @file. */
@@ -676,13 +672,13 @@ out:
 
 /* The mapping of this process that holds @addr, from its maps; the copy's
  * path points into *@keep, which the caller frees. */
-static bool self_map(uint64_t addr, struct kp_usym_map *out, struct kp_usym_maps **keep)
+static bool self_map(uint64_t addr, struct kp_map *out, struct kp_maps **keep)
 {
 	char buf[1 << 16];
 	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 	size_t n = 0;
 	ssize_t r;
-	const struct kp_usym_map *m;
+	const struct kp_map *m;
 
 	*keep = NULL;
 	if (fd < 0)
@@ -690,8 +686,8 @@ static bool self_map(uint64_t addr, struct kp_usym_map *out, struct kp_usym_maps
 	while (n < sizeof(buf) && (r = read(fd, buf + n, sizeof(buf) - n)) > 0)
 		n += (size_t)r;
 	close(fd);
-	*keep = kp_usym_maps_parse(buf, n);
-	m = *keep ? kp_usym_maps_find(*keep, addr) : NULL;
+	*keep = kp_maps_parse(buf, n);
+	m = *keep ? kp_maps_find(*keep, addr) : NULL;
 	if (!m)
 		return false;
 	*out = *m;
@@ -722,23 +718,23 @@ static void same_as(struct kp_usym *u, int pid, int ref, uint64_t addr, const ch
 	T_OK(err == 0 && f.file && !strcmp(a, b), "%s (%s, want %s)", what, a, b);
 }
 
-static struct kp_usym_map fake_map(uint64_t start, uint64_t end, uint64_t pgoff, const char *path)
+static struct kp_map fake_map(uint64_t start, uint64_t end, uint64_t pgoff, const char *path)
 {
-	return (struct kp_usym_map){ .start = start, .end = end, .pgoff = pgoff, .path = path };
+	return (struct kp_map){ .start = start, .end = end, .pgoff = pgoff, .path = path };
 }
 
 static void test_track(struct kp_usym *u)
 {
 	uint64_t target = fn_addr(kp_test_target), x = 0x7e0000000000;
-	struct kp_usym_maps *keep;
-	struct kp_usym_map text, m;
+	struct kp_maps *keep;
+	struct kp_map text, m;
 	struct kp_usym_frame f;
 	int fake = FAKE_PID, err;
 	pid_t c;
 
 	if (!self_map(target, &text, &keep)) {
 		printf("skip - track: this program's text is not in its maps\n");
-		kp_usym_maps_free(keep);
+		kp_maps_free(keep);
 		return;
 	}
 	T_EQ_INT(kp_usym_lookup(u, fake, target, &f), -ENOENT, "track: a pid without /proc");
@@ -873,7 +869,7 @@ static void test_track(struct kp_usym *u)
 out:
 	for (int i = 0; i < 800; i++)
 		kp_usym_forget(u, fake + i);
-	kp_usym_maps_free(keep);
+	kp_maps_free(keep);
 }
 
 int main(void)

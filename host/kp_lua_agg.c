@@ -27,257 +27,26 @@
 #include <lua.h>
 
 #include "kp_agg.h"
-#include "kp_lagg.h"
+#include "kp_lua_agg.h"
 #include "kp_lua.h"
 #include "kp_stack.h"
 
 #define KP_AGG_MT "kp.Agg"
-#define KP_TUPLE_MAX 16
 
-struct kp_lagg {
+struct kp_lua_agg {
 	struct kp_agg *a; /* NULL once collected */
-	unsigned char *buf; /* the key being encoded */
-	size_t len, cap;
+	struct kp_aggkey key; /* the key being encoded */
 };
 
 static const char *const kind_names[] = { "count", "sum", "stats", "hist", "lhist" };
 
-static struct kp_lagg *check_agg(lua_State *L, int i)
+static struct kp_lua_agg *check_agg(lua_State *L, int i)
 {
-	struct kp_lagg *g = luaL_checkudata(L, i, KP_AGG_MT);
+	struct kp_lua_agg *g = luaL_checkudata(L, i, KP_AGG_MT);
 
 	if (!g->a)
 		luaL_error(L, "aggregate is freed");
 	return g;
-}
-
-/* ---- keys -------------------------------------------------------------- */
-
-static void key_put(lua_State *L, struct kp_lagg *g, const void *p, size_t n)
-{
-	if (g->len + n > g->cap) {
-		size_t cap = g->cap ? g->cap : 256;
-		unsigned char *nb;
-
-		while (cap < g->len + n)
-			cap *= 2;
-		nb = realloc(g->buf, cap);
-		if (!nb)
-			luaL_error(L, "out of memory");
-		g->buf = nb;
-		g->cap = cap;
-	}
-	memcpy(g->buf + g->len, p, n);
-	g->len += n;
-}
-
-static void key_tag(lua_State *L, struct kp_lagg *g, char tag)
-{
-	key_put(L, g, &tag, 1);
-}
-
-static void key_be64(lua_State *L, struct kp_lagg *g, uint64_t v)
-{
-	unsigned char b[8];
-
-	for (int i = 0; i < 8; i++)
-		b[i] = (unsigned char)(v >> (56 - 8 * i));
-	key_put(L, g, b, 8);
-}
-
-static void key_be32(lua_State *L, struct kp_lagg *g, uint32_t v)
-{
-	unsigned char b[4] = { (unsigned char)(v >> 24), (unsigned char)(v >> 16),
-			       (unsigned char)(v >> 8), (unsigned char)v };
-
-	key_put(L, g, b, 4);
-}
-
-static void key_int(lua_State *L, struct kp_lagg *g, int64_t v)
-{
-	key_tag(L, g, 'i');
-	key_be64(L, g, (uint64_t)v ^ (1ULL << 63));
-}
-
-static int key_value(lua_State *L, struct kp_lagg *g, int i, int depth)
-{
-	switch (lua_type(L, i)) {
-	case LUA_TNIL:
-		key_tag(L, g, 'n');
-		return 0;
-	case LUA_TBOOLEAN: {
-		unsigned char b = (unsigned char)lua_toboolean(L, i);
-
-		key_tag(L, g, 'b');
-		key_put(L, g, &b, 1);
-		return 0;
-	}
-	case LUA_TNUMBER: {
-		double d = lua_tonumber(L, i);
-
-		if (d == floor(d) && fabs(d) < 9223372036854775808.0) {
-			key_int(L, g, (int64_t)d);
-		} else {
-			uint64_t bits;
-
-			if (d == 0)
-				d = 0; /* -0 and 0 are one key */
-			memcpy(&bits, &d, 8);
-			key_tag(L, g, 'd');
-			key_be64(L, g, bits);
-		}
-		return 0;
-	}
-	case LUA_TSTRING: {
-		size_t n;
-		const char *s = lua_tolstring(L, i, &n);
-
-		if (n > UINT32_MAX)
-			return luaL_error(L, "aggregate key: string too long");
-		key_tag(L, g, 's');
-		key_be32(L, g, (uint32_t)n);
-		key_put(L, g, s, n);
-		return 0;
-	}
-	case LUA_TUSERDATA: {
-		struct kp_stack *st = kp_stack_test(L, i);
-
-		if (!st)
-			break;
-		key_tag(L, g, 'k');
-		key_be32(L, g, (uint32_t)st->pid);
-		key_be32(L, g, (uint32_t)st->nkernel << 16 | st->nuser);
-		for (unsigned int k = 0; k < (unsigned int)st->nkernel + st->nuser; k++)
-			key_be64(L, g, st->ip[k]);
-		return 0;
-	}
-	case LUA_TTABLE: {
-		size_t n = lua_objlen(L, i);
-
-		if (depth > 0)
-			return luaL_error(L, "aggregate key: a tuple cannot hold a table");
-		if (n == 0)
-			return luaL_error(L, "aggregate key: an empty table is not a tuple");
-		if (n > KP_TUPLE_MAX)
-			return luaL_error(L, "aggregate key: a tuple holds at most %d values",
-					  KP_TUPLE_MAX);
-		key_tag(L, g, 't');
-		key_be32(L, g, (uint32_t)n);
-		for (size_t k = 1; k <= n; k++) {
-			lua_rawgeti(L, i, (int)k);
-			key_value(L, g, -1, depth + 1);
-			lua_pop(L, 1);
-		}
-		return 0;
-	}
-	default: {
-		uint64_t v;
-		int is_unsigned;
-
-		if (lua_type(L, i) != 10 /* LUA_TCDATA */ ||
-		    !kp_lua_cdata_int(L, i, &v, &is_unsigned))
-			break;
-		if (is_unsigned && v >= 1ULL << 63) {
-			key_tag(L, g, 'u');
-			key_be64(L, g, v);
-		} else {
-			key_int(L, g, (int64_t)v);
-		}
-		return 0;
-	}
-	}
-	return luaL_error(L,
-			  "aggregate key: %s cannot be a key (use nil, a boolean, number, "
-			  "string, 64-bit integer, stack, or a table of those)",
-			  luaL_typename(L, i));
-}
-
-/* Encode the key at @i into g->buf; nil alone is the empty key. */
-static void key_encode(lua_State *L, struct kp_lagg *g, int i)
-{
-	g->len = 0;
-	if (lua_isnoneornil(L, i))
-		return;
-	key_value(L, g, i, 0);
-}
-
-static uint64_t get_be(const unsigned char *p, int n)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-/* Push the value encoded at *@p (bytes written by this file). */
-static void key_decode(lua_State *L, const unsigned char **p, const unsigned char *end)
-{
-	const unsigned char *q = *p;
-	char tag = (char)*q++;
-
-	luaL_checkstack(L, 4, "aggregate key");
-	switch (tag) {
-	case 'b':
-		lua_pushboolean(L, *q++);
-		break;
-	case 'i':
-		kp_lua_push_int64(L, get_be(q, 8) ^ (1ULL << 63), true);
-		q += 8;
-		break;
-	case 'u':
-		kp_lua_push_int64(L, get_be(q, 8), false);
-		q += 8;
-		break;
-	case 'd': {
-		uint64_t bits = get_be(q, 8);
-		double d;
-
-		memcpy(&d, &bits, 8);
-		lua_pushnumber(L, d);
-		q += 8;
-		break;
-	}
-	case 's': {
-		size_t n = (size_t)get_be(q, 4);
-
-		lua_pushlstring(L, (const char *)q + 4, n);
-		q += 4 + n;
-		break;
-	}
-	case 'k': {
-		int32_t pid = (int32_t)get_be(q, 4);
-		uint32_t counts = (uint32_t)get_be(q + 4, 4);
-		uint16_t nk = (uint16_t)(counts >> 16), nu = (uint16_t)counts;
-		uint64_t ips[2 * KP_STACK_MAX];
-
-		q += 8;
-		if (nk > KP_STACK_MAX)
-			nk = KP_STACK_MAX;
-		if (nu > KP_STACK_MAX)
-			nu = KP_STACK_MAX;
-		for (unsigned int k = 0; k < (unsigned int)nk + nu; k++)
-			ips[k] = get_be(q + 8 * k, 8);
-		q += 8 * ((size_t)nk + nu);
-		kp_stack_push(L, pid, ips, nk, ips + nk, nu);
-		break;
-	}
-	case 't': {
-		uint32_t n = (uint32_t)get_be(q, 4);
-
-		q += 4;
-		lua_createtable(L, (int)n, 0);
-		for (uint32_t k = 1; k <= n && q < end; k++) {
-			key_decode(L, &q, end);
-			lua_rawseti(L, -2, (int)k);
-		}
-		break;
-	}
-	default: /* 'n' */
-		lua_pushnil(L);
-		break;
-	}
-	*p = q;
 }
 
 static void push_key(lua_State *L, const struct kp_agg_entry *e)
@@ -288,7 +57,7 @@ static void push_key(lua_State *L, const struct kp_agg_entry *e)
 		lua_pushnil(L);
 		return;
 	}
-	key_decode(L, &p, p + e->keylen);
+	kp_lua_aggkey_push(L, p, e->keylen);
 }
 
 /* ---- values ------------------------------------------------------------ */
@@ -414,7 +183,7 @@ static void push_value(lua_State *L, const struct kp_agg *a, const struct kp_agg
  */
 static int agg_add(lua_State *L)
 {
-	struct kp_lagg *g = check_agg(L, 1);
+	struct kp_lua_agg *g = check_agg(L, 1);
 	enum kp_agg_kind kind = kp_agg_kind(g->a);
 	int nargs = lua_gettop(L) - 1;
 	int64_t v = 0;
@@ -422,28 +191,28 @@ static int agg_add(lua_State *L)
 	if (kind == KP_AGG_COUNT) {
 		if (nargs > 1)
 			return luaL_error(L, "count:add(key): one argument, got %d", nargs);
-		key_encode(L, g, 2);
+		kp_lua_aggkey_encode(L, &g->key, 2);
 	} else {
 		if (nargs < 1 || nargs > 2)
 			return luaL_error(L, "%s:add([key,] value): got %d arguments",
 					  kind_names[kind], nargs);
 		if (nargs == 2)
-			key_encode(L, g, 2);
+			kp_lua_aggkey_encode(L, &g->key, 2);
 		else
-			g->len = 0;
+			g->key.len = 0;
 		v = check_int(L, nargs == 2 ? 3 : 2, "add");
 	}
 	/* kp_agg_add fails only for a new key it dropped (and counted) */
-	lua_pushboolean(L, kp_agg_add(g->a, g->buf, g->len, v) == 0);
+	lua_pushboolean(L, kp_agg_add(g->a, g->key.buf, g->key.len, v) == 0);
 	return 1;
 }
 
-static int agg_get_at(lua_State *L, struct kp_lagg *g, int i)
+static int agg_get_at(lua_State *L, struct kp_lua_agg *g, int i)
 {
 	const struct kp_agg_value *v;
 
-	key_encode(L, g, i);
-	if (kp_agg_get(g->a, g->buf, g->len, &v)) {
+	kp_lua_aggkey_encode(L, &g->key, i);
+	if (kp_agg_get(g->a, g->key.buf, g->key.len, &v)) {
 		enum kp_agg_kind kind = kp_agg_kind(g->a);
 
 		if (kind == KP_AGG_COUNT || kind == KP_AGG_SUM)
@@ -459,7 +228,7 @@ static int agg_get_at(lua_State *L, struct kp_lagg *g, int i)
 /* a:get(key): the value; 0 for a missing count or sum key, else nil. */
 static int agg_get(lua_State *L)
 {
-	struct kp_lagg *g = check_agg(L, 1);
+	struct kp_lua_agg *g = check_agg(L, 1);
 
 	return agg_get_at(L, g, 2);
 }
@@ -503,7 +272,7 @@ static int agg_iter(lua_State *L)
  * key (the empty key) is stored as false in the key array so the array has
  * no holes; callers map it back. Returns the count.
  */
-static int push_entries(lua_State *L, struct kp_lagg *g, size_t top, int desc)
+static int push_entries(lua_State *L, struct kp_lua_agg *g, size_t top, int desc)
 {
 	struct kp_agg_entry *e;
 	size_t n, from = 0;
@@ -532,7 +301,7 @@ static int push_entries(lua_State *L, struct kp_lagg *g, size_t top, int desc)
 	return (int)(n - from);
 }
 
-static int iter_over(lua_State *L, struct kp_lagg *g, size_t top, int desc)
+static int iter_over(lua_State *L, struct kp_lua_agg *g, size_t top, int desc)
 {
 	push_entries(L, g, top, desc);
 	lua_pushinteger(L, 0);
@@ -549,7 +318,7 @@ static int agg_sorted(lua_State *L)
 /* for k, v in a:top(n) do: the n largest, largest first */
 static int agg_top(lua_State *L)
 {
-	struct kp_lagg *g = check_agg(L, 1);
+	struct kp_lua_agg *g = check_agg(L, 1);
 	lua_Number n = luaL_checknumber(L, 2);
 
 	if (n < 1 || n != floor(n))
@@ -559,7 +328,7 @@ static int agg_top(lua_State *L)
 
 static int agg_index(lua_State *L)
 {
-	struct kp_lagg *g = check_agg(L, 1);
+	struct kp_lua_agg *g = check_agg(L, 1);
 
 	/* methods first: a key named like one is read with a:get(key) */
 	if (lua_type(L, 2) == LUA_TSTRING) {
@@ -579,13 +348,13 @@ static int agg_index(lua_State *L)
  */
 static int agg_newindex(lua_State *L)
 {
-	struct kp_lagg *g = check_agg(L, 1);
+	struct kp_lua_agg *g = check_agg(L, 1);
 	enum kp_agg_kind kind = kp_agg_kind(g->a);
 	int err;
 
-	key_encode(L, g, 2);
+	kp_lua_aggkey_encode(L, &g->key, 2);
 	if (lua_isnil(L, 3)) {
-		kp_agg_del(g->a, g->buf, g->len);
+		kp_agg_del(g->a, g->key.buf, g->key.len);
 		return 0;
 	}
 	if (kind == KP_AGG_COUNT || kind == KP_AGG_SUM) {
@@ -593,9 +362,9 @@ static int agg_newindex(lua_State *L)
 
 		if (kind == KP_AGG_COUNT && v < 0)
 			return luaL_error(L, "count: a count cannot be negative (%" PRId64 ")", v);
-		err = kp_agg_set(g->a, g->buf, g->len, v);
+		err = kp_agg_set(g->a, g->key.buf, g->key.len, v);
 	} else {
-		err = kp_agg_add(g->a, g->buf, g->len, check_int(L, 3, "assignment"));
+		err = kp_agg_add(g->a, g->key.buf, g->key.len, check_int(L, 3, "assignment"));
 	}
 	(void)err; /* a dropped key is counted by the aggregate */
 	return 0;
@@ -603,19 +372,19 @@ static int agg_newindex(lua_State *L)
 
 static int agg_gc(lua_State *L)
 {
-	struct kp_lagg *g = luaL_checkudata(L, 1, KP_AGG_MT);
+	struct kp_lua_agg *g = luaL_checkudata(L, 1, KP_AGG_MT);
 
 	kp_agg_free(g->a);
 	g->a = NULL;
-	free(g->buf);
-	g->buf = NULL;
-	g->cap = g->len = 0;
+	free(g->key.buf);
+	g->key.buf = NULL;
+	g->key.cap = g->key.len = 0;
 	return 0;
 }
 
 static int agg_tostring(lua_State *L)
 {
-	struct kp_lagg *g = luaL_checkudata(L, 1, KP_AGG_MT);
+	struct kp_lua_agg *g = luaL_checkudata(L, 1, KP_AGG_MT);
 
 	if (!g->a) {
 		lua_pushstring(L, "kp.Agg (freed)");
@@ -633,7 +402,7 @@ static int core_agg_new(lua_State *L)
 	const char *kind = luaL_checkstring(L, 1);
 	lua_Number cap = luaL_optnumber(L, 2, 0);
 	struct kp_agg_hist_spec spec, *sp = NULL;
-	struct kp_lagg *g;
+	struct kp_lua_agg *g;
 	int k;
 
 	for (k = 0; k < 5; k++)
@@ -669,7 +438,7 @@ static int core_agg_new(lua_State *L)
 /* core.agg_info(a): kind, keys, dropped, cap-free spec (min, max, step) */
 static int core_agg_info(lua_State *L)
 {
-	struct kp_lagg *g = check_agg(L, 1);
+	struct kp_lua_agg *g = check_agg(L, 1);
 	const struct kp_agg_hist_spec *sp = kp_agg_spec(g->a);
 
 	lua_pushstring(L, kind_names[kp_agg_kind(g->a)]);
@@ -687,7 +456,7 @@ static int core_agg_info(lua_State *L)
  * false), the @top largest when given */
 static int core_agg_entries(lua_State *L)
 {
-	struct kp_lagg *g = check_agg(L, 1);
+	struct kp_lua_agg *g = check_agg(L, 1);
 	lua_Number top = luaL_optnumber(L, 2, 0);
 
 	push_entries(L, g, top > 0 ? (size_t)top : 0, 0);
@@ -697,7 +466,7 @@ static int core_agg_entries(lua_State *L)
 /* core.agg_hist_text(a, key, width): the histogram body of @key as text */
 static int core_agg_hist_text(lua_State *L)
 {
-	struct kp_lagg *g = check_agg(L, 1);
+	struct kp_lua_agg *g = check_agg(L, 1);
 	int width = (int)luaL_optnumber(L, 3, 0);
 	const struct kp_agg_value *v;
 	char *text = NULL;
@@ -706,10 +475,10 @@ static int core_agg_hist_text(lua_State *L)
 	int err;
 
 	if (lua_type(L, 2) == LUA_TBOOLEAN && !lua_toboolean(L, 2))
-		g->len = 0;
+		g->key.len = 0;
 	else
-		key_encode(L, g, 2);
-	if (kp_agg_get(g->a, g->buf, g->len, &v)) {
+		kp_lua_aggkey_encode(L, &g->key, 2);
+	if (kp_agg_get(g->a, g->key.buf, g->key.len, &v)) {
 		lua_pushliteral(L, "");
 		return 1;
 	}
@@ -753,7 +522,7 @@ static int core_is_agg(lua_State *L)
 	return 1;
 }
 
-void kp_lagg_open(lua_State *L)
+void kp_lua_agg_open(lua_State *L)
 {
 	static const luaL_Reg methods[] = {
 		{ "add", agg_add },	  { "get", agg_get }, { "clear", agg_clear },
