@@ -35,6 +35,7 @@
 #include "kp_format.h"
 #include "kp_btf.h"
 #include "kp_host.h"
+#include "kp_host_int.h"
 #include "kp_ksyms.h"
 #include "kp_lua_agg.h"
 #include "kp_loop.h"
@@ -52,286 +53,9 @@
  * provides); its header pulls in PUC Lua's, so only the entry is declared */
 int luaopen_cjson(lua_State *L);
 
-#define KP_PROBE_MT "kp.Probe"
-
-/* its address keys the list of script-added keys inside an event table */
-static char kp_dirty_key;
-#define KP_DEFAULT_PAGES 256 /* 1 MiB per CPU with 4 KiB pages */
-#define KP_MAX_PAGES 65536
-#define KP_FLUSH_MS 100 /* longest a slow probe's event waits */
-#define KP_LATENESS_NS 5000000ull /* how late a record may reach its ring */
-#define KP_COMM_GRACE_NS 2000000000ull
-#define KP_PROC_CAP 32768 /* processes the table holds at most */
-#define KP_PROC_GRACE_NS 10000000000ull /* how long an exited process is kept */
-#define KP_EXACT (9007199254740992.0) /* 2^53: doubles hold integers below it */
-
-enum kp_probe_kind { KP_TRACEPOINT, KP_UPROBE, KP_URETPROBE, KP_KPROBE, KP_KRETPROBE };
-
-struct kp_probe {
-	struct kp_host *host;
-	enum kp_probe_kind kind;
-	char *name; /* "tracepoint:sched:sched_switch", what ev.probe holds */
-	char *event; /* our dynamic event's name in kp_dynevent_group(), or NULL */
-	char *def; /* the dynamic_events command that created it */
-	struct kp_format *fmt;
-	struct kp_perf *perf;
-	size_t nfields;
-	size_t *fields; /* indexes of the decoded (non-common) fields */
-	int fn_ref, ev_ref, keys_ref;
-	int dirty_ref; /* keys a script added to the event table (see kp.lua) */
-	uint64_t received; /* samples read from the rings, -p filtered included */
-	uint64_t delivered;
-	uint64_t filtered;
-	uint64_t discarded; /* still in the rings when kp.stop() or an error ended the run */
-	uint64_t lost_records; /* sum of PERF_RECORD_LOST */
-	uint64_t lost_final; /* exact, from the kernel's count once stopped */
-	uint64_t hits; /* the kernel's hit count once stopped */
-	uint64_t ring_full; /* of the lost, those the kernel dropped for want of space */
-	uint64_t bad_fields;
-	unsigned int stack; /* KP_PERF_STACK_*: samples carry a callchain */
-	long ra_field; /* format index of __kp_ra (the entry's return address), or -1 */
-	long ip_field, fn_field; /* an entry kprobe's __probe_ip and __kp_fn, or -1 */
-	long retip_field; /* a kretprobe's __probe_ret_ip, or -1 */
-	bool closed, dry, final, attached;
-	bool dirty; /* the script added keys to the event table */
-	uint32_t rec_id; /* the probe's id in the --record file */
-	struct kp_probe *next;
-};
-
-/* A /proc read the process table made while recording, replayed by file. */
-struct kp_procread {
-	int32_t pid;
-	bool link; /* readlink, not read */
-	uint64_t time; /* when the recorder read it */
-	ssize_t rc; /* bytes, or -errno */
-	char file[32]; /* "status", "exe"... */
-	char *data;
-};
-
-/* The pseudo-probe whose samples hold the process table's /proc reads. */
-#define KP_PROCREAD_ID 65535
-#define KP_PROCREAD_NAME "kpscript:proc-read"
-/* The hidden fetch argument kp.lua adds to entry uprobes with user stacks */
-#define KP_RA_FIELD "__kp_ra"
-/* An entry kprobe with kernel stacks also records its function's address
- * (an immediate, from kallsyms when the probe is made), so that the first
- * frame is evened out the same way live and in a replay elsewhere. */
-#define KP_FN_FIELD "__kp_fn"
-
-struct kp_modbtf {
-	struct kp_modbtf *next;
-	struct kp_btf *btf;
-	char name[];
-};
-
-struct kp_timer {
-	uint64_t next, period;
-	int fn_ref;
-};
-
-struct kp_host {
-	lua_State *L;
-	struct kp_host_opts opts;
-	struct kp_comm *comm;
-	struct kp_loop *loop;
-	struct kp_perf *sideband;
-	struct kp_probe *probes;
-	int nprobes, seq;
-	struct kp_timer *timers;
-	size_t ntimers;
-	bool ran, running, stop_now, stop_drain, failed;
-	bool reloading; /* --watch: a new version of the script is loading */
-	int inotify; /* --watch: the script's directory */
-	pid_t child; /* the -c command while it runs */
-	pid_t child_pid; /* and after it exited, for kp.cpid() */
-	int child_status;
-	int pidfd;
-	char *error; /* a callback's error, with traceback */
-	uint64_t corrupt, sideband_lost; /* kept from the loop at shutdown */
-	int exit_code; /* os.exit() from a handler */
-	bool exit_req;
-	struct kp_ksyms *ksyms; /* /proc/kallsyms, loaded for kprobes */
-	bool ksyms_tried;
-	struct kp_proc_table *procs; /* the process table, made on first use */
-	struct kp_rec_writer *rec; /* --record: raw events to a file */
-	struct kp_rec_reader *replay; /* --replay: the recording's probe index */
-	struct kp_rec_item *rprobes; /* its probe records */
-	size_t nrprobes;
-	struct kp_probe **rmap; /* recorded probe id -> the script's probe */
-	int64_t replay_rt_off; /* the recording's CLOCK_REALTIME - MONOTONIC */
-	struct kp_procread *reads; /* --replay: the recorded /proc reads */
-	uint64_t replay_now; /* --replay: time of the item being replayed */
-	size_t nreads, capreads;
-	uint32_t rec_next_id;
-	uint64_t rec_flushed;
-	struct kp_btf *btf; /* the kernel's BTF, loaded on first use */
-	struct kp_modbtf *modbtf; /* modules' BTF, loaded on first use */
-	bool btf_tried;
-	const unsigned char *raw;
-	uint32_t raw_size;
-	/* the callback guard (kp_guard_tick): which Lua call runs now */
-	volatile sig_atomic_t phase; /* KP_PHASE_* */
-	volatile unsigned long cb_seq; /* +1 at every callback's start and end */
-};
-
-/* The host the guard's timer looks at (one host per process). */
-static struct kp_host *kp_guard_host;
-/* the guard's timer period */
-#define KP_GUARD_TICK_MS 100
-enum { KP_PHASE_MAIN, KP_PHASE_LOOP, KP_PHASE_CB };
-enum { KP_GUARD_NONE, KP_GUARD_LIMIT, KP_GUARD_SIGINT, KP_GUARD_SIGTERM };
-static volatile sig_atomic_t kp_guard_why;
-static volatile unsigned long kp_guard_seq; /* the callback the guard stops */
-
-static struct kp_host *kp_host_of(lua_State *L)
-{
-	return lua_touserdata(L, lua_upvalueindex(1));
-}
-
 /* ---- errors ----------------------------------------------------------- */
 
 #define kp_fail kp_lua_fail
-
-/* "script.lua:12: ", the script line running where the hook fired: the
- * first Lua frame outside kpscript's own library, else the first */
-static void kp_guard_where(lua_State *L)
-{
-	lua_Debug d;
-	int first = -1;
-
-	for (int level = 0; lua_getstack(L, level, &d); level++) {
-		if (!lua_getinfo(L, "Sl", &d) || d.currentline <= 0)
-			continue;
-		if (first < 0)
-			first = level;
-		if (strncmp(d.short_src, "lua/kp", 6)) {
-			lua_pushfstring(L, "%s:%d: ", d.short_src, d.currentline);
-			return;
-		}
-	}
-	if (first >= 0 && lua_getstack(L, first, &d) && lua_getinfo(L, "Sl", &d)) {
-		lua_pushfstring(L, "%s:%d: ", d.short_src, d.currentline);
-		return;
-	}
-	lua_pushliteral(L, "");
-}
-
-/*
- * The callback guard's second half: a count hook set by kp_guard_tick() that
- * fires at the next Lua instruction the interpreter runs, removes itself and
- * raises the error there (LuaJIT's compiled code calls no hook, which is why
- * main.c keeps the script's functions out of the JIT).
- */
-static void kp_guard_hook(lua_State *L, lua_Debug *ar)
-{
-	struct kp_host *h = kp_guard_host;
-	int why = kp_guard_why;
-
-	(void)ar;
-	lua_sethook(L, NULL, 0, 0);
-	kp_guard_why = KP_GUARD_NONE;
-	if (!h || why == KP_GUARD_NONE)
-		return;
-	if (why == KP_GUARD_LIMIT) {
-		/* that callback returned meanwhile: this is another one */
-		if (h->phase != KP_PHASE_CB || h->cb_seq != kp_guard_seq)
-			return;
-		kp_guard_where(L);
-		lua_pushfstring(L,
-				"a callback ran for more than %d ms (an endless loop?) and was "
-				"stopped; --callback-limit MS changes the limit, 0 turns the guard "
-				"off",
-				h->opts.callback_limit_ms);
-	} else {
-		kp_guard_where(L);
-		lua_pushfstring(L, "interrupted by %s while Lua code ran",
-				why == KP_GUARD_SIGINT ? "SIGINT" : "SIGTERM");
-	}
-	lua_concat(L, 2);
-	lua_error(L);
-}
-
-/*
- * The guard's timer (SIGALRM every KP_GUARD_TICK_MS): nothing on the event
- * path but a counter. When one callback is still the running one after
- * --callback-limit, or SIGINT/SIGTERM has waited two ticks while Lua code
- * (not the event loop, which reads them from its signalfd) ran, it sets
- * kp_guard_hook() to end that code. lua_sethook() is safe in a signal
- * handler: LuaJIT and lua.c stop scripts on Ctrl-C that way.
- */
-static void kp_guard_tick(int sig)
-{
-	static unsigned long seen;
-	static int ticks, pending;
-	struct kp_host *h = kp_guard_host;
-	int saved = errno, why = KP_GUARD_NONE;
-	sigset_t set;
-
-	(void)sig;
-	if (!h || !h->L) {
-		errno = saved;
-		return;
-	}
-	if (h->phase == KP_PHASE_CB && h->cb_seq == seen) {
-		ticks++;
-	} else {
-		seen = h->cb_seq;
-		ticks = 0;
-	}
-	if (!sigpending(&set) && (sigismember(&set, SIGINT) || sigismember(&set, SIGTERM)))
-		pending++;
-	else
-		pending = 0;
-	if (h->phase == KP_PHASE_CB && (ticks + 1) * KP_GUARD_TICK_MS > h->opts.callback_limit_ms)
-		why = KP_GUARD_LIMIT;
-	else if (pending >= 2 && h->phase != KP_PHASE_LOOP)
-		why = sigismember(&set, SIGINT) ? KP_GUARD_SIGINT : KP_GUARD_SIGTERM;
-	if (why != KP_GUARD_NONE && kp_guard_why == KP_GUARD_NONE) {
-		kp_guard_why = why;
-		kp_guard_seq = seen;
-		lua_sethook(h->L, kp_guard_hook, LUA_MASKCOUNT, 1);
-	}
-	errno = saved;
-}
-
-static void kp_guard_start(struct kp_host *h)
-{
-	struct sigaction sa = { .sa_handler = kp_guard_tick, .sa_flags = SA_RESTART };
-	struct itimerval it = {
-		.it_interval = { .tv_usec = KP_GUARD_TICK_MS * 1000 },
-		.it_value = { .tv_usec = KP_GUARD_TICK_MS * 1000 },
-	};
-
-	kp_guard_host = h;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGALRM, &sa, NULL) || setitimer(ITIMER_REAL, &it, NULL))
-		fprintf(stderr, "kpscript: the callback guard cannot start: %s\n", strerror(errno));
-}
-
-static void kp_guard_stop(struct kp_host *h)
-{
-	struct itimerval off = { 0 };
-
-	if (kp_guard_host != h)
-		return;
-	setitimer(ITIMER_REAL, &off, NULL);
-	/* a tick already sent may still arrive: ignore it, not die of it */
-	signal(SIGALRM, SIG_IGN);
-	kp_guard_host = NULL;
-}
-
-/* Around every call of a script function from the event loop. */
-static void kp_cb_enter(struct kp_host *h)
-{
-	h->cb_seq++;
-	h->phase = KP_PHASE_CB;
-}
-
-static void kp_cb_leave(struct kp_host *h)
-{
-	h->phase = KP_PHASE_LOOP;
-	h->cb_seq++;
-}
 
 static const char *kp_perm_hint(int err)
 {
@@ -342,16 +66,7 @@ static const char *kp_perm_hint(int err)
 
 /* ---- probes ----------------------------------------------------------- */
 
-static struct kp_probe *kp_check_probe(lua_State *L, int i)
-{
-	struct kp_probe *p = luaL_checkudata(L, i, KP_PROBE_MT);
-
-	if (p->closed && !p->dry)
-		luaL_argerror(L, i, "probe is closed");
-	return p;
-}
-
-static void kp_probe_release(struct kp_probe *p)
+void kp_probe_release(struct kp_probe *p)
 {
 	struct kp_host *h = p->host;
 	lua_State *L = h->L;
@@ -385,201 +100,6 @@ static void kp_probe_release(struct kp_probe *p)
 	p->fn_ref = p->ev_ref = p->keys_ref = p->dirty_ref = LUA_NOREF;
 	if (!p->dry)
 		h->nprobes--;
-}
-
-static void kp_probe_unlink(struct kp_probe *p)
-{
-	struct kp_probe **pp;
-
-	for (pp = &p->host->probes; *pp; pp = &(*pp)->next) {
-		if (*pp == p) {
-			*pp = p->next;
-			break;
-		}
-	}
-}
-
-static int kp_probe_gc(lua_State *L)
-{
-	struct kp_probe *p = luaL_checkudata(L, 1, KP_PROBE_MT);
-
-	if (!p->host)
-		return 0;
-	kp_probe_release(p);
-	kp_probe_unlink(p);
-	free(p->name);
-	free(p->event);
-	free(p->def);
-	p->name = p->event = p->def = NULL;
-	p->host = NULL;
-	return 0;
-}
-
-static int kp_probe_close(lua_State *L)
-{
-	struct kp_probe *p = kp_check_probe(L, 1);
-
-	if (p->host->running && !p->host->reloading)
-		return luaL_error(L,
-				  "a probe cannot be closed while kp.run() is delivering events");
-	kp_probe_release(p);
-	return 0;
-}
-
-static int kp_probe_tostring(lua_State *L)
-{
-	struct kp_probe *p = luaL_checkudata(L, 1, KP_PROBE_MT);
-
-	lua_pushfstring(L, "kp.Probe(%s%s)", p->name ? p->name : "?",
-			p->closed && !p->dry ? ", closed" : "");
-	return 1;
-}
-
-static int kp_probe_index(lua_State *L)
-{
-	struct kp_probe *p = luaL_checkudata(L, 1, KP_PROBE_MT);
-	const char *k = luaL_checkstring(L, 2);
-
-	if (!strcmp(k, "name")) {
-		lua_pushstring(L, p->name);
-	} else if (!strcmp(k, "definition")) {
-		if (p->def)
-			lua_pushstring(L, p->def);
-		else
-			lua_pushnil(L);
-	} else if (!strcmp(k, "fields")) {
-		lua_createtable(L, (int)p->nfields, 0);
-		if (p->keys_ref != LUA_NOREF) {
-			lua_rawgeti(L, LUA_REGISTRYINDEX, p->keys_ref);
-			for (size_t i = 0; i < p->nfields; i++) {
-				lua_rawgeti(L, -1, (int)i + 1);
-				lua_rawseti(L, -3, (int)i + 1);
-			}
-			lua_pop(L, 1);
-		}
-	} else {
-		luaL_getmetatable(L, KP_PROBE_MT);
-		lua_getfield(L, -1, "__methods");
-		lua_getfield(L, -1, k);
-	}
-	return 1;
-}
-
-static uint64_t kp_probe_lost(const struct kp_probe *p)
-{
-	return p->final ? p->lost_final : p->lost_records;
-}
-
-static const char *const kp_builtin[] = { "pid", "tid", "cpu", "time", "comm", "probe" };
-
-static bool kp_is_builtin(const char *name)
-{
-	for (size_t i = 0; i < sizeof(kp_builtin) / sizeof(kp_builtin[0]); i++)
-		if (!strcmp(name, kp_builtin[i]))
-			return true;
-	return false;
-}
-
-/*
- * The probe's event table, reused for every event, and the keys its fields
- * are stored under. A format field named like a builtin (sched_wakeup's
- * pid and comm are the woken task's) is kept as arg_<name>, so ev.pid is
- * always the task that hit the probe.
- */
-static int kp_probe_setup_lua(lua_State *L, struct kp_probe *p, int fn_index)
-{
-	size_t n = p->fmt ? kp_format_nfields(p->fmt) : 0, k = 0;
-
-	p->fields = calloc(n ? n : 1, sizeof(*p->fields));
-	if (!p->fields)
-		return -ENOMEM;
-	p->ra_field = p->ip_field = p->fn_field = p->retip_field = -1;
-	for (size_t i = 0; i < n; i++) {
-		const struct kp_field *f = kp_format_field(p->fmt, i);
-
-		if (f->common)
-			continue;
-		/* for ev.stack; still fields of ev */
-		if (p->kind == KP_KPROBE && !strcmp(f->name, "__probe_ip"))
-			p->ip_field = (long)i;
-		if (p->kind == KP_KRETPROBE && !strcmp(f->name, "__probe_ret_ip"))
-			p->retip_field = (long)i;
-		/* for ev.stack, not fields of ev */
-		if (!strcmp(f->name, KP_RA_FIELD)) {
-			p->ra_field = (long)i;
-			continue;
-		}
-		if (p->kind == KP_KPROBE && !strcmp(f->name, KP_FN_FIELD)) {
-			p->fn_field = (long)i;
-			continue;
-		}
-		p->fields[k++] = i;
-	}
-	p->nfields = k;
-
-	lua_createtable(L, (int)(k + 5), 0);
-	for (size_t i = 0; i < k; i++) {
-		const char *name = kp_format_field(p->fmt, p->fields[i])->name;
-
-		if (kp_is_builtin(name))
-			lua_pushfstring(L, "arg_%s", name);
-		else
-			lua_pushstring(L, name);
-		lua_rawseti(L, -2, (int)i + 1);
-	}
-	for (size_t i = 0; i < 5; i++) {
-		lua_pushstring(L, kp_builtin[i]);
-		lua_rawseti(L, -2, (int)(k + i + 1));
-	}
-	p->keys_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-
-	lua_createtable(L, 0, (int)(k + 6));
-	lua_pushstring(L, p->name);
-	lua_setfield(L, -2, "probe");
-	/* the list of keys the script adds (the event metatable's __newindex
-	 * records them), cleared before the next event refills the table */
-	lua_newtable(L);
-	p->dirty_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-	lua_pushlightuserdata(L, &kp_dirty_key);
-	lua_pushlightuserdata(L, p);
-	lua_rawset(L, -3);
-	luaL_getmetatable(L, "kp.Event");
-	lua_setmetatable(L, -2);
-	p->ev_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-
-	/* no handler: the events are counted, and rules may claim them */
-	if (lua_isfunction(L, fn_index)) {
-		lua_pushvalue(L, fn_index);
-		p->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-	}
-	return 0;
-}
-
-static struct kp_probe *kp_probe_new(lua_State *L, struct kp_host *h, enum kp_probe_kind kind)
-{
-	struct kp_probe *p = lua_newuserdata(L, sizeof(*p));
-
-	memset(p, 0, sizeof(*p));
-	p->host = h;
-	p->kind = kind;
-	p->closed = true; /* until it holds kernel resources */
-	p->fn_ref = p->ev_ref = p->keys_ref = p->dirty_ref = LUA_NOREF;
-	luaL_getmetatable(L, KP_PROBE_MT);
-	lua_setmetatable(L, -2);
-	p->next = h->probes;
-	h->probes = p;
-	return p;
-}
-
-/* Anchor @p (at stack top) so the GC cannot detach a probe the script
- * dropped: it lives until kp_host_shutdown(). */
-static void kp_probe_anchor(lua_State *L)
-{
-	lua_getfield(L, LUA_REGISTRYINDEX, "kp.probes");
-	lua_pushvalue(L, -2);
-	lua_pushboolean(L, 1);
-	lua_rawset(L, -3);
-	lua_pop(L, 1);
 }
 
 /* Options every probe takes; the Lua layer has checked their types. */
@@ -693,36 +213,16 @@ static int kp_probe_attach(lua_State *L, struct kp_probe *p, const struct kp_pop
 	if (h->running && (err = kp_perf_enable(p->perf, true)))
 		return kp_fail(L, err, "%s: enable: %s", p->name, kp_strerror(err));
 	p->attached = true;
-	if (h->rec) {
-		/* the exact format text, so a replay decodes as this run did */
-		char rel[600], *text = NULL;
-		const char *sys = p->event ? kp_dynevent_group() : NULL;
-		int w;
-
-		if (sys)
-			w = snprintf(rel, sizeof(rel), "events/%s/%s/format", sys, p->event);
-		else
-			w = snprintf(rel, sizeof(rel), "events/%s/%s/format",
-				     kp_format_system(p->fmt), kp_format_name(p->fmt));
-		err = w > 0 && (size_t)w < sizeof(rel) ? kp_tracefs_read(rel, &text, NULL)
-						       : -ENAMETOOLONG;
-		if (!err) {
-			p->rec_id = h->rec_next_id++;
-			err = kp_rec_add_probe(h->rec, p->rec_id, p->name, p->def ? p->def : "",
-					       text);
-		}
-		free(text);
-		if (err)
-			return kp_fail(L, err, "%s: --record %s: %s", p->name, h->opts.record,
-				       kp_strerror(err));
-	}
+	if (h->rec && (err = kp_record_tap_probe(h, p)))
+		return kp_fail(L, err, "%s: --record %s: %s", p->name, h->opts.record,
+			       kp_strerror(err));
 	return 0;
 }
 
 static const struct kp_loop_ops kp_ops;
 
 /* The process table, created and seeded from /proc on first use. */
-static struct kp_proc_table *kp_host_procs(struct kp_host *h)
+struct kp_proc_table *kp_host_procs(struct kp_host *h)
 {
 	if (!h->procs) {
 		h->procs = kp_proc_new(KP_PROC_CAP);
@@ -737,80 +237,6 @@ static struct kp_proc_table *kp_host_procs(struct kp_host *h)
 /* The host, for the process table's source callbacks (one host per run). */
 static struct kp_host *kp_src_host;
 
-/*
- * --record: the process table reads /proc through here, and every read is
- * kept in the recording as a sample of the pseudo-probe kpscript:proc-read
- * (cpu: 0 read, 1 readlink; tid: the result; raw: "FILE\0" and the bytes),
- * so a replay's process table sees what the live one saw.
- */
-static ssize_t kp_rec_proc(int32_t pid, const char *file, char *buf, size_t len, bool link)
-{
-	struct kp_host *h = kp_src_host;
-	char raw[8192];
-	size_t fl = strnlen(file, 31);
-	ssize_t rc = link ? kp_procfs_readlink(pid, file, buf, len)
-			  : kp_procfs_read(pid, file, buf, len);
-
-	if (h && h->rec && fl + 1 + (rc > 0 ? (size_t)rc : 0) <= sizeof(raw)) {
-		memcpy(raw, file, fl);
-		raw[fl] = '\0';
-		if (rc > 0)
-			memcpy(raw + fl + 1, buf, (size_t)rc);
-		kp_rec_add_sample(h->rec, KP_PROCREAD_ID, link, pid, (int32_t)rc, kp_now_ns(), raw,
-				  (uint32_t)(fl + 1 + (rc > 0 ? (size_t)rc : 0)));
-	}
-	return rc;
-}
-
-static ssize_t kp_rec_read(void *ctx, int32_t pid, const char *file, char *buf, size_t len)
-{
-	(void)ctx;
-	return kp_rec_proc(pid, file, buf, len, false);
-}
-
-static ssize_t kp_rec_readlink(void *ctx, int32_t pid, const char *file, char *buf, size_t len)
-{
-	(void)ctx;
-	return kp_rec_proc(pid, file, buf, len, true);
-}
-
-static const struct kp_proc_source *kp_recording_proc(void)
-{
-	static struct kp_proc_source src;
-
-	src = kp_procfs_source;
-	src.read = kp_rec_read;
-	src.readlink = kp_rec_readlink;
-	return &src;
-}
-
-/*
- * The processes that exist when a recording starts, as process records at
- * time 0 (a fork from the parent, then the comm), so a replay's process
- * table starts where the live one did.
- */
-static void kp_record_seed_one(void *arg, int32_t pid)
-{
-	struct kp_rec_writer *w = arg;
-	char buf[512], comm[KP_PROC_COMM_LEN], state;
-	int32_t ppid;
-	uint64_t start;
-	ssize_t n = kp_procfs_read(pid, "stat", buf, sizeof(buf) - 1);
-
-	if (n <= 0)
-		return;
-	buf[n] = '\0';
-	if (kp_proc_parse_stat(buf, comm, &state, &ppid, &start))
-		return;
-	kp_rec_add_task(w, PERF_RECORD_FORK, pid, ppid, pid, ppid, "", 0, 0);
-	kp_rec_add_task(w, PERF_RECORD_COMM, pid, ppid, pid, ppid, comm, 0, 0);
-}
-
-static void kp_record_seed(struct kp_rec_writer *w)
-{
-	kp_procfs_each_pid(kp_record_seed_one, w);
-}
-
 /* Lazily: the comm table, the loop and the side-band ring that keeps it. */
 static int kp_host_ready(lua_State *L, struct kp_host *h)
 {
@@ -823,27 +249,8 @@ static int kp_host_ready(lua_State *L, struct kp_host *h)
 		return kp_fail(L, -ENOMEM, "out of memory");
 	kp_procfs_seed_comm(h->comm);
 	kp_host_procs(h);
-	if (h->opts.record && !h->rec) {
-		struct kp_rec_header hdr;
-		int fd = open(h->opts.record, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-
-		if (fd < 0)
-			return kp_fail(L, -errno, "--record %s: %s", h->opts.record,
-				       strerror(errno));
-		err = kp_rec_header_now(&hdr);
-		h->rec = err ? NULL : kp_rec_create(fd, &hdr);
-		if (!h->rec) {
-			err = err ? err : -errno;
-			close(fd);
-			return kp_fail(L, err, "--record %s: %s", h->opts.record, kp_strerror(err));
-		}
-		kp_record_seed(h->rec);
-		kp_rec_add_probe(h->rec, KP_PROCREAD_ID, KP_PROCREAD_NAME, "",
-				 "(the /proc reads of kpscript's process table)");
-		kp_src_host = h;
-		if (h->procs)
-			kp_proc_set_source(h->procs, kp_recording_proc());
-	}
+	if (h->opts.record && !h->rec && (err = kp_record_tap_open(h)))
+		return kp_fail(L, err, "--record %s: %s", h->opts.record, kp_strerror(err));
 	h->loop = kp_loop_new(&kp_ops, h, h->comm);
 	if (!h->loop)
 		return kp_fail(L, -errno, "epoll: %s", strerror(errno));
@@ -880,32 +287,6 @@ static int kp_host_ready(lua_State *L, struct kp_host *h)
 
 /* ---- event delivery --------------------------------------------------- */
 
-static void kp_push_value(lua_State *L, const struct kp_value *v)
-{
-	switch (v->type) {
-	case KP_VAL_INT:
-		kp_lua_push_int64(L, (uint64_t)v->i, true);
-		break;
-	case KP_VAL_UINT:
-		kp_lua_push_int64(L, v->u, false);
-		break;
-	case KP_VAL_STR:
-	case KP_VAL_BYTES:
-		lua_pushlstring(L, v->ptr, v->len);
-		break;
-	case KP_VAL_ARRAY:
-		lua_createtable(L, (int)v->len, 0);
-		for (size_t i = 0; i < v->len; i++) {
-			if (v->is_signed)
-				kp_lua_push_int64(L, (uint64_t)kp_value_elem_i(v, i), true);
-			else
-				kp_lua_push_int64(L, kp_value_elem_u(v, i), false);
-			lua_rawseti(L, -2, (int)i + 1);
-		}
-		break;
-	}
-}
-
 static const char *kp_comm_of(struct kp_host *h, uint32_t pid, uint32_t tid)
 {
 	const char *c = kp_comm_get(h->comm, (int32_t)tid);
@@ -928,135 +309,16 @@ static const char *kp_comm_of(struct kp_host *h, uint32_t pid, uint32_t tid)
 	return c ? c : "";
 }
 
-/*
- * A handler raised the error at the top of @L's stack: stop the run. os.exit()
- * in a script raises { kp_exit = true, code = N } (lua/kp.lua), which ends
- * the run with that status instead of failing it.
- */
-static void kp_handler_failed(struct kp_host *h, lua_State *L)
-{
-	h->stop_now = true;
-	if (kp_lua_error_decode(L, &h->exit_code)) {
-		h->exit_req = true;
-		return;
-	}
-	free(h->error);
-	h->error = strdup(lua_tostring(L, -1) ? lua_tostring(L, -1) : "error in a handler");
-	h->failed = true;
-}
-
-/* Remove the keys a script added to the reused event table at @ev on the
- * previous event, so nothing of it reaches the next one. */
-static void kp_event_clean(lua_State *L, struct kp_probe *p, int ev)
-{
-	int n;
-
-	if (!p->dirty)
-		return;
-	p->dirty = false;
-	lua_rawgeti(L, LUA_REGISTRYINDEX, p->dirty_ref);
-	n = (int)lua_objlen(L, -1);
-	for (int i = n; i >= 1; i--) {
-		lua_rawgeti(L, -1, i);
-		lua_pushnil(L);
-		lua_rawset(L, ev);
-		lua_pushnil(L);
-		lua_rawseti(L, -2, i);
-	}
-	lua_pop(L, 1);
-}
-
-/* Field @idx of sample @s as an unsigned integer, or 0. */
-static uint64_t kp_sample_u64(const struct kp_probe *p, const struct kp_sample *s, long idx)
-{
-	struct kp_value v;
-
-	if (kp_field_decode(kp_format_field(p->fmt, (size_t)idx), s->raw, s->raw_size, &v) ||
-	    v.type != KP_VAL_UINT)
-		return 0;
-	return v.u;
-}
-
-/*
- * The first frame of an entry kprobe's stack, as the same value on every
- * kernel: the probed function's address (__kp_fn). The kernel reports the
- * probed instruction + 1 (an ftrace-based kprobe sets regs->ip as if an
- * int3 had been hit), and with IBT (CONFIG_X86_KERNEL_IBT, Debian's 6.12)
- * a probe on a function that starts with endbr64 sits at +4:
- * commit_creds+0x5 there, commit_creds+0x1 elsewhere. Other frames are left
- * as they are.
- */
-static uint64_t kp_entry_frame(const struct kp_probe *p, const struct kp_sample *s, uint64_t frame)
-{
-	uint64_t ip = kp_sample_u64(p, s, p->ip_field), fn = kp_sample_u64(p, s, p->fn_field);
-
-	/* the adjustments are 0 or 4 bytes */
-	if (!fn || ip < fn || ip - fn > 16 || (frame != ip && frame != ip + 1))
-		return frame;
-	return fn;
-}
-
-/* ev.stack: the sample's callchain, or nil when it has none */
-static void kp_push_stack(lua_State *L, struct kp_probe *p, const struct kp_sample *s, int ev)
-{
-	uint64_t kern[KP_STACK_MAX], user[KP_STACK_MAX];
-	uint16_t nk = 0, nu = 0;
-	uint64_t ra;
-
-	lua_pushliteral(L, "stack");
-	if (!s->nips) {
-		lua_pushnil(L);
-		lua_rawset(L, ev);
-		return;
-	}
-	kp_stack_split(s->ips, s->nips, kern, &nk, user, &nu);
-	if (p->ip_field >= 0 && p->fn_field >= 0 && nk >= 1)
-		kern[0] = kp_entry_frame(p, s, kern[0]);
-	/* a kretprobe returns to __probe_ret_ip: where the kernel's chain
-	 * does not start there (5.10 starts it at the kretprobe trampoline,
-	 * whose callers it cannot find), that frame goes first */
-	if (p->retip_field >= 0 && nk >= 1) {
-		uint64_t rip = kp_sample_u64(p, s, p->retip_field);
-
-		if (rip && kern[0] != rip) {
-			if (nk == KP_STACK_MAX)
-				nk--;
-			memmove(kern + 1, kern, (size_t)nk * sizeof(kern[0]));
-			kern[0] = rip;
-			nk++;
-		}
-	}
-	/* a uprobe at a function's entry: the caller the frame-pointer walk
-	 * skipped goes back in as the second frame */
-	if (p->ra_field >= 0 && nu >= 1 && (ra = kp_sample_u64(p, s, p->ra_field)) &&
-	    (nu < 2 || user[1] != ra)) {
-		if (nu == KP_STACK_MAX)
-			nu--;
-		memmove(user + 2, user + 1, (size_t)(nu - 1) * sizeof(user[0]));
-		user[1] = ra;
-		nu++;
-	}
-	kp_stack_push(L, (int32_t)s->pid, kern, nk, user, nu);
-	lua_rawset(L, ev);
-	/* the maps are read while the process still runs, so its frames can
-	 * be named after it exits */
-	if (nu && s->pid)
-		kp_stack_prime(L, (int32_t)s->pid);
-}
-
 static int kp_on_sample(void *owner, const struct kp_sample *s, void *ctx)
 {
 	struct kp_probe *p = owner;
 	struct kp_host *h = ctx;
 	lua_State *L = h->L;
-	int top = lua_gettop(L), ev, keys, status;
-	size_t k = p->nfields;
+	int top = lua_gettop(L), status;
 
 	p->received++;
 	if (h->rec)
-		kp_rec_add_sample_chain(h->rec, p->rec_id, s->cpu, (int32_t)s->pid, (int32_t)s->tid,
-					s->time, s->raw, s->raw_size, s->ips,
-					s->nips > KP_REC_MAX_CHAIN ? 0 : (uint32_t)s->nips);
+		kp_record_tap_sample(h, p, s);
 	if (h->stop_now) {
 		p->discarded++;
 		return 0;
@@ -1070,57 +332,15 @@ static int kp_on_sample(void *owner, const struct kp_sample *s, void *ctx)
 		return 0;
 	}
 	lua_rawgeti(L, LUA_REGISTRYINDEX, p->fn_ref);
-	lua_rawgeti(L, LUA_REGISTRYINDEX, p->ev_ref);
-	ev = top + 2;
-	kp_event_clean(L, p, ev);
-	lua_rawgeti(L, LUA_REGISTRYINDEX, p->keys_ref);
-	keys = top + 3;
-	for (size_t i = 0; i < k; i++) {
-		struct kp_value v;
-
-		lua_rawgeti(L, keys, (int)i + 1);
-		if (kp_field_decode(kp_format_field(p->fmt, p->fields[i]), s->raw, s->raw_size,
-				    &v)) {
-			p->bad_fields++;
-			lua_pushnil(L);
-		} else {
-			kp_push_value(L, &v);
-		}
-		lua_rawset(L, ev);
-	}
-	lua_rawgeti(L, keys, (int)k + 1);
-	lua_pushnumber(L, s->pid);
-	lua_rawset(L, ev);
-	lua_rawgeti(L, keys, (int)k + 2);
-	lua_pushnumber(L, s->tid);
-	lua_rawset(L, ev);
-	lua_rawgeti(L, keys, (int)k + 3);
-	lua_pushnumber(L, s->cpu);
-	lua_rawset(L, ev);
-	lua_rawgeti(L, keys, (int)k + 4);
-	kp_lua_push_int64(L, s->time, false);
-	lua_rawset(L, ev);
-	lua_rawgeti(L, keys, (int)k + 5);
-	lua_pushstring(L, kp_comm_of(h, s->pid, s->tid));
-	lua_rawset(L, ev);
-	if (p->stack)
-		kp_push_stack(L, p, s, ev);
-	lua_settop(L, ev);
+	kp_lua_event_push(L, p, s, kp_comm_of(h, s->pid, s->tid));
 
 	h->raw = s->raw;
 	h->raw_size = s->raw_size;
 	p->delivered++;
-	kp_cb_enter(h);
-	status = lua_pcall(L, 1, 0, 1); /* the traceback handler sits at index 1 */
-	kp_cb_leave(h);
+	status = kp_guard_call(h, L, 1);
 	h->raw = NULL;
-	if (status) {
-		kp_handler_failed(h, L);
-		lua_settop(L, top);
-		return 1;
-	}
 	lua_settop(L, top);
-	return h->stop_now;
+	return status ? 1 : h->stop_now;
 }
 
 static void kp_on_lost(void *owner, uint64_t lost, void *ctx)
@@ -1130,7 +350,7 @@ static void kp_on_lost(void *owner, uint64_t lost, void *ctx)
 
 	p->lost_records += lost;
 	if (h->rec)
-		kp_rec_add_lost(h->rec, p->rec_id, lost, kp_now_ns());
+		kp_record_tap_lost(h, p, lost);
 }
 
 /* Side-band process records keep the process table, in event order. */
@@ -1141,11 +361,8 @@ static void kp_on_task(const struct kp_task_rec *r, void *ctx)
 	bool exec = r->type == PERF_RECORD_COMM && r->exec;
 	bool ustack;
 
-	/* MMAP2 records are not recorded: a replay has no mappings to follow
-	 * and names user frames from /proc as it replays, as it always did */
-	if (h->rec && r->type != PERF_RECORD_MMAP2)
-		kp_rec_add_task(h->rec, r->type, r->pid, r->ppid, r->tid, r->ptid,
-				r->comm ? r->comm : "", r->exec, r->time);
+	if (h->rec)
+		kp_record_tap_task(h, r);
 	if (h->opts.replay) {
 		/* a new process or a new program: cached maps of that pid are stale */
 		if (fork || exec)
@@ -1982,31 +1199,6 @@ static int kp_core_offsetof(lua_State *L)
 	return 2;
 }
 
-/* core.has(feature) -> boolean, or nil for a name that is no feature */
-static int kp_core_has(lua_State *L)
-{
-	int yes = kp_feature_has(luaL_checkstring(L, 1));
-
-	if (yes < 0)
-		lua_pushnil(L);
-	else
-		lua_pushboolean(L, yes);
-	return 1;
-}
-
-/* core.features() -> { name, ... }: every feature kp.has knows */
-static int kp_core_features(lua_State *L)
-{
-	size_t n = kp_feature_count();
-
-	lua_createtable(L, (int)n, 0);
-	for (size_t i = 0; i < n; i++) {
-		lua_pushstring(L, kp_feature_name(i));
-		lua_rawseti(L, -2, (int)i + 1);
-	}
-	return 1;
-}
-
 /* ---- the run ---------------------------------------------------------- */
 
 static void kp_enable_all(struct kp_host *h, bool on)
@@ -2092,8 +1284,6 @@ int kp_output_open(const char *path)
 
 static int kp_run_timers(lua_State *L, struct kp_host *h, uint64_t now)
 {
-	int status;
-
 	for (size_t i = 0; i < h->ntimers && !h->stop_now; i++) {
 		struct kp_timer *t = &h->timers[i];
 
@@ -2102,14 +1292,8 @@ static int kp_run_timers(lua_State *L, struct kp_host *h, uint64_t now)
 		while (t->next <= now)
 			t->next += t->period;
 		lua_rawgeti(L, LUA_REGISTRYINDEX, t->fn_ref);
-		kp_cb_enter(h);
-		status = lua_pcall(L, 0, 0, 1);
-		kp_cb_leave(h);
-		if (status) {
-			kp_handler_failed(h, L);
-			lua_pop(L, 1);
+		if (kp_guard_call(h, L, 0))
 			return -1;
-		}
 	}
 	return 0;
 }
@@ -2370,10 +1554,8 @@ static int kp_core_run(lua_State *L)
 		if (deadline && now >= deadline)
 			break;
 		/* a killed recorder loses at most the last 100 ms */
-		if (h->rec && now - h->rec_flushed > 100000000ull) {
-			kp_rec_flush(h->rec);
-			h->rec_flushed = now;
-		}
+		if (h->rec)
+			kp_record_tap_flush(h, now);
 		if (now - last_expire > KP_COMM_GRACE_NS) {
 			if (h->comm)
 				kp_comm_expire(h->comm, now - KP_COMM_GRACE_NS);
@@ -2503,59 +1685,6 @@ static int kp_core_every(lua_State *L)
 	return 0;
 }
 
-/* core.stats() -> { [name] = { events, lost, filtered, bad_fields, discarded } } */
-static int kp_core_stats(lua_State *L)
-{
-	struct kp_host *h = kp_host_of(L);
-
-	lua_newtable(L);
-	for (struct kp_probe *p = h->probes; p; p = p->next) {
-		if (!p->attached)
-			continue;
-		lua_createtable(L, 0, 4);
-		lua_pushnumber(L, (lua_Number)p->delivered);
-		lua_setfield(L, -2, "events");
-		lua_pushnumber(L, (lua_Number)kp_probe_lost(p));
-		lua_setfield(L, -2, "lost");
-		lua_pushnumber(L, (lua_Number)p->filtered);
-		lua_setfield(L, -2, "filtered");
-		lua_pushnumber(L, (lua_Number)p->bad_fields);
-		lua_setfield(L, -2, "bad_fields");
-		lua_pushnumber(L, (lua_Number)p->discarded);
-		lua_setfield(L, -2, "discarded");
-		if (p->final) {
-			lua_pushnumber(L, (lua_Number)p->ring_full);
-			lua_setfield(L, -2, "ring_full");
-			lua_pushnumber(L, (lua_Number)p->hits);
-			lua_setfield(L, -2, "hits");
-		}
-		lua_setfield(L, -2, p->name);
-	}
-	return 1;
-}
-
-/* core.raw() -> the raw record bytes of the event being delivered, or nil */
-static int kp_core_raw(lua_State *L)
-{
-	struct kp_host *h = kp_host_of(L);
-
-	if (!h->raw)
-		return 0;
-	lua_pushlstring(L, (const char *)h->raw, h->raw_size);
-	return 1;
-}
-
-/* core.cpid() -> pid of the -c command, or nil */
-static int kp_core_cpid(lua_State *L)
-{
-	struct kp_host *h = kp_host_of(L);
-
-	if (!h->child_pid)
-		return 0;
-	lua_pushnumber(L, h->child_pid);
-	return 1;
-}
-
 /* core.set_mk64(fn): fn(hi, lo, signed) builds a boxed 64-bit integer */
 static int kp_core_set_mk64(lua_State *L)
 {
@@ -2564,404 +1693,33 @@ static int kp_core_set_mk64(lua_State *L)
 	return 0;
 }
 
-/*
- * core.trust(path) -> true | nil, why: may this root process run the Lua
- * file at @path (kp_trust.h)? Always true without root or with
- * --allow-unsafe-script.
- */
-static int kp_core_trust(lua_State *L)
-{
-	struct kp_host *h = kp_host_of(L);
-	const char *path = luaL_checkstring(L, 1);
-	char why[PATH_MAX + 256];
-	int err;
-
-	if (geteuid() != 0 || h->opts.allow_unsafe) {
-		lua_pushboolean(L, 1);
-		return 1;
-	}
-	err = kp_trust_check(path, kp_trust_caller(), why, sizeof(why));
-	if (err == -EPERM) {
-		lua_pushnil(L);
-		lua_pushfstring(L,
-				"refusing to load %s as root: %s (make it root's or yours and not "
-				"writable by others, or pass --allow-unsafe-script)",
-				path, why);
-		return 2;
-	}
-	/* a file that cannot be examined is left to the loader's own error */
-	lua_pushboolean(L, 1);
-	return 1;
-}
-
-/* core.config() -> { dry_run, pid, command, duration } */
-static int kp_core_config(lua_State *L)
-{
-	struct kp_host *h = kp_host_of(L);
-
-	lua_createtable(L, 0, 4);
-	lua_pushboolean(L, h->opts.dry_run);
-	lua_setfield(L, -2, "dry_run");
-	if (h->opts.filter_pid) {
-		lua_pushnumber(L, h->opts.filter_pid);
-		lua_setfield(L, -2, "pid");
-	}
-	if (h->opts.command) {
-		lua_pushstring(L, h->opts.command);
-		lua_setfield(L, -2, "command");
-	}
-	lua_pushnumber(L, h->opts.duration);
-	lua_setfield(L, -2, "duration");
-	lua_pushnumber(L, h->opts.callback_limit_ms);
-	lua_setfield(L, -2, "callback_limit");
-	lua_pushstring(L, h->opts.format ? h->opts.format : "text");
-	lua_setfield(L, -2, "format");
-	if (h->opts.output) {
-		lua_pushstring(L, h->opts.output);
-		lua_setfield(L, -2, "output");
-	}
-	return 1;
-}
-
-/* core.walltime([mono_ns]) -> seconds, nanoseconds of the wall clock at a
- * CLOCK_MONOTONIC time (ev.time), or now */
-static int kp_core_walltime(lua_State *L)
-{
-	static int64_t off;
-	static bool have_off;
-	struct timespec rt;
-	int64_t t, ns;
-
-	clock_gettime(CLOCK_REALTIME, &rt);
-	/* one offset for the run, so converted times keep their order */
-	if (!have_off) {
-		struct timespec mono;
-
-		clock_gettime(CLOCK_MONOTONIC, &mono);
-		clock_gettime(CLOCK_REALTIME, &rt);
-		off = ((int64_t)rt.tv_sec - mono.tv_sec) * 1000000000 + (rt.tv_nsec - mono.tv_nsec);
-		have_off = true;
-	}
-	if (lua_isnoneornil(L, 1))
-		t = (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec;
-	else
-		t = (int64_t)luaL_checknumber(L, 1) +
-		    (kp_host_of(L)->replay ? kp_host_of(L)->replay_rt_off : off);
-	ns = t % 1000000000;
-	lua_pushnumber(L, (lua_Number)(t / 1000000000));
-	lua_pushnumber(L, (lua_Number)ns);
-	return 2;
-}
-
-/* core.clock() -> CLOCK_MONOTONIC now in ns, the clock of ev.time */
-static int kp_core_clock(lua_State *L)
-{
-	lua_pushnumber(L, (lua_Number)kp_now_ns());
-	return 1;
-}
-
-/* core.set_handler(probe, fn | nil): replace a probe's handler */
-static int kp_core_set_handler(lua_State *L)
-{
-	struct kp_probe *p = kp_check_probe(L, 1);
-
-	if (!lua_isnil(L, 2))
-		luaL_checktype(L, 2, LUA_TFUNCTION);
-	if (p->dry)
-		return 0;
-	luaL_unref(L, LUA_REGISTRYINDEX, p->fn_ref);
-	p->fn_ref = LUA_NOREF;
-	if (!lua_isnil(L, 2)) {
-		lua_pushvalue(L, 2);
-		p->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-	}
-	return 0;
-}
-
-/* core.utf8(s) -> true when s is valid UTF-8 (no overlongs, surrogates or
- * code points past U+10FFFF) */
-static int kp_core_utf8(lua_State *L)
-{
-	size_t n, i = 0;
-	const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 1, &n);
-
-	while (i < n) {
-		unsigned char c = s[i];
-		size_t len;
-		uint32_t cp;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			len = 2;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			len = 3;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			len = 4;
-			cp = c & 0x07;
-		} else {
-			break;
-		}
-		if (i + len > n)
-			break;
-		for (size_t k = 1; k < len; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				goto bad;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-		    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-			break;
-		i += len;
-	}
-bad:
-	lua_pushboolean(L, i == n);
-	return 1;
-}
-
-/* core.base64(s) -> s in standard base64 with padding */
-static int kp_core_base64(lua_State *L)
-{
-	static const char tab[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t n;
-	const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 1, &n);
-	luaL_Buffer b;
-
-	luaL_buffinit(L, &b);
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)s[i] << 16;
-
-		if (i + 1 < n)
-			v |= (uint32_t)s[i + 1] << 8;
-		if (i + 2 < n)
-			v |= s[i + 2];
-		luaL_addchar(&b, tab[v >> 18 & 63]);
-		luaL_addchar(&b, tab[v >> 12 & 63]);
-		luaL_addchar(&b, i + 1 < n ? tab[v >> 6 & 63] : '=');
-		luaL_addchar(&b, i + 2 < n ? tab[v & 63] : '=');
-	}
-	luaL_pushresult(&b);
-	return 1;
-}
-
-/* core.elfsym(path, symbol) -> file offset | nil, msg, errname: where a
- * uprobe on PATH:SYMBOL goes (aliases share an offset) */
-static int kp_core_elfsym(lua_State *L)
-{
-	const char *path = luaL_checkstring(L, 1), *sym = luaL_checkstring(L, 2);
-	char abs[4096];
-	uint64_t off;
-	int err = kp_elf_find_path(path, abs, sizeof(abs));
-
-	if (!err)
-		err = kp_elf_resolve(abs, sym, 0, &off);
-	if (err)
-		return kp_fail(L, err, "%s:%s: %s", path, sym, kp_strerror(err));
-	lua_pushnumber(L, (lua_Number)off);
-	return 1;
-}
-
-static void kp_push_proc(lua_State *L, const struct kp_proc *p)
-{
-	lua_createtable(L, 0, 16);
-	lua_pushnumber(L, p->pid);
-	lua_setfield(L, -2, "pid");
-#define KP_SETNUM(flag, field, expr)                           \
-	do {                                                   \
-		if (p->known & (flag)) {                       \
-			lua_pushnumber(L, (lua_Number)(expr)); \
-			lua_setfield(L, -2, field);            \
-		}                                              \
-	} while (0)
-	KP_SETNUM(KP_PROC_PPID, "ppid", p->ppid);
-	KP_SETNUM(KP_PROC_IDS, "uid", p->uid);
-	KP_SETNUM(KP_PROC_IDS, "euid", p->euid);
-	KP_SETNUM(KP_PROC_IDS, "gid", p->gid);
-	KP_SETNUM(KP_PROC_IDS, "egid", p->egid);
-	KP_SETNUM(KP_PROC_START, "start_time", p->start_time);
-#undef KP_SETNUM
-	if (p->known & KP_PROC_COMM) {
-		lua_pushstring(L, p->comm);
-		lua_setfield(L, -2, "comm");
-	}
-	if (p->known & KP_PROC_EXE) {
-		lua_pushstring(L, p->exe);
-		lua_setfield(L, -2, "exe");
-	}
-	if (p->known & KP_PROC_ARGV) {
-		const char *a = p->argv;
-
-		lua_createtable(L, (int)p->argc, 0);
-		for (uint32_t i = 0; i < p->argc && a < p->argv + p->argv_len; i++) {
-			size_t n = strnlen(a, (size_t)(p->argv + p->argv_len - a));
-
-			lua_pushlstring(L, a, n);
-			lua_rawseti(L, -2, (int)i + 1);
-			a += n + 1;
-		}
-		lua_setfield(L, -2, "argv");
-		lua_pushboolean(L, p->argv_truncated);
-		lua_setfield(L, -2, "argv_truncated");
-	}
-	if (p->known & KP_PROC_CGROUP) {
-		lua_pushstring(L, p->cgroup);
-		lua_setfield(L, -2, "cgroup");
-		lua_pushstring(L, p->container_id);
-		lua_setfield(L, -2, "container_id");
-	}
-	if (p->exec_time) {
-		lua_pushnumber(L, (lua_Number)p->exec_time);
-		lua_setfield(L, -2, "exec_time");
-	}
-	lua_pushboolean(L, p->exited);
-	lua_setfield(L, -2, "exited");
-	if (p->exited) {
-		lua_pushnumber(L, (lua_Number)p->exit_time);
-		lua_setfield(L, -2, "exit_time");
-	}
-}
-
-/* core.proc(pid [, parent]) -> table | nil: what the process table knows
- * of pid, or with @parent true, of pid's parent */
-static int kp_core_proc(lua_State *L)
-{
-	struct kp_host *h = kp_host_of(L);
-	struct kp_proc_table *t = kp_host_procs(h);
-	const struct kp_proc *p;
-
-	if (!t)
-		return 0;
-	p = kp_proc_lookup(t, (int32_t)luaL_checknumber(L, 1));
-	if (p && lua_toboolean(L, 2))
-		p = kp_proc_parent(t, p);
-	if (!p)
-		return 0;
-	kp_push_proc(L, p);
-	return 1;
-}
-
-/* core.proc_stats() -> { size, evictions, cap } */
-static int kp_core_proc_stats(lua_State *L)
-{
-	struct kp_host *h = kp_host_of(L);
-	uint64_t ev = 0;
-	size_t size = 0, cap = 0;
-
-	if (h->procs)
-		kp_proc_stats(h->procs, &size, &ev, &cap);
-	lua_createtable(L, 0, 3);
-	lua_pushnumber(L, (lua_Number)size);
-	lua_setfield(L, -2, "size");
-	lua_pushnumber(L, (lua_Number)ev);
-	lua_setfield(L, -2, "evictions");
-	lua_pushnumber(L, (lua_Number)(cap ? cap : KP_PROC_CAP));
-	lua_setfield(L, -2, "cap");
-	return 1;
-}
-
-/* core.dirty_key() -> the key under which an event table holds its probe */
-static int kp_core_dirty_key(lua_State *L)
-{
-	lua_pushlightuserdata(L, &kp_dirty_key);
-	return 1;
-}
-
-/* core.added(probe, key): the script added @key to the probe's event table
- * (the event metatable's __newindex); it goes before the next event */
-static int kp_core_added(lua_State *L)
-{
-	struct kp_probe *p = lua_touserdata(L, 1);
-
-	if (!p || p->dirty_ref == LUA_NOREF)
-		return 0;
-	lua_rawgeti(L, LUA_REGISTRYINDEX, p->dirty_ref);
-	lua_pushvalue(L, 2);
-	lua_rawseti(L, -2, (int)lua_objlen(L, -2) + 1);
-	p->dirty = true;
-	return 0;
-}
-
-/* core.hostname() -> this machine's name */
-static int kp_core_hostname(lua_State *L)
-{
-	char buf[256];
-
-	if (gethostname(buf, sizeof(buf) - 1))
-		return kp_fail(L, -errno, "gethostname: %s", strerror(errno));
-	buf[sizeof(buf) - 1] = '\0';
-	lua_pushstring(L, buf);
-	return 1;
-}
-
-static int kp_probe_methods_close(lua_State *L)
-{
-	return kp_probe_close(L);
-}
-
-static int kp_event_copy(lua_State *L)
-{
-	luaL_checktype(L, 1, LUA_TTABLE);
-	lua_createtable(L, 0, 8);
-	lua_pushnil(L);
-	while (lua_next(L, 1)) {
-		if (lua_islightuserdata(L, -2)) {
-			lua_pop(L, 1);
-			continue;
-		}
-		lua_pushvalue(L, -2);
-		lua_insert(L, -2);
-		lua_rawset(L, -4);
-	}
-	lua_getmetatable(L, 1);
-	lua_setmetatable(L, -2);
-	return 1;
-}
-
 static int kp_open_core(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
 		{ "tracepoint", kp_core_tracepoint },
 		{ "uprobe", kp_core_uprobe },
 		{ "kprobe", kp_core_kprobe },
-		{ "has", kp_core_has },
-		{ "features", kp_core_features },
 		{ "offsetof", kp_core_offsetof },
 		{ "run", kp_core_run },
 		{ "stop", kp_core_stop },
 		{ "every", kp_core_every },
-		{ "stats", kp_core_stats },
-		{ "raw", kp_core_raw },
-		{ "cpid", kp_core_cpid },
 		{ "set_mk64", kp_core_set_mk64 },
-		{ "config", kp_core_config },
-		{ "walltime", kp_core_walltime },
-		{ "set_handler", kp_core_set_handler },
 		{ "timer_count", kp_core_timer_count },
 		{ "timers_drop", kp_core_timers_drop },
-		{ "utf8", kp_core_utf8 },
-		{ "base64", kp_core_base64 },
-		{ "hostname", kp_core_hostname },
-		{ "dirty_key", kp_core_dirty_key },
-		{ "added", kp_core_added },
-		{ "elfsym", kp_core_elfsym },
-		{ "proc", kp_core_proc },
-		{ "proc_stats", kp_core_proc_stats },
-		{ "clock", kp_core_clock },
-		{ "trust", kp_core_trust },
 		{ NULL, NULL },
 	};
 	struct kp_host *h = lua_touserdata(L, lua_upvalueindex(1));
 
-	lua_createtable(L, 0, 16);
-	for (const luaL_Reg *r = fns; r->name; r++) {
-		lua_pushlightuserdata(L, h);
-		lua_pushcclosure(L, r->func, 1);
-		lua_setfield(L, -2, r->name);
+	const luaL_Reg *const lists[] = { fns, kp_lua_util_fns, kp_lua_proc_fns, kp_lua_probe_fns,
+					  kp_lua_event_fns };
+
+	lua_createtable(L, 0, 32);
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		for (const luaL_Reg *r = lists[i]; r->name; r++) {
+			lua_pushlightuserdata(L, h);
+			lua_pushcclosure(L, r->func, 1);
+			lua_setfield(L, -2, r->name);
+		}
 	}
 	lua_pushstring(L, KP_VERSION);
 	lua_setfield(L, -2, "version");
@@ -2972,16 +1730,6 @@ static int kp_open_core(lua_State *L)
 
 struct kp_host *kp_host_open(lua_State *L, const struct kp_host_opts *opts)
 {
-	static const luaL_Reg probe_meta[] = {
-		{ "__gc", kp_probe_gc },
-		{ "__tostring", kp_probe_tostring },
-		{ "__index", kp_probe_index },
-		{ NULL, NULL },
-	};
-	static const luaL_Reg probe_methods[] = {
-		{ "close", kp_probe_methods_close },
-		{ NULL, NULL },
-	};
 	struct kp_host *h = calloc(1, sizeof(*h));
 
 	if (!h)
@@ -2992,22 +1740,9 @@ struct kp_host *kp_host_open(lua_State *L, const struct kp_host_opts *opts)
 	if (opts->callback_limit_ms > 0)
 		kp_guard_start(h);
 
-	luaL_newmetatable(L, KP_PROBE_MT);
-	luaL_register(L, NULL, probe_meta);
-	lua_newtable(L);
-	luaL_register(L, NULL, probe_methods);
-	lua_setfield(L, -2, "__methods");
-	lua_pop(L, 1);
+	kp_lua_probe_open(L);
 
-	luaL_newmetatable(L, "kp.Event");
-	lua_newtable(L);
-	lua_pushcfunction(L, kp_event_copy);
-	lua_setfield(L, -2, "copy");
-	lua_setfield(L, -2, "__index");
-	lua_pop(L, 1);
-
-	lua_newtable(L);
-	lua_setfield(L, LUA_REGISTRYINDEX, "kp.probes");
+	kp_lua_event_open(L);
 
 	lua_getglobal(L, "package");
 	lua_getfield(L, -1, "preload");
@@ -3029,14 +1764,7 @@ void kp_host_shutdown(struct kp_host *h)
 		kp_probe_release(p);
 	kp_perf_close(h->sideband);
 	h->sideband = NULL;
-	if (h->rec) {
-		int err = kp_rec_close(h->rec);
-
-		if (err)
-			fprintf(stderr, "kpscript: --record %s: %s\n", h->opts.record,
-				kp_strerror(err));
-		h->rec = NULL;
-	}
+	kp_record_tap_close(h);
 	if (h->loop) {
 		h->corrupt = kp_loop_corrupt(h->loop);
 		h->sideband_lost = kp_loop_sideband_lost(h->loop);

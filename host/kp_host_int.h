@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef KP_HOST_INT_H
+#define KP_HOST_INT_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "kp_host.h"
+
+/*
+ * The host's insides, shared by the files that make it up (kp_host.c and
+ * the kp_lua_*, kp_guard, kp_record_tap files): the host and probe structs
+ * and the functions they call on each other. Nothing outside host/ sees
+ * this.
+ */
+struct kp_btf;
+struct kp_comm;
+struct kp_sample;
+struct kp_format;
+struct kp_ksyms;
+struct kp_loop;
+struct kp_perf;
+struct kp_proc_table;
+struct kp_rec_item;
+struct kp_rec_reader;
+struct kp_rec_writer;
+
+#define KP_PROBE_MT "kp.Probe"
+
+#define KP_DEFAULT_PAGES 256 /* 1 MiB per CPU with 4 KiB pages */
+#define KP_MAX_PAGES 65536
+#define KP_FLUSH_MS 100 /* longest a slow probe's event waits */
+#define KP_LATENESS_NS 5000000ull /* how late a record may reach its ring */
+#define KP_COMM_GRACE_NS 2000000000ull
+#define KP_PROC_CAP 32768 /* processes the table holds at most */
+#define KP_PROC_GRACE_NS 10000000000ull /* how long an exited process is kept */
+#define KP_EXACT (9007199254740992.0) /* 2^53: doubles hold integers below it */
+
+enum kp_probe_kind { KP_TRACEPOINT, KP_UPROBE, KP_URETPROBE, KP_KPROBE, KP_KRETPROBE };
+
+struct kp_probe {
+	struct kp_host *host;
+	enum kp_probe_kind kind;
+	char *name; /* "tracepoint:sched:sched_switch", what ev.probe holds */
+	char *event; /* our dynamic event's name in kp_dynevent_group(), or NULL */
+	char *def; /* the dynamic_events command that created it */
+	struct kp_format *fmt;
+	struct kp_perf *perf;
+	size_t nfields;
+	size_t *fields; /* indexes of the decoded (non-common) fields */
+	int fn_ref, ev_ref, keys_ref;
+	int dirty_ref; /* keys a script added to the event table (see kp.lua) */
+	uint64_t received; /* samples read from the rings, -p filtered included */
+	uint64_t delivered;
+	uint64_t filtered;
+	uint64_t discarded; /* still in the rings when kp.stop() or an error ended the run */
+	uint64_t lost_records; /* sum of PERF_RECORD_LOST */
+	uint64_t lost_final; /* exact, from the kernel's count once stopped */
+	uint64_t hits; /* the kernel's hit count once stopped */
+	uint64_t ring_full; /* of the lost, those the kernel dropped for want of space */
+	uint64_t bad_fields;
+	unsigned int stack; /* KP_PERF_STACK_*: samples carry a callchain */
+	long ra_field; /* format index of __kp_ra (the entry's return address), or -1 */
+	long ip_field, fn_field; /* an entry kprobe's __probe_ip and __kp_fn, or -1 */
+	long retip_field; /* a kretprobe's __probe_ret_ip, or -1 */
+	bool closed, dry, final, attached;
+	bool dirty; /* the script added keys to the event table */
+	uint32_t rec_id; /* the probe's id in the --record file */
+	struct kp_probe *next;
+};
+
+/* A /proc read the process table made while recording, replayed by file. */
+struct kp_procread {
+	int32_t pid;
+	bool link; /* readlink, not read */
+	uint64_t time; /* when the recorder read it */
+	ssize_t rc; /* bytes, or -errno */
+	char file[32]; /* "status", "exe"... */
+	char *data;
+};
+
+/* The pseudo-probe whose samples hold the process table's /proc reads. */
+#define KP_PROCREAD_ID 65535
+#define KP_PROCREAD_NAME "kpscript:proc-read"
+/* The hidden fetch argument kp.lua adds to entry uprobes with user stacks */
+#define KP_RA_FIELD "__kp_ra"
+/* An entry kprobe with kernel stacks also records its function's address
+ * (an immediate, from kallsyms when the probe is made), so that the first
+ * frame is evened out the same way live and in a replay elsewhere. */
+#define KP_FN_FIELD "__kp_fn"
+
+struct kp_modbtf {
+	struct kp_modbtf *next;
+	struct kp_btf *btf;
+	char name[];
+};
+
+struct kp_timer {
+	uint64_t next, period;
+	int fn_ref;
+};
+
+struct kp_host {
+	lua_State *L;
+	struct kp_host_opts opts;
+	struct kp_comm *comm;
+	struct kp_loop *loop;
+	struct kp_perf *sideband;
+	struct kp_probe *probes;
+	int nprobes, seq;
+	struct kp_timer *timers;
+	size_t ntimers;
+	bool ran, running, stop_now, stop_drain, failed;
+	bool reloading; /* --watch: a new version of the script is loading */
+	int inotify; /* --watch: the script's directory */
+	pid_t child; /* the -c command while it runs */
+	pid_t child_pid; /* and after it exited, for kp.cpid() */
+	int child_status;
+	int pidfd;
+	char *error; /* a callback's error, with traceback */
+	uint64_t corrupt, sideband_lost; /* kept from the loop at shutdown */
+	int exit_code; /* os.exit() from a handler */
+	bool exit_req;
+	struct kp_ksyms *ksyms; /* /proc/kallsyms, loaded for kprobes */
+	bool ksyms_tried;
+	struct kp_proc_table *procs; /* the process table, made on first use */
+	struct kp_rec_writer *rec; /* --record: raw events to a file */
+	struct kp_rec_reader *replay; /* --replay: the recording's probe index */
+	struct kp_rec_item *rprobes; /* its probe records */
+	size_t nrprobes;
+	struct kp_probe **rmap; /* recorded probe id -> the script's probe */
+	int64_t replay_rt_off; /* the recording's CLOCK_REALTIME - MONOTONIC */
+	struct kp_procread *reads; /* --replay: the recorded /proc reads */
+	uint64_t replay_now; /* --replay: time of the item being replayed */
+	size_t nreads, capreads;
+	uint32_t rec_next_id;
+	uint64_t rec_flushed;
+	struct kp_btf *btf; /* the kernel's BTF, loaded on first use */
+	struct kp_modbtf *modbtf; /* modules' BTF, loaded on first use */
+	bool btf_tried;
+	const unsigned char *raw;
+	uint32_t raw_size;
+	/* the callback guard (kp_guard_tick): which Lua call runs now */
+	volatile sig_atomic_t phase; /* KP_PHASE_* */
+	volatile unsigned long cb_seq; /* +1 at every callback's start and end */
+};
+
+/* The host of a kp.core function (its upvalue 1). */
+static inline struct kp_host *kp_host_of(lua_State *L)
+{
+	return lua_touserdata(L, lua_upvalueindex(1));
+}
+
+/* What the main thread runs now, for the callback guard. */
+enum { KP_PHASE_MAIN, KP_PHASE_LOOP, KP_PHASE_CB };
+
+/* ---- kp_host.c ---- */
+
+/* The process table, made and seeded from /proc on first use; NULL
+ * without memory. */
+struct kp_proc_table *kp_host_procs(struct kp_host *h);
+
+/* kp.core functions of the other files, each taking the host as upvalue 1 */
+extern const luaL_Reg kp_lua_util_fns[], kp_lua_proc_fns[], kp_lua_probe_fns[], kp_lua_event_fns[];
+
+/* Disable and close @p's perf events and remove its dynamic event;
+ * idempotent. */
+void kp_probe_release(struct kp_probe *p);
+
+/* ---- kp_lua_probe.c ---- */
+
+/* Register the kp.Probe metatable and the registry's anchor table. */
+void kp_lua_probe_open(lua_State *L);
+/* A new closed probe userdata on the stack, linked into @h's list.
+ * Stack effect: +1. */
+struct kp_probe *kp_probe_new(lua_State *L, struct kp_host *h, enum kp_probe_kind kind);
+/* Anchor the probe at the top of the stack until kp_host_shutdown(), so the
+ * GC cannot detach one the script dropped. Stack effect: 0. */
+void kp_probe_anchor(lua_State *L);
+/* Its lost events: exact once the run has ended, else as counted. */
+uint64_t kp_probe_lost(const struct kp_probe *p);
+
+/* ---- kp_lua_event.c ---- */
+
+/* Register the kp.Event metatable. */
+void kp_lua_event_open(lua_State *L);
+/* Is @name one of ev's builtins (pid, tid, cpu, time, comm, probe)? */
+bool kp_is_builtin(const char *name);
+/* @p's event table and field keys, and its handler (the function at
+ * @fn_index, if any), once its format is known. 0 or -errno. */
+int kp_probe_setup_lua(lua_State *L, struct kp_probe *p, int fn_index);
+void kp_lua_event_push(lua_State *L, struct kp_probe *p, const struct kp_sample *s,
+		       const char *comm);
+
+/* ---- kp_record_tap.c: --record, called only while h->rec is set ---- */
+
+struct kp_task_rec;
+
+/* Create h->opts.record, write the processes there now, and read /proc
+ * through the tap from now on. 0 or -errno. */
+int kp_record_tap_open(struct kp_host *h);
+/* Record @p's format (it gets its recording id). 0 or -errno. */
+int kp_record_tap_probe(struct kp_host *h, struct kp_probe *p);
+void kp_record_tap_sample(struct kp_host *h, const struct kp_probe *p, const struct kp_sample *s);
+void kp_record_tap_lost(struct kp_host *h, const struct kp_probe *p, uint64_t lost);
+void kp_record_tap_task(struct kp_host *h, const struct kp_task_rec *r);
+/* Write what is buffered if 100 ms have passed since the last time. */
+void kp_record_tap_flush(struct kp_host *h, uint64_t now);
+/* Close the recording (its end record); a failure is said on stderr. */
+void kp_record_tap_close(struct kp_host *h);
+
+/* ---- kp_guard.c ---- */
+
+/* Start the guard's timer for @h (one host per process), if
+ * --callback-limit is on; stop it. */
+void kp_guard_start(struct kp_host *h);
+void kp_guard_stop(struct kp_host *h);
+/*
+ * kp_guard_call() - call a script's function from the run: the function
+ * and @nargs arguments on top of @L's stack, kp_lua_traceback() at stack
+ * index 1 (kp.run's). Pops them. On an error the run stops: os.exit(N)
+ * becomes the run's exit status, anything else its error.
+ * Return: lua_pcall's status.
+ */
+int kp_guard_call(struct kp_host *h, lua_State *L, int nargs);
+
+#endif
