@@ -1,13 +1,12 @@
 // SPDX-License-Identifier: MIT
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+
+#include <linux/perf_event.h>
 
 #include "kp_comm.h"
 
@@ -159,6 +158,23 @@ void kp_comm_exit(struct kp_comm *c, int32_t tid, uint64_t time)
 
 	if (e && !e->exit_time)
 		e->exit_time = time ? time : 1;
+}
+
+void kp_comm_apply(struct kp_comm *c, const struct kp_task_rec *r)
+{
+	switch (r->type) {
+	case PERF_RECORD_COMM:
+		kp_comm_set(c, r->pid, r->tid, r->comm ? r->comm : "");
+		break;
+	case PERF_RECORD_FORK:
+		kp_comm_fork(c, r->pid, r->tid, r->ptid);
+		break;
+	case PERF_RECORD_EXIT:
+		kp_comm_exit(c, r->tid, r->time);
+		break;
+	default:
+		break;
+	}
 }
 
 void kp_comm_expire(struct kp_comm *c, uint64_t before)

@@ -4,6 +4,8 @@
 
 #include <stdint.h>
 
+#include "kp_item.h"
+
 /*
  * tid -> comm, kept from perf's own COMM/FORK/EXIT side-band records and
  * seeded from /proc once at start (kp_procfs_seed_comm(), one read per
@@ -20,6 +22,9 @@ void kp_comm_free(struct kp_comm *c);
 void kp_comm_set(struct kp_comm *c, int32_t pid, int32_t tid, const char *comm);
 void kp_comm_fork(struct kp_comm *c, int32_t pid, int32_t tid, int32_t ptid);
 void kp_comm_exit(struct kp_comm *c, int32_t tid, uint64_t time);
+/* Apply a process record: COMM names the thread, FORK gives the new one
+ * its parent's name, EXIT starts its grace period; MMAP2 changes nothing. */
+void kp_comm_apply(struct kp_comm *c, const struct kp_task_rec *r);
 /* Drop entries that exited before @before. */
 void kp_comm_expire(struct kp_comm *c, uint64_t before);
 /* The comm of @tid, or NULL. Valid until the next update. */

@@ -38,7 +38,10 @@
 #include "kp_host_int.h"
 #include "kp_ksyms.h"
 #include "kp_lua_agg.h"
-#include "kp_loop.h"
+#include "kp_item.h"
+#include "kp_perf_parse.h"
+#include "kp_source_live.h"
+#include "kp_source_replay.h"
 #include "kp_lua.h"
 #include "kp_perf.h"
 #include "kp_proc.h"
@@ -74,8 +77,8 @@ void kp_probe_release(struct kp_probe *p)
 	if (p->closed)
 		return;
 	p->closed = true;
-	if (h->loop)
-		kp_loop_remove(h->loop, p);
+	if (h->src)
+		kp_live_remove(h->src, p);
 	if (p->perf) {
 		kp_perf_enable(p->perf, false);
 		kp_perf_close(p->perf);
@@ -198,8 +201,8 @@ static int kp_probe_attach(lua_State *L, struct kp_probe *p, const struct kp_pop
 	if (o->filter && (err = kp_perf_set_filter(p->perf, o->filter)))
 		return kp_filter_error(L, p, o->filter, err);
 	for (size_t i = 0; i < kp_perf_count(p->perf); i++) {
-		err = kp_loop_add_flags(h->loop, kp_perf_fd(p->perf, i), kp_perf_ring(p->perf, i),
-					p, o->stack ? KP_LOOP_CALLCHAIN : 0);
+		err = kp_live_add(h->src, kp_perf_fd(p->perf, i), kp_perf_ring(p->perf, i), p,
+				  o->stack ? KP_PARSE_CALLCHAIN : 0);
 		if (err)
 			return kp_fail(L, err, "%s: %s", p->name, kp_strerror(err));
 	}
@@ -219,8 +222,6 @@ static int kp_probe_attach(lua_State *L, struct kp_probe *p, const struct kp_pop
 	return 0;
 }
 
-static const struct kp_loop_ops kp_ops;
-
 /* The process table, created and seeded from /proc on first use. */
 struct kp_proc_table *kp_host_procs(struct kp_host *h)
 {
@@ -234,15 +235,27 @@ struct kp_proc_table *kp_host_procs(struct kp_host *h)
 	return h->procs;
 }
 
-/* The host, for the process table's source callbacks (one host per run). */
-static struct kp_host *kp_src_host;
+/* The source the run reads from a kernel: the rings, with the signalfd
+ * watched. */
+static int kp_host_live(struct kp_host *h)
+{
+	int err;
 
-/* Lazily: the comm table, the loop and the side-band ring that keeps it. */
+	h->src = kp_live_new(KP_LATENESS_NS);
+	if (!h->src)
+		return -errno;
+	if (h->opts.sigfd >= 0 && (err = kp_live_watch(h->src, h->opts.sigfd)))
+		return err;
+	return 0;
+}
+
+/* Lazily: the comm table, the live source and the side-band ring that
+ * keeps the tables. */
 static int kp_host_ready(lua_State *L, struct kp_host *h)
 {
 	int cpu, err;
 
-	if (h->loop)
+	if (h->src)
 		return 0;
 	h->comm = kp_comm_new();
 	if (!h->comm)
@@ -251,10 +264,7 @@ static int kp_host_ready(lua_State *L, struct kp_host *h)
 	kp_host_procs(h);
 	if (h->opts.record && !h->rec && (err = kp_record_tap_open(h)))
 		return kp_fail(L, err, "--record %s: %s", h->opts.record, kp_strerror(err));
-	h->loop = kp_loop_new(&kp_ops, h, h->comm);
-	if (!h->loop)
-		return kp_fail(L, -errno, "epoll: %s", strerror(errno));
-	if (h->opts.sigfd >= 0 && (err = kp_loop_watch(h->loop, h->opts.sigfd)))
+	if ((err = kp_host_live(h)))
 		return kp_fail(L, err, "epoll: %s", kp_strerror(err));
 	/*
 	 * MMAP2 records make the side band's bytes per exec about four times
@@ -270,8 +280,8 @@ static int kp_host_ready(lua_State *L, struct kp_host *h)
 			       cpu, kp_strerror(err), kp_perm_hint(err));
 	}
 	for (size_t i = 0; i < kp_perf_count(h->sideband); i++) {
-		err = kp_loop_add(h->loop, kp_perf_fd(h->sideband, i), kp_perf_ring(h->sideband, i),
-				  NULL);
+		err = kp_live_add(h->src, kp_perf_fd(h->sideband, i), kp_perf_ring(h->sideband, i),
+				  NULL, KP_PARSE_MAPS);
 		if (err)
 			return kp_fail(L, err, "epoll: %s", kp_strerror(err));
 	}
@@ -279,129 +289,13 @@ static int kp_host_ready(lua_State *L, struct kp_host *h)
 	 * when it exits */
 	if (h->opts.filter_pid) {
 		h->pidfd = (int)syscall(SYS_pidfd_open, h->opts.filter_pid, 0);
-		if (h->pidfd >= 0 && (err = kp_loop_watch(h->loop, h->pidfd)))
+		if (h->pidfd >= 0 && (err = kp_live_watch(h->src, h->pidfd)))
 			return kp_fail(L, err, "epoll: %s", kp_strerror(err));
 	}
 	return 0;
 }
 
 /* ---- event delivery --------------------------------------------------- */
-
-static const char *kp_comm_of(struct kp_host *h, uint32_t pid, uint32_t tid)
-{
-	const char *c = kp_comm_get(h->comm, (int32_t)tid);
-	char path[64], buf[32];
-	ssize_t n;
-
-	if (c)
-		return c;
-	if (tid == 0)
-		return "swapper"; /* the idle task: not a /proc entry */
-	if (h->opts.replay)
-		return ""; /* the thread was on the recording machine */
-	/* a thread we never heard of: ask /proc once, remember even a miss */
-	snprintf(path, sizeof(path), "task/%u/comm", tid);
-	n = kp_procfs_read((int32_t)pid, path, buf, sizeof(buf) - 1);
-	buf[n > 0 ? n : 0] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	kp_comm_set(h->comm, (int32_t)pid, (int32_t)tid, buf);
-	c = kp_comm_get(h->comm, (int32_t)tid);
-	return c ? c : "";
-}
-
-static int kp_on_sample(void *owner, const struct kp_sample *s, void *ctx)
-{
-	struct kp_probe *p = owner;
-	struct kp_host *h = ctx;
-	lua_State *L = h->L;
-	int top = lua_gettop(L), status;
-
-	p->received++;
-	if (h->rec)
-		kp_record_tap_sample(h, p, s);
-	if (h->stop_now) {
-		p->discarded++;
-		return 0;
-	}
-	if (h->opts.filter_pid && (pid_t)s->pid != h->opts.filter_pid) {
-		p->filtered++;
-		return 0;
-	}
-	if (p->fn_ref == LUA_NOREF) {
-		p->delivered++;
-		return 0;
-	}
-	lua_rawgeti(L, LUA_REGISTRYINDEX, p->fn_ref);
-	kp_lua_event_push(L, p, s, kp_comm_of(h, s->pid, s->tid));
-
-	h->raw = s->raw;
-	h->raw_size = s->raw_size;
-	p->delivered++;
-	status = kp_guard_call(h, L, 1);
-	h->raw = NULL;
-	lua_settop(L, top);
-	return status ? 1 : h->stop_now;
-}
-
-static void kp_on_lost(void *owner, uint64_t lost, void *ctx)
-{
-	struct kp_probe *p = owner;
-	struct kp_host *h = ctx;
-
-	p->lost_records += lost;
-	if (h->rec)
-		kp_record_tap_lost(h, p, lost);
-}
-
-/* Side-band process records keep the process table, in event order. */
-static void kp_on_task(const struct kp_task_rec *r, void *ctx)
-{
-	struct kp_host *h = ctx;
-	bool fork = r->type == PERF_RECORD_FORK && r->pid == r->tid; /* a new process */
-	bool exec = r->type == PERF_RECORD_COMM && r->exec;
-	bool ustack;
-
-	if (h->rec)
-		kp_record_tap_task(h, r);
-	if (h->opts.replay) {
-		/* a new process or a new program: cached maps of that pid are stale */
-		if (fork || exec)
-			kp_stack_forget(h->L, r->pid);
-	} else if (fork || exec || r->type == PERF_RECORD_MMAP2) {
-		/*
-		 * Follow the maps of processes once user frames are named or a
-		 * probe that samples them is attached (kp_probe_attach starts the
-		 * symbolizer), so the program a -c command runs is seen from its
-		 * exec. Runs without user stacks keep no maps.
-		 */
-		ustack = kp_stack_usym_active(h->L);
-		if (ustack && fork)
-			kp_stack_fork(h->L, r->ppid, r->pid);
-		else if (ustack && exec)
-			kp_stack_exec(h->L, r->pid);
-		else if (ustack)
-			kp_stack_mmap(h->L, r->pid, &r->map);
-	}
-	if (!h->procs)
-		return;
-	switch (r->type) {
-	case PERF_RECORD_FORK:
-		kp_proc_fork(h->procs, r->pid, r->ppid, r->tid, r->ptid, r->time);
-		break;
-	case PERF_RECORD_COMM:
-		kp_proc_comm(h->procs, r->pid, r->tid, r->comm, r->exec, r->time);
-		break;
-	case PERF_RECORD_EXIT:
-		kp_proc_exit(h->procs, r->pid, r->tid, r->time);
-		break;
-	}
-}
-
-static const struct kp_loop_ops kp_ops = {
-	.sample = kp_on_sample,
-	.lost = kp_on_lost,
-	.task = kp_on_task,
-};
 
 /* ---- probe constructors ---------------------------------------------- */
 
@@ -423,181 +317,44 @@ static int kp_dry_probe(lua_State *L, struct kp_host *h, enum kp_probe_kind kind
 
 /* ---- replay: probes from a recording ------------------------------------ */
 
-/* A replay reads /proc as the recorder saw it: the latest recorded read of
- * that file of that pid, or "no such process". */
-static ssize_t kp_replay_proc(int32_t pid, const char *file, char *buf, size_t len, bool link)
+/* Open the recording once: the run's source, and the tables it feeds. 0, or
+ * -errno with @why set. */
+static int kp_host_replay(struct kp_host *h, char *why, size_t len)
 {
-	struct kp_host *h = kp_src_host;
-	struct kp_procread *r = NULL;
-
-	/* a handler's lookup was recorded just after its event: the first read
-	 * at or after the event replayed now, else the last one before it */
-	for (size_t i = 0; h && i < h->nreads; i++) {
-		struct kp_procread *c = &h->reads[i];
-
-		if (c->pid != pid || c->link != link || strcmp(c->file, file))
-			continue;
-		r = c;
-		if (c->time >= h->replay_now)
-			break;
-	}
-	if (r) {
-		if (r->rc <= 0)
-			return r->rc;
-		if ((size_t)r->rc > len) {
-			if (link)
-				return -ENAMETOOLONG;
-			memcpy(buf, r->data, len);
-			return (ssize_t)len;
-		}
-		memcpy(buf, r->data, (size_t)r->rc);
-		return r->rc;
-	}
-	return -ESRCH;
-}
-
-static ssize_t kp_noproc_read(void *ctx, int32_t pid, const char *file, char *buf, size_t len)
-{
-	(void)ctx;
-	return kp_replay_proc(pid, file, buf, len, false);
-}
-
-static ssize_t kp_noproc_readlink(void *ctx, int32_t pid, const char *file, char *buf, size_t len)
-{
-	(void)ctx;
-	return kp_replay_proc(pid, file, buf, len, true);
-}
-
-/* Keep one recorded /proc read (a kpscript:proc-read sample). */
-static void kp_replay_keep_read(struct kp_host *h, const struct kp_rec_item *it)
-{
-	const char *raw = it->sample.raw;
-	size_t fl = strnlen(raw, it->sample.raw_len);
-	struct kp_procread *r;
-
-	if (fl >= it->sample.raw_len || fl >= sizeof(r->file))
-		return; /* not the shape the recorder writes */
-	if (h->nreads == h->capreads) {
-		size_t cap = h->capreads ? h->capreads * 2 : 64;
-		struct kp_procread *n = realloc(h->reads, cap * sizeof(*n));
-
-		if (!n)
-			return;
-		h->reads = n;
-		h->capreads = cap;
-	}
-	r = &h->reads[h->nreads];
-	r->pid = it->sample.pid;
-	r->time = it->sample.time;
-	r->link = it->sample.cpu == 1;
-	r->rc = it->sample.tid;
-	memcpy(r->file, raw, fl + 1);
-	r->data = NULL;
-	if (r->rc > 0) {
-		size_t n = it->sample.raw_len - fl - 1;
-
-		if ((size_t)r->rc != n || !(r->data = malloc(n)))
-			return;
-		memcpy(r->data, raw + fl + 1, n);
-	}
-	h->nreads++;
-}
-
-static int kp_noproc_each(void *ctx, void (*fn)(void *arg, int32_t pid), void *arg)
-{
-	(void)ctx, (void)fn, (void)arg;
-	return 0;
-}
-
-static void kp_noproc_clock(void *ctx, uint64_t *tick_ns, uint64_t *boot_minus_mono)
-{
-	(void)ctx;
-	*tick_ns = 10000000;
-	*boot_minus_mono = 0;
-}
-
-/* A replay reads no /proc: the processes were on the recording machine. */
-static const struct kp_proc_source kp_noproc = {
-	.read = kp_noproc_read,
-	.readlink = kp_noproc_readlink,
-	.each_pid = kp_noproc_each,
-	.clock = kp_noproc_clock,
-};
-
-/* Open the recording and index its probes, once. Return 0 or pushed values. */
-static int kp_replay_ready(lua_State *L, struct kp_host *h)
-{
-	struct kp_rec_item it;
 	char err[512];
-	size_t cap = 0;
-	int rc;
 
-	if (h->replay)
-		return 0;
-	h->replay = kp_rec_open_file(h->opts.replay, err, sizeof(err));
-	if (!h->replay)
-		return kp_fail(L, -EBADMSG, "--replay: %s", err);
-	while ((rc = kp_rec_next(h->replay, &it)) > 0) {
-		if (it.type == KP_REC_HEADER)
-			h->replay_rt_off = it.header->realtime_offset;
-		if (it.type == KP_REC_SAMPLE && it.sample.probe_id == KP_PROCREAD_ID)
-			kp_replay_keep_read(h, &it);
-		if (it.type != KP_REC_PROBE)
-			continue;
-		if (h->nrprobes == cap) {
-			struct kp_rec_item *n =
-			    realloc(h->rprobes, (cap = cap ? cap * 2 : 16) * sizeof(*n));
-
-			if (!n)
-				return kp_fail(L, -ENOMEM, "out of memory");
-			h->rprobes = n;
-		}
-		h->rprobes[h->nrprobes++] = it;
+	h->src = kp_replay_open(h->opts.replay, h->opts.replay_realtime, err, sizeof(err));
+	if (!h->src) {
+		snprintf(why, len, "--replay: %s", err);
+		return -EBADMSG;
 	}
-	if (rc < 0)
-		return kp_fail(L, -EBADMSG, "--replay: %s", kp_rec_error(h->replay));
-	h->rmap = calloc(65536, sizeof(*h->rmap));
+	h->rt_off = kp_replay_rt_offset(h->src);
+	h->have_rt_off = true;
 	h->comm = kp_comm_new();
 	h->procs = kp_proc_new(KP_PROC_CAP);
-	if (!h->rmap || !h->comm || !h->procs)
-		return kp_fail(L, -ENOMEM, "out of memory");
-	kp_proc_set_source(h->procs, &kp_noproc);
-	kp_src_host = h;
+	if (!h->comm || !h->procs) {
+		snprintf(why, len, "out of memory");
+		return -ENOMEM;
+	}
+	kp_proc_set_source(h->procs, kp_replay_proc_source(h->src));
 	return 0;
 }
 
-/* The recorded probe named @name; for a uprobe also one of the same binary
- * name and target in another directory (the recording machine's paths). */
-static const struct kp_rec_item *kp_replay_find(struct kp_host *h, const char *name)
+int kp_host_source(struct kp_host *h, char *why, size_t len)
 {
-	const char *slash = strrchr(name, '/');
+	int err;
 
-	/* a recorded probe already taken is skipped: the script declares
-	 * its probes in the recorded order, so two probes of one name (two
-	 * kprobes on a function) get the first and the second recorded */
-	for (size_t i = 0; i < h->nrprobes; i++) {
-		const struct kp_rec_item *r = &h->rprobes[i];
-
-		if (h->rmap[r->probe.id & 0xffff])
-			continue;
-		if (strlen(name) == r->probe.name_len &&
-		    !memcmp(name, r->probe.name, r->probe.name_len))
-			return r;
-	}
-	if (!slash || strncmp(name, "uprobe", 6))
-		return NULL;
-	for (size_t i = 0; i < h->nrprobes; i++) {
-		const struct kp_rec_item *r = &h->rprobes[i];
-		size_t tail = strlen(slash);
-		size_t kind = strcspn(name, ":");
-
-		if (h->rmap[r->probe.id & 0xffff])
-			continue;
-		if (r->probe.name_len > tail && !strncmp(r->probe.name, name, kind + 1) &&
-		    !memcmp(r->probe.name + r->probe.name_len - tail, slash, tail))
-			return r;
-	}
-	return NULL;
+	if (h->src)
+		return 0;
+	if (h->opts.replay)
+		return kp_host_replay(h, why, len);
+	/* no probes, but timers or a command: a loop of signals and time */
+	if (!h->ntimers && !h->opts.command)
+		return 0;
+	err = kp_host_live(h);
+	if (err)
+		snprintf(why, len, "epoll: %s", kp_strerror(err));
+	return err;
 }
 
 /*
@@ -611,11 +368,12 @@ static int kp_replay_probe(lua_State *L, struct kp_host *h, enum kp_probe_kind k
 {
 	const struct kp_rec_item *r;
 	struct kp_probe *p;
+	char why[600];
 	int n;
 
-	if ((n = kp_replay_ready(L, h)))
-		return n;
-	r = kp_replay_find(h, name);
+	if (!h->src && kp_host_replay(h, why, sizeof(why)))
+		return kp_fail(L, -EBADMSG, "%s", why);
+	r = kp_replay_find(h->src, name);
 	if (!r && quiet)
 		return 0;
 	p = kp_probe_new(L, h, kind);
@@ -632,7 +390,7 @@ static int kp_replay_probe(lua_State *L, struct kp_host *h, enum kp_probe_kind k
 			return kp_fail(L, -KP_EFORMAT, "%s: the recorded format does not parse",
 				       name);
 		}
-		h->rmap[r->probe.id & 0xffff] = p;
+		kp_replay_bind(h->src, r->probe.id, p);
 	} else {
 		p->name = strdup(name);
 		fprintf(stderr, "kpscript: %s is not in the recording %s: it sees no events\n",
@@ -1201,490 +959,6 @@ static int kp_core_offsetof(lua_State *L)
 
 /* ---- the run ---------------------------------------------------------- */
 
-static void kp_enable_all(struct kp_host *h, bool on)
-{
-	if (h->sideband)
-		kp_perf_enable(h->sideband, on);
-	for (struct kp_probe *p = h->probes; p; p = p->next)
-		if (p->perf)
-			kp_perf_enable(p->perf, on);
-}
-
-static int kp_start_child(struct kp_host *h)
-{
-	sigset_t all;
-	pid_t pid;
-
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		sigemptyset(&all);
-		sigprocmask(SIG_SETMASK, &all, NULL);
-		execl("/bin/sh", "sh", "-c", h->opts.command, (char *)NULL);
-		fprintf(stderr, "kpscript: cannot run /bin/sh: %s\n", strerror(errno));
-		_exit(127);
-	}
-	h->child = h->child_pid = pid;
-	return 0;
-}
-
-/* Handle what the signalfd holds. Return true when the run must end. */
-static bool kp_handle_signals(struct kp_host *h)
-{
-	struct signalfd_siginfo si;
-	bool stop = false;
-
-	while (read(h->opts.sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		/* SIGHUP with --output: the log was rotated, reopen it */
-		if (si.ssi_signo == SIGHUP && h->opts.output) {
-			int err = kp_output_open(h->opts.output);
-
-			if (err)
-				fprintf(stderr, "kpscript: SIGHUP: cannot reopen %s: %s\n",
-					h->opts.output, kp_strerror(err));
-			continue;
-		}
-		if (si.ssi_signo == SIGCHLD) {
-			int status;
-			pid_t pid;
-
-			while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-				if (pid == h->child) {
-					h->child_status = status;
-					h->child = 0;
-					stop = true; /* -c CMD is done: drain what it caused */
-				}
-			}
-			continue;
-		}
-		stop = true;
-	}
-	return stop;
-}
-
-int kp_output_open(const char *path)
-{
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-
-	if (fd < 0)
-		return -errno;
-	fflush(stdout);
-	if (dup2(fd, STDOUT_FILENO) < 0) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	close(fd);
-	/* one line at a time: a reader of the log never sees half a record */
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	return 0;
-}
-
-static int kp_run_timers(lua_State *L, struct kp_host *h, uint64_t now)
-{
-	for (size_t i = 0; i < h->ntimers && !h->stop_now; i++) {
-		struct kp_timer *t = &h->timers[i];
-
-		if (t->fn_ref == LUA_NOREF || now < t->next)
-			continue;
-		while (t->next <= now)
-			t->next += t->period;
-		lua_rawgeti(L, LUA_REGISTRYINDEX, t->fn_ref);
-		if (kp_guard_call(h, L, 0))
-			return -1;
-	}
-	return 0;
-}
-
-static int kp_ms_until(uint64_t now, uint64_t when)
-{
-	uint64_t ms;
-
-	if (when <= now)
-		return 0;
-	ms = (when - now + 999999) / 1000000;
-	return ms > 60000 ? 60000 : (int)ms;
-}
-
-/*
- * Once the probes are disabled and the rings drained, every hit the kernel
- * counted (read(2) of a sampling tracepoint event) was either read from a
- * ring or not: lost = hits - samples read, exact. The kernel's own
- * PERF_FORMAT_LOST count (Linux 6.0+) says how many of those it dropped
- * because the ring was full; the rest are hits it counted without writing a
- * sample at all (seen for sched_wakeup under load, and for a few events of
- * a ring that is overflowing).
- */
-static void kp_finish_counts(struct kp_host *h)
-{
-	for (struct kp_probe *p = h->probes; p; p = p->next) {
-		uint64_t hits, full;
-
-		if (!p->perf || kp_perf_counts(p->perf, &hits, &full))
-			continue;
-		p->hits = hits;
-		p->lost_final = hits > p->received ? hits - p->received : 0;
-		p->ring_full = full == UINT64_MAX ? p->lost_final : full;
-		if (p->ring_full > p->lost_final)
-			p->ring_full = p->lost_final;
-		p->final = true;
-	}
-}
-
-/* What core.run() returns: true [, nil, exit code] | false, message. */
-static int kp_run_result(lua_State *L, struct kp_host *h)
-{
-	lua_settop(L, 0);
-	if (h->failed) {
-		lua_pushboolean(L, 0);
-		lua_pushstring(L, h->error ? h->error : "stopped by an error");
-		return 2;
-	}
-	lua_pushboolean(L, 1);
-	if (h->exit_req) {
-		lua_pushnil(L);
-		lua_pushnumber(L, h->exit_code);
-		return 3;
-	}
-	return 1;
-}
-
-/* A run starts: the traceback handler sits at stack index 1, where every
- * callback's lua_pcall() finds it. */
-static void kp_run_begin(lua_State *L, struct kp_host *h)
-{
-	lua_settop(L, 0);
-	lua_pushcfunction(L, kp_lua_traceback);
-	h->running = true;
-	h->stop_now = false;
-}
-
-/*
- * kp.run() in a replay: the recording's items, in the order the recorder
- * delivered them (its merge order), go through the same paths as live ones:
- * process records to the comm and process tables, samples to the probes'
- * handlers, timers by the recording's clock.
- */
-static int kp_replay_run(lua_State *L, struct kp_host *h)
-{
-	struct kp_rec_reader *r;
-	struct kp_rec_item it;
-	uint64_t first = 0, wall0 = kp_now_ns();
-	char err[512];
-	int rc;
-
-	h->ran = true;
-	r = kp_rec_open_file(h->opts.replay, err, sizeof(err));
-	if (!r) {
-		lua_pushboolean(L, 0);
-		lua_pushfstring(L, "--replay: %s", err);
-		return 2;
-	}
-	kp_run_begin(L, h);
-	while (!h->stop_now && (rc = kp_rec_next(r, &it)) > 0) {
-		uint64_t t = it.type == KP_REC_SAMPLE ? it.sample.time
-			     : it.type == KP_REC_TASK ? it.task.time
-						      : 0;
-
-		if (t && !first) {
-			first = t;
-			for (size_t i = 0; i < h->ntimers; i++)
-				h->timers[i].next = t + h->timers[i].period;
-		}
-		if (t && h->opts.replay_realtime) {
-			uint64_t due = wall0 + (t - first), now = kp_now_ns();
-
-			if (due > now)
-				usleep((useconds_t)((due - now) / 1000));
-		}
-		if (t && kp_run_timers(L, h, t))
-			break;
-		if (t)
-			h->replay_now = t;
-		if (it.type == KP_REC_SAMPLE && it.sample.probe_id == KP_PROCREAD_ID) {
-			/* kept by the first pass */
-		} else if (it.type == KP_REC_SAMPLE) {
-			struct kp_probe *p = h->rmap[it.sample.probe_id & 0xffff];
-			uint64_t chain[KP_REC_MAX_CHAIN];
-			struct kp_sample s = {
-				.pid = (uint32_t)it.sample.pid,
-				.tid = (uint32_t)it.sample.tid,
-				.cpu = it.sample.cpu,
-				.time = it.sample.time,
-				.raw = it.sample.raw,
-				.raw_size = it.sample.raw_len,
-			};
-
-			if (it.sample.nchain) {
-				/* little-endian in the file, as on every host that runs this */
-				memcpy(chain, it.sample.chain, 8 * (size_t)it.sample.nchain);
-				s.ips = chain;
-				s.nips = it.sample.nchain;
-			}
-
-			if (p && kp_on_sample(p, &s, h))
-				break;
-		} else if (it.type == KP_REC_TASK) {
-			char comm[KP_PROC_COMM_LEN];
-			struct kp_task_rec tr = {
-				.type = it.task.type,
-				.pid = it.task.pid,
-				.ppid = it.task.ppid,
-				.tid = it.task.tid,
-				.ptid = it.task.ptid,
-				.comm = comm,
-				.exec = it.task.exec != 0,
-				.time = it.task.time,
-			};
-
-			snprintf(comm, sizeof(comm), "%.*s", (int)it.task.comm_len, it.task.comm);
-			if (tr.type == PERF_RECORD_COMM)
-				kp_comm_set(h->comm, tr.pid, tr.tid, comm);
-			else if (tr.type == PERF_RECORD_FORK)
-				kp_comm_fork(h->comm, tr.pid, tr.tid, tr.ptid);
-			else
-				kp_comm_exit(h->comm, tr.tid, tr.time);
-			kp_on_task(&tr, h);
-		} else if (it.type == KP_REC_LOST && it.lost.probe_id != KP_REC_NO_PROBE) {
-			struct kp_probe *p = h->rmap[it.lost.probe_id & 0xffff];
-
-			if (p)
-				p->lost_records += it.lost.count;
-		}
-	}
-	if (!h->stop_now && rc < 0 && !h->failed) {
-		h->error = strdup(kp_rec_error(r));
-		h->failed = true;
-	}
-	kp_rec_free(r);
-	h->running = false;
-	return kp_run_result(L, h);
-}
-
-static void kp_watch_event(lua_State *L, struct kp_host *h);
-
-/* core.run() -> true | false, message */
-static int kp_core_run(lua_State *L)
-{
-	struct kp_host *h = kp_host_of(L);
-	lua_State *saved = h->L;
-	uint64_t start, deadline = 0, last_expire;
-	bool held = false;
-	int err;
-
-	if (h->running)
-		return luaL_error(L, "kp.run() is already running");
-	h->ran = true;
-	if (h->opts.replay && !h->opts.dry_run) {
-		int n;
-
-		h->phase = KP_PHASE_LOOP;
-		n = kp_replay_run(L, h);
-		h->phase = KP_PHASE_MAIN;
-		return n;
-	}
-	if (!h->opts.dry_run && !h->loop && (h->ntimers || h->opts.command)) {
-		/* no probes, but timers or a command: a loop of signals and time */
-		h->loop = kp_loop_new(&kp_ops, h, NULL);
-		if (h->loop && h->opts.sigfd >= 0)
-			kp_loop_watch(h->loop, h->opts.sigfd);
-	}
-	if (h->opts.dry_run || !h->loop) {
-		lua_pushboolean(L, 1);
-		return 1;
-	}
-	kp_run_begin(L, h);
-	h->L = L;
-	h->phase = KP_PHASE_LOOP;
-	kp_enable_all(h, true);
-	start = last_expire = kp_now_ns();
-	if (h->opts.duration > 0)
-		deadline = start + (uint64_t)(h->opts.duration * 1e9);
-	for (uint64_t i = 0; i < h->ntimers; i++)
-		h->timers[i].next = start + h->timers[i].period;
-	h->inotify = -1;
-	if (h->opts.watch) {
-		char dir[4096];
-		const char *slash = strrchr(h->opts.watch, '/');
-
-		snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - h->opts.watch) : 1,
-			 slash ? h->opts.watch : ".");
-		h->inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-		if (h->inotify < 0 ||
-		    inotify_add_watch(h->inotify, dir, IN_CLOSE_WRITE | IN_MOVED_TO) < 0 ||
-		    kp_loop_watch(h->loop, h->inotify))
-			fprintf(stderr, "kpscript: --watch %s: cannot watch it: %s\n", dir,
-				strerror(errno));
-	}
-	if (h->opts.command && (err = kp_start_child(h))) {
-		h->error = strdup("kpscript: -c: fork failed");
-		h->failed = h->stop_now = true;
-	}
-	while (!h->stop_now) {
-		uint64_t now = kp_now_ns(),
-			 next = now + (held ? KP_LATENESS_NS : KP_FLUSH_MS * 1000000ull);
-		int ready;
-
-		for (size_t i = 0; i < h->ntimers; i++)
-			if (h->timers[i].fn_ref != LUA_NOREF && h->timers[i].next < next)
-				next = h->timers[i].next;
-		if (deadline && deadline < next)
-			next = deadline;
-		ready = kp_loop_wait(h->loop, kp_ms_until(now, next));
-		if (ready > 0 && h->opts.sigfd >= 0 && kp_handle_signals(h))
-			break;
-		if (ready > 0 && h->pidfd >= 0 &&
-		    poll(&(struct pollfd){ .fd = h->pidfd, .events = POLLIN }, 1, 0) > 0)
-			break;
-		if (ready > 0 && h->inotify >= 0 &&
-		    poll(&(struct pollfd){ .fd = h->inotify, .events = POLLIN }, 1, 0) > 0) {
-			/* deliver what came before the save with the old handlers */
-			kp_loop_drain(h->loop, kp_now_ns() - KP_LATENESS_NS, &held);
-			h->phase = KP_PHASE_MAIN; /* the new version's main chunk runs */
-			kp_watch_event(L, h);
-			h->phase = KP_PHASE_LOOP;
-		}
-		now = kp_now_ns();
-		if (kp_loop_drain(h->loop, now - KP_LATENESS_NS, &held) < 0)
-			break;
-		if (kp_run_timers(L, h, now))
-			break;
-		if (deadline && now >= deadline)
-			break;
-		/* a killed recorder loses at most the last 100 ms */
-		if (h->rec)
-			kp_record_tap_flush(h, now);
-		if (now - last_expire > KP_COMM_GRACE_NS) {
-			if (h->comm)
-				kp_comm_expire(h->comm, now - KP_COMM_GRACE_NS);
-			if (h->procs)
-				kp_proc_expire(h->procs, now, KP_PROC_GRACE_NS);
-			last_expire = now;
-		}
-	}
-	/* Once the probes can add no more, empty the rings: every other stop
-	 * delivers what they hold; after kp.stop() or an error no handler runs
-	 * and the rest is counted as discarded, so the loss stays exact. */
-	kp_enable_all(h, false);
-	while (kp_loop_drain(h->loop, UINT64_MAX, &held) < 0)
-		; /* a handler stopped the run: the rest is discarded */
-	kp_finish_counts(h);
-	if (h->child) {
-		kill(h->child, SIGTERM);
-		waitpid(h->child, &h->child_status, 0);
-		h->child = 0;
-	}
-	if (h->inotify >= 0)
-		close(h->inotify);
-	h->inotify = -1;
-	h->running = false;
-	h->phase = KP_PHASE_MAIN;
-	h->L = saved;
-	return kp_run_result(L, h);
-}
-
-/* core.timer_count() -> timers registered so far (kp.every) */
-static int kp_core_timer_count(lua_State *L)
-{
-	lua_pushnumber(L, (lua_Number)kp_host_of(L)->ntimers);
-	return 1;
-}
-
-/* core.timers_drop(from, to): cancel timers [from, to) (a reload) */
-static int kp_core_timers_drop(lua_State *L)
-{
-	struct kp_host *h = kp_host_of(L);
-	size_t from = (size_t)luaL_checknumber(L, 1), to = (size_t)luaL_checknumber(L, 2);
-
-	for (size_t i = from; i < to && i < h->ntimers; i++) {
-		luaL_unref(L, LUA_REGISTRYINDEX, h->timers[i].fn_ref);
-		h->timers[i].fn_ref = LUA_NOREF;
-	}
-	return 0;
-}
-
-/*
- * --watch: the script's directory changed. Editors save by writing the file
- * or by renaming a new one over it; either names the script. Reload it in
- * Lua (kp._reload), between deliveries, so carried-over probes' rings just
- * keep filling meanwhile.
- */
-static void kp_watch_event(lua_State *L, struct kp_host *h)
-{
-	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-	const char *base = strrchr(h->opts.watch, '/');
-	bool hit = false;
-	ssize_t n;
-
-	base = base ? base + 1 : h->opts.watch;
-	while ((n = read(h->inotify, buf, sizeof(buf))) > 0) {
-		for (char *q = buf; q < buf + n;) {
-			struct inotify_event *e = (struct inotify_event *)q;
-
-			if (e->len && !strcmp(e->name, base))
-				hit = true;
-			q += sizeof(*e) + e->len;
-		}
-	}
-	if (!hit)
-		return;
-	lua_getglobal(L, "kp");
-	lua_getfield(L, -1, "_reload");
-	lua_remove(L, -2);
-	lua_pushstring(L, h->opts.watch);
-	for (int i = 0; i < h->opts.argc; i++)
-		lua_pushstring(L, h->opts.argv[i]);
-	h->reloading = true;
-	if (lua_pcall(L, 1 + h->opts.argc, 2, 1)) {
-		fprintf(stderr, "kpscript: reload of %s failed: %s\n", h->opts.watch,
-			lua_tostring(L, -1));
-		lua_pop(L, 1);
-	} else {
-		if (lua_toboolean(L, -2))
-			fprintf(stderr, "kpscript: reloaded %s: %s\n", h->opts.watch,
-				lua_tostring(L, -1));
-		else
-			fprintf(stderr,
-				"kpscript: %s not reloaded, the running version goes on: %s\n",
-				h->opts.watch, lua_tostring(L, -1));
-		lua_pop(L, 2);
-	}
-	h->reloading = false;
-}
-
-/* core.stop(): end the run after the current callback. */
-static int kp_core_stop(lua_State *L)
-{
-	struct kp_host *h = kp_host_of(L);
-
-	h->stop_now = true;
-	return 0;
-}
-
-/* core.every(ms, fn) */
-static int kp_core_every(lua_State *L)
-{
-	struct kp_host *h = kp_host_of(L);
-	lua_Number ms = luaL_checknumber(L, 1);
-	struct kp_timer *t;
-
-	luaL_checktype(L, 2, LUA_TFUNCTION);
-	if (!(ms >= 1))
-		return luaL_argerror(L, 1, "interval must be at least 1 ms");
-	t = realloc(h->timers, (h->ntimers + 1) * sizeof(*t));
-	if (!t)
-		return luaL_error(L, "out of memory");
-	h->timers = t;
-	t = &h->timers[h->ntimers++];
-	t->period = (uint64_t)(ms * 1e6);
-	t->next = kp_now_ns() + t->period;
-	lua_pushvalue(L, 2);
-	t->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-	return 0;
-}
-
 /* core.set_mk64(fn): fn(hi, lo, signed) builds a boxed 64-bit integer */
 static int kp_core_set_mk64(lua_State *L)
 {
@@ -1696,22 +970,16 @@ static int kp_core_set_mk64(lua_State *L)
 static int kp_open_core(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
-		{ "tracepoint", kp_core_tracepoint },
-		{ "uprobe", kp_core_uprobe },
-		{ "kprobe", kp_core_kprobe },
-		{ "offsetof", kp_core_offsetof },
-		{ "run", kp_core_run },
-		{ "stop", kp_core_stop },
-		{ "every", kp_core_every },
-		{ "set_mk64", kp_core_set_mk64 },
-		{ "timer_count", kp_core_timer_count },
-		{ "timers_drop", kp_core_timers_drop },
-		{ NULL, NULL },
+		{ "tracepoint", kp_core_tracepoint }, { "uprobe", kp_core_uprobe },
+		{ "kprobe", kp_core_kprobe },	      { "offsetof", kp_core_offsetof },
+		{ "set_mk64", kp_core_set_mk64 },     { NULL, NULL },
 	};
 	struct kp_host *h = lua_touserdata(L, lua_upvalueindex(1));
 
-	const luaL_Reg *const lists[] = { fns, kp_lua_util_fns, kp_lua_proc_fns, kp_lua_probe_fns,
-					  kp_lua_event_fns };
+	const luaL_Reg *const lists[] = {
+		fns,	   kp_lua_util_fns, kp_lua_proc_fns, kp_lua_probe_fns, kp_lua_event_fns,
+		kp_run_fns
+	};
 
 	lua_createtable(L, 0, 32);
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
@@ -1765,12 +1033,8 @@ void kp_host_shutdown(struct kp_host *h)
 	kp_perf_close(h->sideband);
 	h->sideband = NULL;
 	kp_record_tap_close(h);
-	if (h->loop) {
-		h->corrupt = kp_loop_corrupt(h->loop);
-		h->sideband_lost = kp_loop_sideband_lost(h->loop);
-	}
-	kp_loop_free(h->loop);
-	h->loop = NULL;
+	if (h->src)
+		h->corrupt = kp_live_corrupt(h->src);
 	if (h->pidfd >= 0)
 		close(h->pidfd);
 	h->pidfd = -1;
@@ -1780,17 +1044,11 @@ void kp_host_free(struct kp_host *h)
 {
 	if (!h)
 		return;
-	if (kp_src_host == h)
-		kp_src_host = NULL;
 	kp_guard_stop(h);
 	kp_comm_free(h->comm);
 	kp_proc_free(h->procs);
-	kp_rec_free(h->replay);
-	for (size_t i = 0; i < h->nreads; i++)
-		free(h->reads[i].data);
-	free(h->reads);
-	free(h->rprobes);
-	free(h->rmap);
+	if (h->src)
+		h->src->ops->close(h->src);
 	kp_ksyms_free(h->ksyms);
 	while (h->modbtf) {
 		struct kp_modbtf *m = h->modbtf;

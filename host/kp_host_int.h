@@ -24,11 +24,9 @@ struct kp_comm;
 struct kp_sample;
 struct kp_format;
 struct kp_ksyms;
-struct kp_loop;
+struct kp_source;
 struct kp_perf;
 struct kp_proc_table;
-struct kp_rec_item;
-struct kp_rec_reader;
 struct kp_rec_writer;
 
 #define KP_PROBE_MT "kp.Probe"
@@ -75,16 +73,6 @@ struct kp_probe {
 	struct kp_probe *next;
 };
 
-/* A /proc read the process table made while recording, replayed by file. */
-struct kp_procread {
-	int32_t pid;
-	bool link; /* readlink, not read */
-	uint64_t time; /* when the recorder read it */
-	ssize_t rc; /* bytes, or -errno */
-	char file[32]; /* "status", "exe"... */
-	char *data;
-};
-
 /* The pseudo-probe whose samples hold the process table's /proc reads. */
 #define KP_PROCREAD_ID 65535
 #define KP_PROCREAD_NAME "kpscript:proc-read"
@@ -110,7 +98,7 @@ struct kp_host {
 	lua_State *L;
 	struct kp_host_opts opts;
 	struct kp_comm *comm;
-	struct kp_loop *loop;
+	struct kp_source *src; /* where the run's items come from, once made */
 	struct kp_perf *sideband;
 	struct kp_probe *probes;
 	int nprobes, seq;
@@ -131,14 +119,8 @@ struct kp_host {
 	bool ksyms_tried;
 	struct kp_proc_table *procs; /* the process table, made on first use */
 	struct kp_rec_writer *rec; /* --record: raw events to a file */
-	struct kp_rec_reader *replay; /* --replay: the recording's probe index */
-	struct kp_rec_item *rprobes; /* its probe records */
-	size_t nrprobes;
-	struct kp_probe **rmap; /* recorded probe id -> the script's probe */
-	int64_t replay_rt_off; /* the recording's CLOCK_REALTIME - MONOTONIC */
-	struct kp_procread *reads; /* --replay: the recorded /proc reads */
-	uint64_t replay_now; /* --replay: time of the item being replayed */
-	size_t nreads, capreads;
+	int64_t rt_off; /* a replay's CLOCK_REALTIME - MONOTONIC, the recording's */
+	bool have_rt_off;
 	uint32_t rec_next_id;
 	uint64_t rec_flushed;
 	struct kp_btf *btf; /* the kernel's BTF, loaded on first use */
@@ -167,7 +149,22 @@ enum { KP_PHASE_MAIN, KP_PHASE_LOOP, KP_PHASE_CB };
 struct kp_proc_table *kp_host_procs(struct kp_host *h);
 
 /* kp.core functions of the other files, each taking the host as upvalue 1 */
-extern const luaL_Reg kp_lua_util_fns[], kp_lua_proc_fns[], kp_lua_probe_fns[], kp_lua_event_fns[];
+extern const luaL_Reg kp_lua_util_fns[], kp_lua_proc_fns[], kp_lua_probe_fns[], kp_lua_event_fns[],
+    kp_run_fns[];
+
+/*
+ * kp_host_source() - make the run's source if it has none yet: a replay's
+ * recording, or, live without probes, one for timers and -c's command.
+ * h->src stays NULL when there is nothing to run. 0, or -errno with @why.
+ */
+int kp_host_source(struct kp_host *h, char *why, size_t len);
+
+/* ---- kp_deliver.c ---- */
+
+struct kp_item;
+
+/* Hand one item of the run's source to where it goes. */
+void kp_deliver(struct kp_host *h, const struct kp_item *it);
 
 /* Disable and close @p's perf events and remove its dynamic event;
  * idempotent. */

@@ -16,7 +16,8 @@
 #include "kp_decode.h"
 #include "kp_format.h"
 #include "kp_host_int.h"
-#include "kp_loop.h"
+#include "kp_item.h"
+#include "kp_source_live.h"
 #include "kp_lua.h"
 #include "kp_stack.h"
 

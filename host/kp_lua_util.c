@@ -19,7 +19,8 @@
 #include "kp_err.h"
 #include "kp_features.h"
 #include "kp_host_int.h"
-#include "kp_loop.h"
+#include "kp_item.h"
+#include "kp_source_live.h"
 #include "kp_lua.h"
 #include "kp_trust.h"
 
@@ -131,7 +132,7 @@ static int kp_core_walltime(lua_State *L)
 		t = (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec;
 	else
 		t = (int64_t)luaL_checknumber(L, 1) +
-		    (kp_host_of(L)->replay ? kp_host_of(L)->replay_rt_off : off);
+		    (kp_host_of(L)->have_rt_off ? kp_host_of(L)->rt_off : off);
 	ns = t % 1000000000;
 	lua_pushnumber(L, (lua_Number)(t / 1000000000));
 	lua_pushnumber(L, (lua_Number)ns);

@@ -261,6 +261,9 @@ const struct kp_rec_header *kp_rec_get_header(const struct kp_rec_reader *r);
 const char *kp_rec_error(const struct kp_rec_reader *r);
 /* Non-zero once the end record has been read: the recording was closed. */
 int kp_rec_complete(const struct kp_rec_reader *r);
+/* Read @r again from its start (the header item): a second pass over the
+ * same mapping, with the same checks. */
+void kp_rec_rewind(struct kp_rec_reader *r);
 void kp_rec_free(struct kp_rec_reader *r);
 
 /*

@@ -275,6 +275,16 @@ struct kp_rec_reader *kp_rec_open_file(const char *path, char *err, size_t errle
 	return r;
 }
 
+void kp_rec_rewind(struct kp_rec_reader *r)
+{
+	r->pos = 0;
+	r->err = 0;
+	r->done = false;
+	r->records = 0;
+	r->msg[0] = '\0';
+	memset(r->defined, 0, sizeof(r->defined));
+}
+
 void kp_rec_free(struct kp_rec_reader *r)
 {
 	if (!r)

@@ -21,7 +21,8 @@
 #include <lua.h>
 
 #include "kp_ksyms.h"
-#include "kp_loop.h"
+#include "kp_item.h"
+#include "kp_source_live.h"
 #include "kp_lua.h"
 #include "kp_stack.h"
 #include "kp_usym.h"

@@ -19,7 +19,7 @@
 #include <sys/eventfd.h>
 
 #include "kp_comm.h"
-#include "kp_loop.h"
+#include "loop_adapter.h"
 #include "kp_ring.h"
 #include "fake_ring.h"
 #include "fuzz.h"

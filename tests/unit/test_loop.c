@@ -25,7 +25,7 @@
 #include <linux/perf_event.h>
 
 #include "kp_comm.h"
-#include "kp_loop.h"
+#include "loop_adapter.h"
 #include "kp_ring.h"
 #include "t.h"
 #include "fake_ring.h"

@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The one consumer of the run's items, live or replayed (see
+ * kp_host_int.h): a process record keeps the comm and process tables and
+ * the user symbolizer; a loss is counted; a sample is recorded (--record),
+ * filtered (-p), counted, made into the probe's event and handed to its
+ * handler through the guard.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include <linux/perf_event.h>
+#include <lua.h>
+
+#include "kp_comm.h"
+#include "kp_host_int.h"
+#include "kp_item.h"
+#include "kp_proc.h"
+#include "kp_procfs.h"
+#include "kp_source.h"
+#include "kp_stack.h"
+
+static const char *kp_comm_of(struct kp_host *h, uint32_t pid, uint32_t tid)
+{
+	const char *c = kp_comm_get(h->comm, (int32_t)tid);
+	char path[64], buf[32];
+	ssize_t n;
+
+	if (c)
+		return c;
+	if (tid == 0)
+		return "swapper"; /* the idle task: not a /proc entry */
+	if (!h->src->local)
+		return ""; /* the thread was on the recording machine */
+	/* a thread we never heard of: ask /proc once, remember even a miss */
+	snprintf(path, sizeof(path), "task/%u/comm", tid);
+	n = kp_procfs_read((int32_t)pid, path, buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	kp_comm_set(h->comm, (int32_t)pid, (int32_t)tid, buf);
+	c = kp_comm_get(h->comm, (int32_t)tid);
+	return c ? c : "";
+}
+
+static void kp_on_sample(struct kp_host *h, struct kp_probe *p, const struct kp_sample *s)
+{
+	lua_State *L = h->L;
+	int top = lua_gettop(L);
+
+	p->received++;
+	if (h->rec)
+		kp_record_tap_sample(h, p, s);
+	if (h->stop_now) {
+		p->discarded++;
+		return;
+	}
+	if (h->opts.filter_pid && (pid_t)s->pid != h->opts.filter_pid) {
+		p->filtered++;
+		return;
+	}
+	if (p->fn_ref == LUA_NOREF) {
+		p->delivered++;
+		return;
+	}
+	lua_rawgeti(L, LUA_REGISTRYINDEX, p->fn_ref);
+	kp_lua_event_push(L, p, s, kp_comm_of(h, s->pid, s->tid));
+
+	h->raw = s->raw;
+	h->raw_size = s->raw_size;
+	p->delivered++;
+	kp_guard_call(h, L, 1);
+	h->raw = NULL;
+	lua_settop(L, top);
+}
+
+static void kp_on_lost(struct kp_host *h, struct kp_probe *p, uint64_t lost)
+{
+	if (!p) {
+		h->sideband_lost += lost; /* comm and process updates missed */
+		return;
+	}
+	p->lost_records += lost;
+	if (h->rec)
+		kp_record_tap_lost(h, p, lost);
+}
+
+/* Side-band process records keep the comm and process tables and the user
+ * symbolizer's maps, in event order. */
+static void kp_on_task(struct kp_host *h, const struct kp_task_rec *r)
+{
+	bool fork = r->type == PERF_RECORD_FORK && r->pid == r->tid; /* a new process */
+	bool exec = r->type == PERF_RECORD_COMM && r->exec;
+	bool ustack;
+
+	if (h->comm)
+		kp_comm_apply(h->comm, r);
+	if (h->rec)
+		kp_record_tap_task(h, r);
+	if (!h->src->local) {
+		/* another machine's processes, no MMAP2 records: a new process
+		 * or a new program makes cached maps of that pid stale */
+		if (fork || exec)
+			kp_stack_forget(h->L, r->pid);
+	} else if (fork || exec || r->type == PERF_RECORD_MMAP2) {
+		/*
+		 * Follow the maps of processes once user frames are named or a
+		 * probe that samples them is attached (kp_probe_attach starts the
+		 * symbolizer), so the program a -c command runs is seen from its
+		 * exec. Runs without user stacks keep no maps.
+		 */
+		ustack = kp_stack_usym_active(h->L);
+		if (ustack && fork)
+			kp_stack_fork(h->L, r->ppid, r->pid);
+		else if (ustack && exec)
+			kp_stack_exec(h->L, r->pid);
+		else if (ustack)
+			kp_stack_mmap(h->L, r->pid, &r->map);
+	}
+	if (!h->procs)
+		return;
+	switch (r->type) {
+	case PERF_RECORD_FORK:
+		kp_proc_fork(h->procs, r->pid, r->ppid, r->tid, r->ptid, r->time);
+		break;
+	case PERF_RECORD_COMM:
+		kp_proc_comm(h->procs, r->pid, r->tid, r->comm, r->exec, r->time);
+		break;
+	case PERF_RECORD_EXIT:
+		kp_proc_exit(h->procs, r->pid, r->tid, r->time);
+		break;
+	}
+}
+
+void kp_deliver(struct kp_host *h, const struct kp_item *it)
+{
+	switch (it->type) {
+	case KP_ITEM_SAMPLE:
+		kp_on_sample(h, it->owner, &it->sample);
+		break;
+	case KP_ITEM_LOST:
+		kp_on_lost(h, it->owner, it->lost);
+		break;
+	case KP_ITEM_TASK:
+		kp_on_task(h, &it->task);
+		break;
+	case KP_ITEM_SKIP:
+		break;
+	}
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef KP_PERF_PARSE_H
+#define KP_PERF_PARSE_H
+
+#include <stdint.h>
+
+#include <linux/perf_event.h>
+
+#include "kp_item.h"
+
+/*
+ * Perf records, as the kernel writes them for the events kpscript opens
+ * (kp_perf.c), into items. Pure: the ring reader has checked each header's
+ * size against the ring; everything inside a record is checked here.
+ */
+
+/* Samples carry PERF_SAMPLE_CALLCHAIN (between CPU and RAW). */
+#define KP_PARSE_CALLCHAIN 1u
+/* Parse PERF_RECORD_MMAP2 (only when someone follows processes' maps;
+ * else they are skipped unread). */
+#define KP_PARSE_MAPS 2u
+
+/*
+ * kp_perf_time() - a record's time: samples carry it after TID; other
+ * records in the sample_id trailer (pid,tid | time | cpu,res) that
+ * sample_id_all appends. 0 when the record is too short to hold it.
+ */
+uint64_t kp_perf_time(const struct perf_event_header *h);
+
+/*
+ * kp_perf_parse() - one record into an item.
+ * @h: the record; h->size bytes are readable
+ * @owner: its ring's owner (NULL: the side band, whose samples are not
+ *         delivered)
+ * @flags: KP_PARSE_*
+ * @it: out; its pointers point into the record
+ * Return: 0, with it->type KP_ITEM_SKIP for a record that carries nothing
+ * for the run; -EBADMSG for a record whose body contradicts its header
+ * (also KP_ITEM_SKIP; the caller counts it corrupt).
+ */
+int kp_perf_parse(const struct perf_event_header *h, void *owner, unsigned int flags,
+		  struct kp_item *it);
+
+#endif
