@@ -325,334 +325,413 @@ static const char *kp_int_type(size_t size, bool sign)
 	}
 }
 
-int kp_btf_fetch(const struct kp_btf *b, const char *func, bool ret, const char *expr, char *name,
-		 size_t namelen, char *fetch, size_t fetchlen, char *err, size_t errlen)
+/*
+ * The walk of one BTF path (kp_btf_fetch()): where the fetch argument
+ * reads so far. @base is the expression of the current pointer (%di, then
+ * +OFF(%di) after each -> through memory); @acc the byte offset into what
+ * it points to, accumulated by '.' and by member offsets.
+ */
+struct kp_walk {
+	const struct btf *btf;
+	const char *func, *expr;
+	char base[1024];
+	char last[128], prev[128]; /* the names walked last and before */
+	bool addr; /* base is a pointer to memory, read at +acc */
+	bool user; /* the type was reached through a __user pointer */
+	bool umem; /* the memory at base is user memory (a __user pointer) */
+	bool last_single; /* the last member is its struct's only one */
+	__u32 id; /* the type reached */
+	__u32 bitsize, bitoff; /* a bitfield: its size and offset in bits */
+	size_t acc;
+	int derefs;
+	char *err;
+	size_t errlen;
+};
+
+static int kp_walk_too_deep(struct kp_walk *w)
 {
-	const struct btf *btf = b->btf;
-	const struct btf_type *fn, *proto, *t;
-	char base[1024], last[128] = "", prev[128] = "";
-	bool addr = false, user = false, last_single = false;
-	__u32 id, bitsize = 0, bitoff = 0;
-	size_t acc = 0;
-	int derefs = 0, reg = 0;
-	bool umem = false; /* the memory at base is user memory (a __user pointer) */
-	const char *U; /* "u" when the final read is from user memory */
-	const char *p = expr;
-	__s32 fid;
+	kp_errf(w->err, w->errlen,
+		"'%s' needs more than %d dereferences, more than one kernel fetch "
+		"argument holds (FETCH_INSN_MAX)",
+		w->expr, KP_MAX_DEREF);
+	return -E2BIG;
+}
 
-	err[0] = '\0';
-	fid = btf__find_by_name_kind(btf, func, BTF_KIND_FUNC);
-	if (fid < 0) {
-		kp_errf(err, errlen, "no function %s in the kernel's BTF", func);
-		return -ENOENT;
+/* Why parameter @i (named @p, @len bytes) of the function cannot be
+ * fetched from a register, or 0 with *@reg when it can. */
+static int kp_walk_where(struct kp_walk *w, const struct btf_type *proto, int i, const char *p,
+			 size_t len, int *reg)
+{
+	const struct btf *btf = w->btf;
+	const struct btf_param *par = btf_params(proto);
+
+	switch (kp_btf_param_where(btf, proto, i, reg)) {
+	case KP_IN_REG:
+		return 0;
+	case KP_IN_SSE:
+		kp_errf(w->err, w->errlen,
+			"parameter '%.*s' of %s is floating point (an SSE "
+			"register): kprobes cannot fetch it",
+			(int)len, p, w->func);
+		return -ENOTSUP;
+	case KP_ON_STACK: {
+		__u32 pid = par[i].type;
+		const struct btf_type *pt = kp_btf_resolve(btf, &pid, NULL);
+
+		if (pt && btf_is_composite(pt))
+			kp_errf(w->err, w->errlen,
+				"parameter '%.*s' of %s is passed by value "
+				"(%zd bytes, on the stack): not supported",
+				(int)len, p, w->func, (ssize_t)btf__resolve_size(btf, pid));
+		else
+			kp_errf(w->err, w->errlen,
+				"parameter '%.*s' of %s is passed on the "
+				"stack (argument %d, past the six x86-64 "
+				"registers): not "
+				"supported",
+				(int)len, p, w->func, i + 1);
+		return -ENOTSUP;
 	}
-	fn = btf__type_by_id(btf, (__u32)fid);
-	proto = btf__type_by_id(btf, fn->type);
-	if (!proto || !btf_is_func_proto(proto)) {
-		kp_errf(err, errlen, "%s has no prototype in BTF", func);
+	case KP_BY_VALUE:
+		kp_errf(w->err, w->errlen,
+			"parameter '%.*s' of %s is passed by value (%zd "
+			"bytes): not supported",
+			(int)len, p, w->func, (ssize_t)btf__resolve_size(btf, par[i].type));
+		return -ENOTSUP;
+	case KP_UNSURE:
+	default:
+		kp_errf(w->err, w->errlen,
+			"parameter '%.*s' of %s follows a struct passed "
+			"by value with floating-point members: its register is not "
+			"known here",
+			(int)len, p, w->func);
+		return -ENOTSUP;
+	}
+}
+
+/* The path's first name: $retval (return probes) or a parameter, whose
+ * register becomes the base. Advances *@p past it. */
+static int kp_walk_first(struct kp_walk *w, const struct btf_type *proto, bool ret, const char **p)
+{
+	const struct btf *btf = w->btf;
+	size_t len = strcspn(*p, ".-");
+	const struct btf_param *par = btf_params(proto);
+	int n = btf_vlen(proto), i, reg = 0, err;
+	char names[512] = "";
+
+	if (len == 7 && !strncmp(*p, "$retval", 7)) {
+		if (!ret) {
+			kp_errf(w->err, w->errlen, "$retval is only for return probes");
+			return -EINVAL;
+		}
+		w->id = proto->type;
+		snprintf(w->base, sizeof(w->base), "$retval");
+		snprintf(w->last, sizeof(w->last), "retval");
+		*p += len;
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		const char *pn = btf__name_by_offset(btf, par[i].name_off);
+
+		if (pn && strlen(pn) == len && !strncmp(pn, *p, len))
+			break;
+	}
+	if (i == n) {
+		for (int j = 0; j < n; j++) {
+			size_t u = strlen(names);
+
+			snprintf(names + u, sizeof(names) - u, "%s%s", j ? ", " : "",
+				 btf__name_by_offset(btf, par[j].name_off));
+		}
+		kp_errf(w->err, w->errlen, "%s has no parameter '%.*s' (its parameters: %s)",
+			w->func, (int)len, *p, n ? names : "none");
+		return -ESRCH;
+	}
+	if (ret) {
+		kp_errf(w->err, w->errlen,
+			"parameter '%.*s' of %s is not available in a "
+			"return probe (its register is reused by then): use "
+			"$retval, or "
+			"a kprobe",
+			(int)len, *p, w->func);
 		return -EINVAL;
 	}
-	/* the first name: a parameter or $retval */
-	{
-		size_t len = strcspn(p, ".-");
+	err = kp_walk_where(w, proto, i, *p, len, &reg);
+	if (err)
+		return err;
+	w->id = par[i].type;
+	kp_btf_resolve(btf, &w->id, &w->user);
+	snprintf(w->base, sizeof(w->base), "%s", kp_arg_regs[reg]);
+	snprintf(w->last, sizeof(w->last), "%.*s", (int)len, *p);
+	*p += len;
+	return 0;
+}
 
-		if (len == 7 && !strncmp(p, "$retval", 7)) {
-			if (!ret) {
-				kp_errf(err, errlen, "$retval is only for return probes");
-				return -EINVAL;
-			}
-			id = proto->type;
-			snprintf(base, sizeof(base), "$retval");
-			snprintf(last, sizeof(last), "retval");
-		} else {
-			const struct btf_param *par = btf_params(proto);
-			int n = btf_vlen(proto), i;
-			char names[512] = "";
+/* Through a pointer (->) held in memory: load it first, base becoming
+ * +ACC(base). */
+static int kp_walk_load(struct kp_walk *w)
+{
+	char tmp[sizeof(w->base)];
+	int n = snprintf(tmp, sizeof(tmp), "+%s%zu(", w->umem ? "u" : "", w->acc);
 
-			for (i = 0; i < n; i++) {
-				const char *pn = btf__name_by_offset(btf, par[i].name_off);
+	if (n < 0 || strlen(w->base) + (size_t)n + 2 > sizeof(w->base))
+		return kp_walk_too_deep(w);
+	memcpy(tmp + n, w->base, strlen(w->base) + 1);
+	strcat(tmp, ")");
+	memcpy(w->base, tmp, strlen(tmp) + 1);
+	if (++w->derefs > KP_MAX_DEREF)
+		return kp_walk_too_deep(w);
+	return 0;
+}
 
-				if (pn && strlen(pn) == len && !strncmp(pn, p, len))
-					break;
-			}
-			if (i == n) {
-				for (int j = 0; j < n; j++) {
-					size_t u = strlen(names);
+/* One step of the member path, "->m" or ".m". Advances *@p past it. */
+static int kp_walk_member(struct kp_walk *w, const char **p)
+{
+	const struct btf *btf = w->btf;
+	bool arrow = (*p)[0] == '-' && (*p)[1] == '>';
+	const struct btf_member *m;
+	const struct btf_type *t;
+	size_t len;
+	int err;
 
-					snprintf(names + u, sizeof(names) - u, "%s%s",
-						 j ? ", " : "",
-						 btf__name_by_offset(btf, par[j].name_off));
-				}
-				kp_errf(err, errlen,
-					"%s has no parameter '%.*s' (its parameters: %s)", func,
-					(int)len, p, n ? names : "none");
-				return -ESRCH;
-			}
-			if (ret) {
-				kp_errf(err, errlen,
-					"parameter '%.*s' of %s is not available in a "
-					"return probe (its register is reused by then): use "
-					"$retval, or "
-					"a kprobe",
-					(int)len, p, func);
-				return -EINVAL;
-			}
-			switch (kp_btf_param_where(btf, proto, i, &reg)) {
-			case KP_IN_REG:
-				break;
-			case KP_IN_SSE:
-				kp_errf(err, errlen,
-					"parameter '%.*s' of %s is floating point (an SSE "
-					"register): kprobes cannot fetch it",
-					(int)len, p, func);
-				return -ENOTSUP;
-			case KP_ON_STACK: {
-				__u32 pid = par[i].type;
-				const struct btf_type *pt = kp_btf_resolve(btf, &pid, NULL);
-
-				if (pt && btf_is_composite(pt))
-					kp_errf(err, errlen,
-						"parameter '%.*s' of %s is passed by value "
-						"(%zd bytes, on the stack): not supported",
-						(int)len, p, func,
-						(ssize_t)btf__resolve_size(btf, pid));
-				else
-					kp_errf(err, errlen,
-						"parameter '%.*s' of %s is passed on the "
-						"stack (argument %d, past the six x86-64 "
-						"registers): not "
-						"supported",
-						(int)len, p, func, i + 1);
-				return -ENOTSUP;
-			}
-			case KP_BY_VALUE:
-				kp_errf(err, errlen,
-					"parameter '%.*s' of %s is passed by value (%zd "
-					"bytes): not supported",
-					(int)len, p, func,
-					(ssize_t)btf__resolve_size(btf, par[i].type));
-				return -ENOTSUP;
-			case KP_UNSURE:
-				kp_errf(err, errlen,
-					"parameter '%.*s' of %s follows a struct passed "
-					"by value with floating-point members: its register is not "
-					"known here",
-					(int)len, p, func);
-				return -ENOTSUP;
-			}
-			id = par[i].type;
-			t = kp_btf_resolve(btf, &id, &user);
-			snprintf(base, sizeof(base), "%s", kp_arg_regs[reg]);
-			snprintf(last, sizeof(last), "%.*s", (int)len, p);
-		}
-		p += len;
+	if (!arrow && (*p)[0] != '.') {
+		kp_errf(w->err, w->errlen, "bad path '%s': expected -> or . before '%s'", w->expr,
+			*p);
+		return -EINVAL;
 	}
-	/* the member path */
-	while (*p) {
-		bool arrow = p[0] == '-' && p[1] == '>';
-		const struct btf_member *m;
-		size_t len;
-
-		if (!arrow && p[0] != '.') {
-			kp_errf(err, errlen, "bad path '%s': expected -> or . before '%s'", expr,
-				p);
-			return -EINVAL;
-		}
-		p += arrow ? 2 : 1;
-		len = strcspn(p, ".-");
-		if (!len) {
-			kp_errf(err, errlen, "bad path '%s': a member name is missing", expr);
-			return -EINVAL;
-		}
-		if (bitsize) {
-			kp_errf(err, errlen, "'%s' is a bitfield: it has no members", last);
-			return -EINVAL;
-		}
-		t = kp_btf_resolve(btf, &id, &user);
-		if (arrow) {
-			__u32 pid;
-
-			if (!t || !btf_is_ptr(t)) {
-				kp_errf(err, errlen,
-					"'%s' is not a pointer: use '.' for its members", last);
-				return -EINVAL;
-			}
-			/* in memory: load the pointer first */
-			if (addr) {
-				char tmp[sizeof(base)];
-				int w = snprintf(tmp, sizeof(tmp), "+%s%zu(", umem ? "u" : "", acc);
-
-				/* base becomes "+ACC(base)": shift it right, wrap it */
-				if (w < 0 || strlen(base) + (size_t)w + 2 > sizeof(base))
-					goto too_deep;
-				memcpy(tmp + w, base, strlen(base) + 1);
-				strcat(tmp, ")");
-				memcpy(base, tmp, strlen(tmp) + 1);
-				if (++derefs > KP_MAX_DEREF)
-					goto too_deep;
-			}
-			acc = 0;
-			addr = true;
-			pid = t->type;
-			/* the pointee's memory is user memory when the pointer says
-			 * __user; +uOFF() then reads it */
-			umem = false;
-			t = kp_btf_resolve(btf, &pid, &umem);
-			user = umem;
-			id = pid;
-		} else if (!addr) {
-			kp_errf(err, errlen, "'%s' is a pointer or a value in a register: use '->'",
-				last);
-			return -EINVAL;
-		}
-		if (!t || !btf_is_composite(t)) {
-			kp_errf(err, errlen, "'%s' is not a struct or union", last);
-			return -EINVAL;
-		}
-		m = kp_btf_find_member(btf, t, p, len, &bitoff, &bitsize);
-		if (!m) {
-			char members[2048] = "";
-
-			kp_btf_list_members(btf, t, members, sizeof(members));
-			kp_errf(err, errlen, "%s %s has no member '%.*s' (its members: %s)",
-				btf_is_union(t) ? "union" : "struct", kp_btf_type_name(btf, t),
-				(int)len, p, members);
-			return -ESRCH;
-		}
-		last_single = btf_vlen(t) == 1;
-		snprintf(prev, sizeof(prev), "%s", last);
-		snprintf(last, sizeof(last), "%.*s", (int)len, p);
-		if (bitsize) {
-			/* keep the bit offset from the struct start for the end */
-			bitoff += (__u32)acc * 8;
-			acc = 0;
-		} else {
-			acc += bitoff / 8;
-		}
-		id = m->type;
-		p += len;
+	*p += arrow ? 2 : 1;
+	len = strcspn(*p, ".-");
+	if (!len) {
+		kp_errf(w->err, w->errlen, "bad path '%s': a member name is missing", w->expr);
+		return -EINVAL;
 	}
-	/* the name: the last member, or its holder for a one-member wrapper
-	 * (kuid_t's val, atomic_t's counter) */
-	snprintf(name, namelen, "%s", last_single && prev[0] ? prev : last);
-	if (addr && derefs + 1 > KP_MAX_DEREF)
-		goto too_deep;
-	t = kp_btf_resolve(btf, &id, &user);
+	if (w->bitsize) {
+		kp_errf(w->err, w->errlen, "'%s' is a bitfield: it has no members", w->last);
+		return -EINVAL;
+	}
+	t = kp_btf_resolve(btf, &w->id, &w->user);
+	if (arrow) {
+		__u32 pid;
+
+		if (!t || !btf_is_ptr(t)) {
+			kp_errf(w->err, w->errlen, "'%s' is not a pointer: use '.' for its members",
+				w->last);
+			return -EINVAL;
+		}
+		if (w->addr && (err = kp_walk_load(w)))
+			return err;
+		w->acc = 0;
+		w->addr = true;
+		pid = t->type;
+		/* the pointee's memory is user memory when the pointer says
+		 * __user; +uOFF() then reads it */
+		w->umem = false;
+		t = kp_btf_resolve(btf, &pid, &w->umem);
+		w->user = w->umem;
+		w->id = pid;
+	} else if (!w->addr) {
+		kp_errf(w->err, w->errlen, "'%s' is a pointer or a value in a register: use '->'",
+			w->last);
+		return -EINVAL;
+	}
+	if (!t || !btf_is_composite(t)) {
+		kp_errf(w->err, w->errlen, "'%s' is not a struct or union", w->last);
+		return -EINVAL;
+	}
+	m = kp_btf_find_member(btf, t, *p, len, &w->bitoff, &w->bitsize);
+	if (!m) {
+		char members[2048] = "";
+
+		kp_btf_list_members(btf, t, members, sizeof(members));
+		kp_errf(w->err, w->errlen, "%s %s has no member '%.*s' (its members: %s)",
+			btf_is_union(t) ? "union" : "struct", kp_btf_type_name(btf, t), (int)len,
+			*p, members);
+		return -ESRCH;
+	}
+	w->last_single = btf_vlen(t) == 1;
+	snprintf(w->prev, sizeof(w->prev), "%s", w->last);
+	snprintf(w->last, sizeof(w->last), "%.*s", (int)len, *p);
+	if (w->bitsize) {
+		/* keep the bit offset from the struct start for the end */
+		w->bitoff += (__u32)w->acc * 8;
+		w->acc = 0;
+	} else {
+		w->acc += w->bitoff / 8;
+	}
+	w->id = m->type;
+	*p += len;
+	return 0;
+}
+
+/* A bitfield: a container aligned to its size when the field fits one (32,
+ * then 64 bits), else one starting at the field's byte. */
+static int kp_fetch_bitfield(struct kp_walk *w, const char *U, char *fetch, size_t fetchlen)
+{
+	__u32 bitoff = w->bitoff, bitsize = w->bitsize;
+	__u32 cont = (bitoff % 32) + bitsize <= 32 ? 32 : 64;
+	__u32 start = bitoff / cont * (cont / 8);
+
+	if ((bitoff % 64) + bitsize > 64) {
+		start = bitoff / 8;
+		for (cont = 8; cont < 64 && bitoff % 8 + bitsize > cont; cont *= 2)
+			;
+		if (bitoff % 8 + bitsize > cont) {
+			kp_errf(w->err, w->errlen,
+				"bitfield '%s' spans more than 64 bits from its "
+				"first byte: kprobes cannot fetch it",
+				w->last);
+			return -ENOTSUP;
+		}
+	}
+	snprintf(fetch, fetchlen, "+%s%u(%s):b%u@%u/%u", U, start, w->base, bitsize,
+		 bitoff - start * 8, cont);
+	return 0;
+}
+
+/* A pointer: a char pointer as a string, any other as its address. */
+static int kp_fetch_ptr(struct kp_walk *w, const struct btf_type *t, const char *U, char *fetch,
+			size_t fetchlen)
+{
+	const char *str;
+	__u32 pt = t->type;
+	bool puser = w->user;
+
+	kp_btf_resolve(w->btf, &pt, &puser);
+	if (kp_btf_is_char(w->btf, t->type)) {
+		str = puser ? "ustring" : "string";
+		/* for a string type the outer +0() is the string's address; it
+		 * counts as a step of the kernel's fetch program too */
+		if (w->derefs + 2 > KP_MAX_DEREF)
+			return kp_walk_too_deep(w);
+		if (w->addr)
+			snprintf(fetch, fetchlen, "+0(+%s%zu(%s)):%s", U, w->acc, w->base, str);
+		else
+			snprintf(fetch, fetchlen, "+0(%s):%s", w->base, str);
+		return 0;
+	}
+	if (w->addr)
+		snprintf(fetch, fetchlen, "+%s%zu(%s):x64", U, w->acc, w->base);
+	else
+		snprintf(fetch, fetchlen, "%s:x64", w->base);
+	return 0;
+}
+
+/* An array: chars as a string, up to 64 integers as an array. */
+static int kp_fetch_array(struct kp_walk *w, const struct btf_type *t, const char *U, char *fetch,
+			  size_t fetchlen)
+{
+	const struct btf_array *a = btf_array(t);
+	__u32 eid = a->type;
+	const struct btf_type *et = kp_btf_resolve(w->btf, &eid, NULL);
+
+	if (kp_btf_is_char(w->btf, a->type)) {
+		snprintf(fetch, fetchlen, "+%zu(%s):%s", w->acc, w->base,
+			 w->umem ? "ustring" : "string");
+		return 0;
+	}
+	if (et && (btf_is_int(et) || btf_is_any_enum(et)) && a->nelems <= 64) {
+		bool sign = btf_is_int(et) ? (btf_int_encoding(et) & BTF_INT_SIGNED) != 0
+					   : btf_kflag(et);
+
+		snprintf(fetch, fetchlen, "+%s%zu(%s):%s[%u]", U, w->acc, w->base,
+			 kp_int_type(et->size, sign), a->nelems);
+		return 0;
+	}
+	kp_errf(w->err, w->errlen,
+		"'%s' is an array the kernel cannot fetch (of %s, %u "
+		"elements; integers up to 64 are)",
+		w->last, et ? kp_btf_type_name(w->btf, et) : "?", a->nelems);
+	return -ENOTSUP;
+}
+
+/* The fetch argument for the type the walk reached. */
+static int kp_walk_fetch(struct kp_walk *w, char *fetch, size_t fetchlen)
+{
+	const struct btf *btf = w->btf;
+	const struct btf_type *t;
+	const char *U;
+
+	if (w->addr && w->derefs + 1 > KP_MAX_DEREF)
+		return kp_walk_too_deep(w);
+	t = kp_btf_resolve(btf, &w->id, &w->user);
 	if (!t) {
-		kp_errf(err, errlen, "'%s': type not found in BTF", last);
+		kp_errf(w->err, w->errlen, "'%s': type not found in BTF", w->last);
 		return -EINVAL;
 	}
-	U = umem ? "u" : "";
+	U = w->umem ? "u" : "";
 	/* a one-member wrapper (kuid_t, kgid_t, atomic_t) reads as its member */
-	while (addr && !bitsize && btf_is_struct(t) && btf_vlen(t) == 1 &&
+	while (w->addr && !w->bitsize && btf_is_struct(t) && btf_vlen(t) == 1 &&
 	       !btf_member_bitfield_size(t, 0)) {
-		acc += btf_member_bit_offset(t, 0) / 8;
-		id = btf_members(t)->type;
-		t = kp_btf_resolve(btf, &id, &user);
+		w->acc += btf_member_bit_offset(t, 0) / 8;
+		w->id = btf_members(t)->type;
+		t = kp_btf_resolve(btf, &w->id, &w->user);
 		if (!t)
 			return -EINVAL;
 	}
-	if (bitsize) {
-		/* a container aligned to its size when the field fits one (32,
-		 * then 64 bits), else one starting at the field's byte */
-		__u32 cont = (bitoff % 32) + bitsize <= 32 ? 32 : 64;
-		__u32 start = bitoff / cont * (cont / 8);
-
-		if ((bitoff % 64) + bitsize > 64) {
-			start = bitoff / 8;
-			for (cont = 8; cont < 64 && bitoff % 8 + bitsize > cont; cont *= 2)
-				;
-			if (bitoff % 8 + bitsize > cont) {
-				kp_errf(err, errlen,
-					"bitfield '%s' spans more than 64 bits from its "
-					"first byte: kprobes cannot fetch it",
-					last);
-				return -ENOTSUP;
-			}
-		}
-		snprintf(fetch, fetchlen, "+%s%u(%s):b%u@%u/%u", U, start, base, bitsize,
-			 bitoff - start * 8, cont);
-		return 0;
-	}
+	if (w->bitsize)
+		return kp_fetch_bitfield(w, U, fetch, fetchlen);
 	if (btf_is_int(t) || btf_is_any_enum(t)) {
 		bool sign = btf_is_int(t) ? (btf_int_encoding(t) & BTF_INT_SIGNED) != 0
 					  : btf_kflag(t); /* signed enum (ENUM and ENUM64) */
 		const char *ty = kp_int_type(t->size, sign);
 
-		if (addr)
-			snprintf(fetch, fetchlen, "+%s%zu(%s):%s", U, acc, base, ty);
+		if (w->addr)
+			snprintf(fetch, fetchlen, "+%s%zu(%s):%s", U, w->acc, w->base, ty);
 		else
-			snprintf(fetch, fetchlen, "%s:%s", base, ty);
+			snprintf(fetch, fetchlen, "%s:%s", w->base, ty);
 		return 0;
 	}
-	if (btf_is_ptr(t)) {
-		const char *str = user ? "ustring" : "string";
-		__u32 pt = t->type;
-		bool puser = user;
-
-		kp_btf_resolve(btf, &pt, &puser);
-		if (kp_btf_is_char(btf, t->type)) {
-			str = puser ? "ustring" : "string";
-			/* for a string type the outer +0() is the string's address;
-			 * it counts as a step of the kernel's fetch program too */
-			if (derefs + 2 > KP_MAX_DEREF)
-				goto too_deep;
-			if (addr)
-				snprintf(fetch, fetchlen, "+0(+%s%zu(%s)):%s", U, acc, base, str);
-			else
-				snprintf(fetch, fetchlen, "+0(%s):%s", base, str);
-			return 0;
-		}
-		if (addr)
-			snprintf(fetch, fetchlen, "+%s%zu(%s):x64", U, acc, base);
-		else
-			snprintf(fetch, fetchlen, "%s:x64", base);
-		return 0;
-	}
-	if (btf_is_array(t)) {
-		const struct btf_array *a = btf_array(t);
-		__u32 eid = a->type;
-		const struct btf_type *et = kp_btf_resolve(btf, &eid, NULL);
-
-		if (kp_btf_is_char(btf, a->type)) {
-			snprintf(fetch, fetchlen, "+%zu(%s):%s", acc, base,
-				 umem ? "ustring" : "string");
-			return 0;
-		}
-		if (et && (btf_is_int(et) || btf_is_any_enum(et)) && a->nelems <= 64) {
-			bool sign = btf_is_int(et) ? (btf_int_encoding(et) & BTF_INT_SIGNED) != 0
-						   : btf_kflag(et);
-
-			snprintf(fetch, fetchlen, "+%s%zu(%s):%s[%u]", U, acc, base,
-				 kp_int_type(et->size, sign), a->nelems);
-			return 0;
-		}
-		kp_errf(err, errlen,
-			"'%s' is an array the kernel cannot fetch (of %s, %u "
-			"elements; integers up to 64 are)",
-			last, et ? kp_btf_type_name(btf, et) : "?", a->nelems);
-		return -ENOTSUP;
-	}
+	if (btf_is_ptr(t))
+		return kp_fetch_ptr(w, t, U, fetch, fetchlen);
+	if (btf_is_array(t))
+		return kp_fetch_array(w, t, U, fetch, fetchlen);
 	if (btf_is_composite(t)) {
 		char members[2048] = "";
 
 		kp_btf_list_members(btf, t, members, sizeof(members));
-		kp_errf(err, errlen, "'%s' is a %s %s: name one of its members (%s)", last,
+		kp_errf(w->err, w->errlen, "'%s' is a %s %s: name one of its members (%s)", w->last,
 			btf_is_union(t) ? "union" : "struct", kp_btf_type_name(btf, t), members);
 		return -EINVAL;
 	}
-	kp_errf(err, errlen, "'%s' has a type kprobes cannot fetch (%s)", last,
+	kp_errf(w->err, w->errlen, "'%s' has a type kprobes cannot fetch (%s)", w->last,
 		btf_is_float(t)	 ? "floating point"
 		: btf_is_void(t) ? "void"
 				 : "BTF kind");
 	return -ENOTSUP;
+}
 
-too_deep:
-	kp_errf(err, errlen,
-		"'%s' needs more than %d dereferences, more than one kernel fetch "
-		"argument holds (FETCH_INSN_MAX)",
-		expr, KP_MAX_DEREF);
-	return -E2BIG;
+int kp_btf_fetch(const struct kp_btf *b, const char *func, bool ret, const char *expr, char *name,
+		 size_t namelen, char *fetch, size_t fetchlen, char *err, size_t errlen)
+{
+	struct kp_walk w = {
+		.btf = b->btf, .func = func, .expr = expr, .err = err, .errlen = errlen
+	};
+	const struct btf_type *fn, *proto;
+	const char *p = expr;
+	__s32 fid;
+	int rc;
+
+	err[0] = '\0';
+	fid = btf__find_by_name_kind(w.btf, func, BTF_KIND_FUNC);
+	if (fid < 0) {
+		kp_errf(err, errlen, "no function %s in the kernel's BTF", func);
+		return -ENOENT;
+	}
+	fn = btf__type_by_id(w.btf, (__u32)fid);
+	proto = btf__type_by_id(w.btf, fn->type);
+	if (!proto || !btf_is_func_proto(proto)) {
+		kp_errf(err, errlen, "%s has no prototype in BTF", func);
+		return -EINVAL;
+	}
+	rc = kp_walk_first(&w, proto, ret, &p);
+	while (!rc && *p)
+		rc = kp_walk_member(&w, &p);
+	if (rc)
+		return rc;
+	/* the name: the last member, or its holder for a one-member wrapper
+	 * (kuid_t's val, atomic_t's counter) */
+	snprintf(name, namelen, "%s", w.last_single && w.prev[0] ? w.prev : w.last);
+	return kp_walk_fetch(&w, fetch, fetchlen);
 }
 
 /* Append C-like text for type @id to @buf (size @len). */

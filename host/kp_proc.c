@@ -76,34 +76,6 @@ struct kp_proc_table {
 	char scratch[KP_SCRATCH + 1];
 };
 
-/* ---- no source: until kp_proc_set_source() names one ---- */
-
-static ssize_t kp_none_read(void *ctx, int32_t pid, const char *file, char *buf, size_t len)
-{
-	(void)ctx, (void)pid, (void)file, (void)buf, (void)len;
-	return -ENOENT;
-}
-
-static int kp_none_each_pid(void *ctx, void (*fn)(void *arg, int32_t pid), void *arg)
-{
-	(void)ctx, (void)fn, (void)arg;
-	return 0;
-}
-
-static void kp_none_clock(void *ctx, uint64_t *tick_ns, uint64_t *boot_minus_mono_ns)
-{
-	(void)ctx;
-	*tick_ns = 10000000ull;
-	*boot_minus_mono_ns = 0;
-}
-
-static const struct kp_proc_source kp_none_source = {
-	.read = kp_none_read,
-	.readlink = kp_none_read,
-	.each_pid = kp_none_each_pid,
-	.clock = kp_none_clock,
-};
-
 /* ---- blobs, lists, hash ---- */
 
 static struct kp_blob *kp_blob_new(const char *s, size_t len)
@@ -558,7 +530,7 @@ struct kp_proc_table *kp_proc_new(size_t cap)
 		return NULL;
 	}
 	t->cap = cap;
-	t->src = kp_none_source;
+	t->src = kp_proc_no_source;
 	return t;
 }
 
@@ -585,7 +557,7 @@ void kp_proc_free(struct kp_proc_table *t)
 
 void kp_proc_set_source(struct kp_proc_table *t, const struct kp_proc_source *src)
 {
-	t->src = src ? *src : kp_none_source;
+	t->src = src ? *src : kp_proc_no_source;
 }
 
 struct kp_seed {

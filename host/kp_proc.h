@@ -112,6 +112,9 @@ struct kp_proc_source {
 	void *ctx;
 };
 
+/* The source of a table that has none: no file, no process. */
+extern const struct kp_proc_source kp_proc_no_source;
+
 /**
  * kp_proc_new() - an empty table with no source (nothing is known of a
  * process until kp_proc_set_source() names one).
