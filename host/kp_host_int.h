@@ -12,6 +12,7 @@
 #include <lua.h>
 
 #include "kp_host.h"
+#include "kp_probe.h"
 
 /*
  * The host's insides, shared by the files that make it up (kp_host.c and
@@ -31,16 +32,12 @@ struct kp_rec_writer;
 
 #define KP_PROBE_MT "kp.Probe"
 
-#define KP_DEFAULT_PAGES 256 /* 1 MiB per CPU with 4 KiB pages */
-#define KP_MAX_PAGES 65536
 #define KP_FLUSH_MS 100 /* longest a slow probe's event waits */
 #define KP_LATENESS_NS 5000000ull /* how late a record may reach its ring */
 #define KP_COMM_GRACE_NS 2000000000ull
 #define KP_PROC_CAP 32768 /* processes the table holds at most */
 #define KP_PROC_GRACE_NS 10000000000ull /* how long an exited process is kept */
 #define KP_EXACT (9007199254740992.0) /* 2^53: doubles hold integers below it */
-
-enum kp_probe_kind { KP_TRACEPOINT, KP_UPROBE, KP_URETPROBE, KP_KPROBE, KP_KRETPROBE };
 
 struct kp_probe {
 	struct kp_host *host;
@@ -147,6 +144,19 @@ enum { KP_PHASE_MAIN, KP_PHASE_LOOP, KP_PHASE_CB };
 /* The process table, made and seeded from /proc on first use; NULL
  * without memory. */
 struct kp_proc_table *kp_host_procs(struct kp_host *h);
+/* The kernel's function symbols (/proc/kallsyms), its BTF, a module's
+ * split BTF (NULL + errno): each loaded on first use, NULL when missing. */
+const struct kp_ksyms *kp_host_ksyms(struct kp_host *h);
+const struct kp_btf *kp_host_btf(struct kp_host *h);
+const struct kp_btf *kp_host_module_btf(struct kp_host *h, const char *module);
+/*
+ * kp_host_ready() - what a live probe needs before its rings are opened:
+ * the process tables, --record's file, the run's live source and its
+ * side-band event. 0, or -errno with @msg.
+ */
+int kp_host_ready(struct kp_host *h, char *msg, size_t len);
+/* User frames will be named: follow processes' maps from now on. */
+void kp_host_usym_start(struct kp_host *h);
 
 /* kp.core functions of the other files, each taking the host as upvalue 1 */
 extern const luaL_Reg kp_lua_util_fns[], kp_lua_proc_fns[], kp_lua_probe_fns[], kp_lua_event_fns[],
@@ -166,20 +176,12 @@ struct kp_item;
 /* Hand one item of the run's source to where it goes. */
 void kp_deliver(struct kp_host *h, const struct kp_item *it);
 
-/* Disable and close @p's perf events and remove its dynamic event;
- * idempotent. */
-void kp_probe_release(struct kp_probe *p);
-
 /* ---- kp_lua_probe.c ---- */
 
 /* Register the kp.Probe metatable and the registry's anchor table. */
 void kp_lua_probe_open(lua_State *L);
-/* A new closed probe userdata on the stack, linked into @h's list.
- * Stack effect: +1. */
-struct kp_probe *kp_probe_new(lua_State *L, struct kp_host *h, enum kp_probe_kind kind);
-/* Anchor the probe at the top of the stack until kp_host_shutdown(), so the
- * GC cannot detach one the script dropped. Stack effect: 0. */
-void kp_probe_anchor(lua_State *L);
+/* kp_probe_release(), and @p's handler and event table let go. */
+void kp_lua_probe_release(lua_State *L, struct kp_probe *p);
 /* Its lost events: exact once the run has ended, else as counted. */
 uint64_t kp_probe_lost(const struct kp_probe *p);
 

@@ -42,34 +42,7 @@ bool kp_is_builtin(const char *name)
  */
 int kp_probe_setup_lua(lua_State *L, struct kp_probe *p, int fn_index)
 {
-	size_t n = p->fmt ? kp_format_nfields(p->fmt) : 0, k = 0;
-
-	p->fields = calloc(n ? n : 1, sizeof(*p->fields));
-	if (!p->fields)
-		return -ENOMEM;
-	p->ra_field = p->ip_field = p->fn_field = p->retip_field = -1;
-	for (size_t i = 0; i < n; i++) {
-		const struct kp_field *f = kp_format_field(p->fmt, i);
-
-		if (f->common)
-			continue;
-		/* for ev.stack; still fields of ev */
-		if (p->kind == KP_KPROBE && !strcmp(f->name, "__probe_ip"))
-			p->ip_field = (long)i;
-		if (p->kind == KP_KRETPROBE && !strcmp(f->name, "__probe_ret_ip"))
-			p->retip_field = (long)i;
-		/* for ev.stack, not fields of ev */
-		if (!strcmp(f->name, KP_RA_FIELD)) {
-			p->ra_field = (long)i;
-			continue;
-		}
-		if (p->kind == KP_KPROBE && !strcmp(f->name, KP_FN_FIELD)) {
-			p->fn_field = (long)i;
-			continue;
-		}
-		p->fields[k++] = i;
-	}
-	p->nfields = k;
+	size_t k = p->nfields;
 
 	lua_createtable(L, (int)(k + 5), 0);
 	for (size_t i = 0; i < k; i++) {

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * kp.Probe, the userdata a declaration returns: p.name, p.definition,
- * p.fields, p:close(), its counters (kp.core.stats) and handler
+ * kp.Probe, the userdata a declaration returns: the declarations
+ * (kp.core.tracepoint, uprobe, kprobe turn their arguments into a
+ * kp_probe_spec for kp_probe_create()), p.name, p.definition, p.fields,
+ * p:close(), its counters (kp.core.stats) and handler
  * (kp.core.set_handler). The one owner of the kp.Probe metatable.
  */
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +14,11 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "kp_err.h"
 #include "kp_host_int.h"
+#include "kp_lua.h"
+#include "kp_perf.h"
+#include "kp_probe.h"
 
 static struct kp_probe *kp_check_probe(lua_State *L, int i)
 {
@@ -34,13 +41,23 @@ static void kp_probe_unlink(struct kp_probe *p)
 	}
 }
 
+void kp_lua_probe_release(lua_State *L, struct kp_probe *p)
+{
+	kp_probe_release(p);
+	luaL_unref(L, LUA_REGISTRYINDEX, p->fn_ref);
+	luaL_unref(L, LUA_REGISTRYINDEX, p->ev_ref);
+	luaL_unref(L, LUA_REGISTRYINDEX, p->keys_ref);
+	luaL_unref(L, LUA_REGISTRYINDEX, p->dirty_ref);
+	p->fn_ref = p->ev_ref = p->keys_ref = p->dirty_ref = LUA_NOREF;
+}
+
 static int kp_probe_gc(lua_State *L)
 {
 	struct kp_probe *p = luaL_checkudata(L, 1, KP_PROBE_MT);
 
 	if (!p->host)
 		return 0;
-	kp_probe_release(p);
+	kp_lua_probe_release(L, p);
 	kp_probe_unlink(p);
 	free(p->name);
 	free(p->event);
@@ -57,7 +74,7 @@ static int kp_probe_close(lua_State *L)
 	if (p->host->running && !p->host->reloading)
 		return luaL_error(L,
 				  "a probe cannot be closed while kp.run() is delivering events");
-	kp_probe_release(p);
+	kp_lua_probe_release(L, p);
 	return 0;
 }
 
@@ -105,7 +122,7 @@ uint64_t kp_probe_lost(const struct kp_probe *p)
 	return p->final ? p->lost_final : p->lost_records;
 }
 
-struct kp_probe *kp_probe_new(lua_State *L, struct kp_host *h, enum kp_probe_kind kind)
+static struct kp_probe *kp_probe_new(lua_State *L, struct kp_host *h, enum kp_probe_kind kind)
 {
 	struct kp_probe *p = lua_newuserdata(L, sizeof(*p));
 
@@ -123,13 +140,171 @@ struct kp_probe *kp_probe_new(lua_State *L, struct kp_host *h, enum kp_probe_kin
 
 /* Anchor @p (at stack top) so the GC cannot detach a probe the script
  * dropped: it lives until kp_host_shutdown(). */
-void kp_probe_anchor(lua_State *L)
+static void kp_probe_anchor(lua_State *L)
 {
 	lua_getfield(L, LUA_REGISTRYINDEX, "kp.probes");
 	lua_pushvalue(L, -2);
 	lua_pushboolean(L, 1);
 	lua_rawset(L, -3);
 	lua_pop(L, 1);
+}
+
+/* ---- declarations ----------------------------------------------------- */
+
+/* The options table at @i (nil: the defaults); a bad value is a Lua error. */
+static void kp_read_opts(lua_State *L, int i, struct kp_popts *o)
+{
+	o->filter = NULL;
+	o->stack = 0;
+	o->pages = KP_DEFAULT_PAGES;
+	o->wakeup = 0;
+	if (lua_isnoneornil(L, i))
+		return;
+	luaL_checktype(L, i, LUA_TTABLE);
+	lua_getfield(L, i, "filter");
+	o->filter = lua_tostring(L, -1); /* the string stays in the table */
+	lua_pop(L, 1);
+	lua_getfield(L, i, "stack");
+	if (lua_toboolean(L, -1)) {
+		const char *st = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "both";
+
+		if (!strcmp(st, "kernel"))
+			o->stack = KP_PERF_STACK_KERNEL;
+		else if (!strcmp(st, "user"))
+			o->stack = KP_PERF_STACK_USER;
+		else if (!strcmp(st, "both"))
+			o->stack = KP_PERF_STACK_KERNEL | KP_PERF_STACK_USER;
+		else
+			luaL_error(
+			    L,
+			    "opts.stack must be true, \"kernel\", \"user\" or \"both\", got \"%s\"",
+			    st);
+	}
+	lua_pop(L, 1);
+	lua_getfield(L, i, "pages");
+	if (!lua_isnil(L, -1)) {
+		lua_Number n = lua_tonumber(L, -1);
+
+		if (n < 1 || n > KP_MAX_PAGES || n != floor(n) || ((size_t)n & ((size_t)n - 1)))
+			luaL_error(L, "opts.pages must be a power of two from 1 to %d, got %s",
+				   KP_MAX_PAGES, lua_tostring(L, -1));
+		o->pages = (size_t)n;
+	}
+	lua_pop(L, 1);
+	lua_getfield(L, i, "wakeup");
+	if (!lua_isnil(L, -1)) {
+		lua_Number n = lua_tonumber(L, -1);
+
+		if (n < 1 || n > 1e6 || n != floor(n))
+			luaL_error(
+			    L, "opts.wakeup must be a whole number of events from 1 to 1000000, got %s",
+			    lua_tostring(L, -1));
+		o->wakeup = (unsigned int)n;
+	}
+	lua_pop(L, 1);
+}
+
+/*
+ * Make the probe @s declares, its handler the function at @fn_index (or
+ * nil). Pushes the probe, or nil, msg, errname.
+ */
+static int kp_declare(lua_State *L, const struct kp_probe_spec *s, int fn_index)
+{
+	struct kp_host *h = kp_host_of(L);
+	struct kp_probe *p;
+	char msg[12288];
+	int err;
+
+	if (!lua_isnil(L, fn_index))
+		luaL_checktype(L, fn_index, LUA_TFUNCTION);
+	p = kp_probe_new(L, h, s->kind);
+	err = kp_probe_create(h, p, s, msg, sizeof(msg));
+	if (!err && !p->dry && (err = kp_probe_setup_lua(L, p, fn_index)))
+		snprintf(msg, sizeof(msg), "%s: %s", p->name, kp_strerror(err));
+	if (err) {
+		kp_lua_probe_release(L, p);
+		return kp_lua_fail(L, err, "%s", msg);
+	}
+	if (!p->dry)
+		kp_probe_anchor(L);
+	return 1;
+}
+
+/* core.tracepoint(sys, event, opts, fn) -> probe | nil, msg, errname */
+static int kp_core_tracepoint(lua_State *L)
+{
+	struct kp_probe_spec s = { .kind = KP_TRACEPOINT, .args = "" };
+
+	s.sys = luaL_checkstring(L, 1);
+	s.event = luaL_checkstring(L, 2);
+	kp_read_opts(L, 3, &s.opts);
+	return kp_declare(L, &s, 4);
+}
+
+/*
+ * core.uprobe(path, symbol|nil, offset, ret, args, opts, fn)
+ *   -> probe | nil, msg, errname
+ * @offset is the +OFF added to @symbol, or the file offset when @symbol is nil.
+ */
+static int kp_core_uprobe(lua_State *L)
+{
+	struct kp_probe_spec s = { 0 };
+
+	s.path = luaL_checkstring(L, 1);
+	s.sym = luaL_optstring(L, 2, NULL);
+	s.off = (uint64_t)luaL_checknumber(L, 3);
+	s.kind = lua_toboolean(L, 4) ? KP_URETPROBE : KP_UPROBE;
+	s.args = luaL_optstring(L, 5, "");
+	kp_read_opts(L, 6, &s.opts);
+	return kp_declare(L, &s, 7);
+}
+
+/*
+ * core.kprobe({ target, ... }, ret, args, opts, fn, maxactive, btf)
+ *   -> probe | nil, msg, errname
+ * Each target is SYMBOL, SYMBOL+OFF or MODULE:SYMBOL; the first one the
+ * kernel has (and accepts) is used, and ev.probe names it. @btf lists the
+ * arguments by name, { { name = N|nil, expr = "new->uid" }, ... }.
+ */
+static int kp_core_kprobe(lua_State *L)
+{
+	struct kp_probe_spec s = { 0 };
+	const char **targets;
+	struct kp_btf_name *btf = NULL;
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	s.kind = lua_toboolean(L, 2) ? KP_KRETPROBE : KP_KPROBE;
+	s.args = luaL_optstring(L, 3, "");
+	kp_read_opts(L, 4, &s.opts);
+	s.maxactive = (int)luaL_optnumber(L, 6, 0);
+	s.ntargets = (int)lua_objlen(L, 1);
+	if (s.ntargets < 1)
+		return luaL_argerror(L, 1, "no kernel function given");
+	/* scratch arrays as userdata, collected with the call's stack; the
+	 * strings stay in the argument tables */
+	targets = lua_newuserdata(L, (size_t)s.ntargets * sizeof(*targets));
+	for (int i = 0; i < s.ntargets; i++) {
+		lua_rawgeti(L, 1, i + 1);
+		targets[i] = lua_tostring(L, -1);
+		lua_pop(L, 1);
+		if (!targets[i])
+			return luaL_argerror(L, 1, "kernel function names must be strings");
+	}
+	s.targets = targets;
+	s.nbtf = lua_istable(L, 7) ? lua_objlen(L, 7) : 0;
+	if (s.nbtf)
+		btf = lua_newuserdata(L, s.nbtf * sizeof(*btf));
+	for (size_t i = 0; i < s.nbtf; i++) {
+		lua_rawgeti(L, 7, (int)i + 1);
+		luaL_checktype(L, -1, LUA_TTABLE);
+		lua_getfield(L, -1, "expr");
+		btf[i].expr = lua_tostring(L, -1);
+		lua_getfield(L, -2, "name");
+		btf[i].name = lua_tostring(L, -1);
+		lua_pop(L, 3);
+	}
+	s.btf = btf;
+	return kp_declare(L, &s, 5);
 }
 
 /* core.set_handler(probe, fn | nil): replace a probe's handler */
@@ -187,9 +362,9 @@ static int kp_probe_methods_close(lua_State *L)
 }
 
 const luaL_Reg kp_lua_probe_fns[] = {
-	{ "set_handler", kp_core_set_handler },
-	{ "stats", kp_core_stats },
-	{ NULL, NULL },
+	{ "tracepoint", kp_core_tracepoint }, { "uprobe", kp_core_uprobe },
+	{ "kprobe", kp_core_kprobe },	      { "set_handler", kp_core_set_handler },
+	{ "stats", kp_core_stats },	      { NULL, NULL },
 };
 
 void kp_lua_probe_open(lua_State *L)

@@ -15,6 +15,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "kp_btf.h"
 #include "kp_elf.h"
 #include "kp_err.h"
 #include "kp_features.h"
@@ -258,11 +259,43 @@ static int kp_core_cpid(lua_State *L)
 	return 1;
 }
 
+/* core.offsetof(struct, member[.sub]) -> offset, size | nil, msg, errname:
+ * a member's place in a kernel struct, from the running kernel's BTF */
+static int kp_core_offsetof(lua_State *L)
+{
+	const struct kp_btf *b = kp_host_btf(kp_host_of(L));
+	const char *st = luaL_checkstring(L, 1), *path = luaL_checkstring(L, 2);
+	size_t off, size;
+	int err;
+
+	if (!b)
+		return kp_fail(L, -ENOENT,
+			       "kp.offsetof: this kernel has no BTF "
+			       "(/sys/kernel/btf/vmlinux, CONFIG_DEBUG_INFO_BTF)");
+	err = kp_btf_member(b, st, path, &off, &size);
+	if (err == -ENOENT)
+		return kp_fail(L, err, "kp.offsetof: no struct %s in the kernel's BTF", st);
+	if (err == -ESRCH)
+		return kp_fail(L, err, "kp.offsetof: struct %s has no member %s", st, path);
+	if (err)
+		return kp_fail(L, err, "kp.offsetof: struct %s member %s is a bitfield", st, path);
+	lua_pushnumber(L, (lua_Number)off);
+	lua_pushnumber(L, (lua_Number)size);
+	return 2;
+}
+
 const luaL_Reg kp_lua_util_fns[] = {
-	{ "has", kp_core_has },		  { "features", kp_core_features },
-	{ "cpid", kp_core_cpid },	  { "config", kp_core_config },
-	{ "walltime", kp_core_walltime }, { "utf8", kp_core_utf8 },
-	{ "base64", kp_core_base64 },	  { "hostname", kp_core_hostname },
-	{ "elfsym", kp_core_elfsym },	  { "clock", kp_core_clock },
-	{ "trust", kp_core_trust },	  { NULL, NULL },
+	{ "offsetof", kp_core_offsetof },
+	{ "has", kp_core_has },
+	{ "features", kp_core_features },
+	{ "cpid", kp_core_cpid },
+	{ "config", kp_core_config },
+	{ "walltime", kp_core_walltime },
+	{ "utf8", kp_core_utf8 },
+	{ "base64", kp_core_base64 },
+	{ "hostname", kp_core_hostname },
+	{ "elfsym", kp_core_elfsym },
+	{ "clock", kp_core_clock },
+	{ "trust", kp_core_trust },
+	{ NULL, NULL },
 };
