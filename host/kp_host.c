@@ -247,10 +247,66 @@ static int kp_core_set_mk64(lua_State *L)
 	return 0;
 }
 
+/* core.set_entries(run, atexit, reload): the functions the host calls */
+static int kp_core_set_entries(lua_State *L)
+{
+	struct kp_host *h = kp_host_of(L);
+
+	for (int e = 0; e < KP_NENTRIES; e++) {
+		luaL_checktype(L, e + 1, LUA_TFUNCTION);
+		luaL_unref(L, LUA_REGISTRYINDEX, h->entry_ref[e]);
+		lua_pushvalue(L, e + 1);
+		h->entry_ref[e] = luaL_ref(L, LUA_REGISTRYINDEX);
+	}
+	return 0;
+}
+
+void kp_host_push_entry(struct kp_host *h, enum kp_entry e)
+{
+	lua_rawgeti(h->L, LUA_REGISTRYINDEX, h->entry_ref[e]);
+}
+
+/* lua/kp.lua, compiled in (the Makefile's build/lua/kp.o) */
+extern const char luaJIT_BC_kp[];
+
+int kp_host_load_api(struct kp_host *h)
+{
+	lua_State *L = h->L;
+	int err;
+
+	/* as LuaJIT's require loads compiled-in modules: the size is unknown
+	 * and the bytecode ends itself */
+	if ((err = luaL_loadbuffer(L, luaJIT_BC_kp, ~(size_t)0, "=kp")))
+		return err;
+	lua_pushliteral(L, "kp");
+	if ((err = kp_pcall(L, 1, 1)))
+		return err;
+	/* what require "kp" returns from now on */
+	lua_getfield(L, LUA_REGISTRYINDEX, "_LOADED");
+	lua_pushvalue(L, -2);
+	lua_setfield(L, -2, "kp");
+	lua_pop(L, 1);
+	lua_setglobal(L, "kp");
+	return 0;
+}
+
+/* core.builtins() -> { "pid", ... }: the names kpscript sets on every event */
+static int kp_core_builtins(lua_State *L)
+{
+	lua_newtable(L);
+	for (size_t i = 0; kp_builtin_names[i]; i++) {
+		lua_pushstring(L, kp_builtin_names[i]);
+		lua_rawseti(L, -2, (int)i + 1);
+	}
+	return 1;
+}
+
 static int kp_open_core(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
 		{ "set_mk64", kp_core_set_mk64 },
+		{ "set_entries", kp_core_set_entries },
+		{ "builtins", kp_core_builtins },
 		{ NULL, NULL },
 	};
 	struct kp_host *h = lua_touserdata(L, lua_upvalueindex(1));
@@ -270,6 +326,8 @@ static int kp_open_core(lua_State *L)
 	}
 	lua_pushstring(L, KP_VERSION);
 	lua_setfield(L, -2, "version");
+	lua_pushnumber(L, KP_MAX_PAGES);
+	lua_setfield(L, -2, "max_pages");
 	kp_lua_agg_open(L);
 	kp_stack_open(L);
 	return 1;
@@ -282,14 +340,16 @@ struct kp_host *kp_host_open(lua_State *L, const struct kp_host_opts *opts)
 	if (!h)
 		return NULL;
 	h->L = L;
+	for (int e = 0; e < KP_NENTRIES; e++)
+		h->entry_ref[e] = LUA_NOREF;
 	h->opts = *opts;
 	h->pidfd = -1;
 	if (opts->callback_limit_ms > 0)
 		kp_guard_start(h);
 
 	kp_lua_probe_open(L);
-
-	kp_lua_event_open(L);
+	kp_lua_proc_open(L, h);
+	kp_lua_event_open(L, h);
 
 	lua_getglobal(L, "package");
 	lua_getfield(L, -1, "preload");

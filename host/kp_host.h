@@ -44,8 +44,21 @@ struct kp_host_opts {
  */
 int kp_output_open(const char *path);
 
-/* Create the host for @L and preload "kp.core" and "kp". NULL + errno. */
+/* Create the host for @L and preload "kp.core". NULL + errno. */
 struct kp_host *kp_host_open(lua_State *L, const struct kp_host_opts *opts);
+/*
+ * kp_host_load_api() - run lua/kp.lua (compiled in) as require "kp" would,
+ * and make its table the global kp. Return: 0, or kp_pcall()'s status
+ * with the error on the stack.
+ */
+int kp_host_load_api(struct kp_host *h);
+
+/* The Lua API's entry points the host and main() call, as lua/kp.lua
+ * registers them (kp.core.set_entries): kp.run, the aggregates' printing
+ * at exit, --watch's reload(path, args...). */
+enum kp_entry { KP_ENTRY_RUN, KP_ENTRY_ATEXIT, KP_ENTRY_RELOAD, KP_NENTRIES };
+/* Push entry point @e, or nil when none is registered. Stack effect: +1. */
+void kp_host_push_entry(struct kp_host *h, enum kp_entry e);
 /* Disable and close every probe and remove its tracefs events. Idempotent. */
 void kp_host_shutdown(struct kp_host *h);
 /* Free the host after kp_host_shutdown() and lua_close(). */

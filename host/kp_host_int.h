@@ -93,6 +93,7 @@ struct kp_timer {
 
 struct kp_host {
 	lua_State *L;
+	int entry_ref[KP_NENTRIES]; /* registry refs of the API's entry points */
 	struct kp_host_opts opts;
 	struct kp_comm *comm;
 	struct kp_source *src; /* where the run's items come from, once made */
@@ -185,11 +186,22 @@ void kp_lua_probe_release(lua_State *L, struct kp_probe *p);
 /* Its lost events: exact once the run has ended, else as counted. */
 uint64_t kp_probe_lost(const struct kp_probe *p);
 
+/* ---- kp_lua_proc.c ---- */
+
+/* Register the kp.Proc metatable, for the process table of @h. */
+void kp_lua_proc_open(lua_State *L, struct kp_host *h);
+/* Push what the process table knows of @pid (with @parent, of its
+ * parent) as a kp.Proc table, or nil. Return: 1. */
+int kp_lua_proc_push(lua_State *L, struct kp_host *h, int32_t pid, bool parent);
+
 /* ---- kp_lua_event.c ---- */
 
-/* Register the kp.Event metatable. */
-void kp_lua_event_open(lua_State *L);
-/* Is @name one of ev's builtins (pid, tid, cpu, time, comm, probe)? */
+/* Register the kp.Event metatable, for the events of @h. */
+void kp_lua_event_open(lua_State *L, struct kp_host *h);
+/* The names kpscript sets on every event (pid, tid, cpu, time, comm,
+ * probe), NULL-terminated. */
+extern const char *const kp_builtin_names[];
+/* Is @name one of them? */
 bool kp_is_builtin(const char *name);
 /* @p's event table and field keys, and its handler (the function at
  * @fn_index, if any), once its format is known. 0 or -errno. */

@@ -2,8 +2,11 @@
 /*
  * kp.Event: the table a handler gets, one per probe and reused for every
  * event, filled from the raw record by the probe's compiled format (each
- * field bounds-checked by kp_decode), the builtins and ev.stack.
+ * field bounds-checked by kp_decode), the builtins and ev.stack. The one
+ * owner of the kp.Event metatable (ev.proc, ev:copy(), keys the script
+ * adds).
  */
+#define KP_EVENT_MT "kp.Event"
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -24,12 +27,14 @@
 /* its address keys the list of script-added keys inside an event table */
 static char kp_dirty_key;
 
-static const char *const kp_builtin[] = { "pid", "tid", "cpu", "time", "comm", "probe" };
+/* The names kpscript sets on every event, the one list of them: the first
+ * five are filled in this order by kp_lua_event_push(). */
+const char *const kp_builtin_names[] = { "pid", "tid", "cpu", "time", "comm", "probe", NULL };
 
 bool kp_is_builtin(const char *name)
 {
-	for (size_t i = 0; i < sizeof(kp_builtin) / sizeof(kp_builtin[0]); i++)
-		if (!strcmp(name, kp_builtin[i]))
+	for (size_t i = 0; kp_builtin_names[i]; i++)
+		if (!strcmp(name, kp_builtin_names[i]))
 			return true;
 	return false;
 }
@@ -55,7 +60,7 @@ int kp_probe_setup_lua(lua_State *L, struct kp_probe *p, int fn_index)
 		lua_rawseti(L, -2, (int)i + 1);
 	}
 	for (size_t i = 0; i < 5; i++) {
-		lua_pushstring(L, kp_builtin[i]);
+		lua_pushstring(L, kp_builtin_names[i]);
 		lua_rawseti(L, -2, (int)(k + i + 1));
 	}
 	p->keys_ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -70,7 +75,7 @@ int kp_probe_setup_lua(lua_State *L, struct kp_probe *p, int fn_index)
 	lua_pushlightuserdata(L, &kp_dirty_key);
 	lua_pushlightuserdata(L, p);
 	lua_rawset(L, -3);
-	luaL_getmetatable(L, "kp.Event");
+	luaL_getmetatable(L, KP_EVENT_MT);
 	lua_setmetatable(L, -2);
 	p->ev_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 
@@ -226,19 +231,19 @@ static int kp_event_copy(lua_State *L)
 	return 1;
 }
 
-/* core.dirty_key() -> the key under which an event table holds its probe */
-static int kp_core_dirty_key(lua_State *L)
+/* kp.Event's __newindex: a key the script adds is recorded, and removed
+ * before the next event refills the (reused) table */
+static int kp_event_newindex(lua_State *L)
 {
+	struct kp_probe *p;
+
+	lua_settop(L, 3);
+	lua_pushvalue(L, 2);
+	lua_pushvalue(L, 3);
+	lua_rawset(L, 1);
 	lua_pushlightuserdata(L, &kp_dirty_key);
-	return 1;
-}
-
-/* core.added(probe, key): the script added @key to the probe's event table
- * (the event metatable's __newindex); it goes before the next event */
-static int kp_core_added(lua_State *L)
-{
-	struct kp_probe *p = lua_touserdata(L, 1);
-
+	lua_rawget(L, 1);
+	p = lua_touserdata(L, -1); /* NULL in an ev:copy() */
 	if (!p || p->dirty_ref == LUA_NOREF)
 		return 0;
 	lua_rawgeti(L, LUA_REGISTRYINDEX, p->dirty_ref);
@@ -246,6 +251,23 @@ static int kp_core_added(lua_State *L)
 	lua_rawseti(L, -2, (int)lua_objlen(L, -2) + 1);
 	p->dirty = true;
 	return 0;
+}
+
+/* kp.Event's __index (upvalues: the host, the methods): ev.proc, the
+ * event's process looked up when read (nothing is kept in the reused
+ * table), and ev:copy() */
+static int kp_event_index(lua_State *L)
+{
+	if (lua_type(L, 2) == LUA_TSTRING && !strcmp(lua_tostring(L, 2), "proc")) {
+		lua_pushliteral(L, "pid");
+		lua_rawget(L, 1);
+		if (!lua_isnumber(L, -1))
+			return 0;
+		return kp_lua_proc_push(L, kp_host_of(L), (int32_t)lua_tonumber(L, -1), false);
+	}
+	lua_pushvalue(L, 2);
+	lua_rawget(L, lua_upvalueindex(2));
+	return 1;
 }
 
 /* core.raw() -> the raw record bytes of the event being delivered, or nil */
@@ -310,18 +332,20 @@ void kp_lua_event_push(lua_State *L, struct kp_probe *p, const struct kp_sample 
 }
 
 const luaL_Reg kp_lua_event_fns[] = {
-	{ "dirty_key", kp_core_dirty_key },
-	{ "added", kp_core_added },
 	{ "raw", kp_core_raw },
 	{ NULL, NULL },
 };
 
-void kp_lua_event_open(lua_State *L)
+void kp_lua_event_open(lua_State *L, struct kp_host *h)
 {
-	luaL_newmetatable(L, "kp.Event");
+	luaL_newmetatable(L, KP_EVENT_MT);
+	lua_pushlightuserdata(L, h);
 	lua_newtable(L);
 	lua_pushcfunction(L, kp_event_copy);
 	lua_setfield(L, -2, "copy");
+	lua_pushcclosure(L, kp_event_index, 2);
 	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, kp_event_newindex);
+	lua_setfield(L, -2, "__newindex");
 	lua_pop(L, 1);
 }

@@ -6,7 +6,6 @@
  * p:close(), its counters (kp.core.stats) and handler
  * (kp.core.set_handler). The one owner of the kp.Probe metatable.
  */
-#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,57 +150,32 @@ static void kp_probe_anchor(lua_State *L)
 
 /* ---- declarations ----------------------------------------------------- */
 
-/* The options table at @i (nil: the defaults); a bad value is a Lua error. */
+/* The options table at @i (nil: the defaults), as lua/kp_check.lua
+ * checked it: the one place the options are checked. */
 static void kp_read_opts(lua_State *L, int i, struct kp_popts *o)
 {
 	o->filter = NULL;
 	o->stack = 0;
 	o->pages = KP_DEFAULT_PAGES;
 	o->wakeup = 0;
-	if (lua_isnoneornil(L, i))
+	if (!lua_istable(L, i))
 		return;
-	luaL_checktype(L, i, LUA_TTABLE);
 	lua_getfield(L, i, "filter");
 	o->filter = lua_tostring(L, -1); /* the string stays in the table */
-	lua_pop(L, 1);
 	lua_getfield(L, i, "stack");
-	if (lua_toboolean(L, -1)) {
-		const char *st = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "both";
-
-		if (!strcmp(st, "kernel"))
-			o->stack = KP_PERF_STACK_KERNEL;
-		else if (!strcmp(st, "user"))
-			o->stack = KP_PERF_STACK_USER;
-		else if (!strcmp(st, "both"))
-			o->stack = KP_PERF_STACK_KERNEL | KP_PERF_STACK_USER;
-		else
-			luaL_error(
-			    L,
-			    "opts.stack must be true, \"kernel\", \"user\" or \"both\", got \"%s\"",
-			    st);
-	}
-	lua_pop(L, 1);
+	if (lua_type(L, -1) == LUA_TSTRING && !strcmp(lua_tostring(L, -1), "kernel"))
+		o->stack = KP_PERF_STACK_KERNEL;
+	else if (lua_type(L, -1) == LUA_TSTRING && !strcmp(lua_tostring(L, -1), "user"))
+		o->stack = KP_PERF_STACK_USER;
+	else if (lua_toboolean(L, -1))
+		o->stack = KP_PERF_STACK_KERNEL | KP_PERF_STACK_USER;
 	lua_getfield(L, i, "pages");
-	if (!lua_isnil(L, -1)) {
-		lua_Number n = lua_tonumber(L, -1);
-
-		if (n < 1 || n > KP_MAX_PAGES || n != floor(n) || ((size_t)n & ((size_t)n - 1)))
-			luaL_error(L, "opts.pages must be a power of two from 1 to %d, got %s",
-				   KP_MAX_PAGES, lua_tostring(L, -1));
-		o->pages = (size_t)n;
-	}
-	lua_pop(L, 1);
+	if (lua_isnumber(L, -1))
+		o->pages = (size_t)lua_tonumber(L, -1);
 	lua_getfield(L, i, "wakeup");
-	if (!lua_isnil(L, -1)) {
-		lua_Number n = lua_tonumber(L, -1);
-
-		if (n < 1 || n > 1e6 || n != floor(n))
-			luaL_error(
-			    L, "opts.wakeup must be a whole number of events from 1 to 1000000, got %s",
-			    lua_tostring(L, -1));
-		o->wakeup = (unsigned int)n;
-	}
-	lua_pop(L, 1);
+	if (lua_isnumber(L, -1))
+		o->wakeup = (unsigned int)lua_tonumber(L, -1);
+	lua_pop(L, 4);
 }
 
 /*

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * The process table as Lua sees it: kp.core's proc() and proc_stats(),
- * behind kp.proc and ev.proc (lua/kp.lua).
+ * behind kp.proc and ev.proc. The one owner of the kp.Proc metatable
+ * (p.parent).
  */
 #include <string.h>
 
@@ -11,9 +12,13 @@
 #include "kp_host_int.h"
 #include "kp_proc.h"
 
+#define KP_PROC_MT "kp.Proc"
+
 static void kp_push_proc(lua_State *L, const struct kp_proc *p)
 {
 	lua_createtable(L, 0, 16);
+	luaL_getmetatable(L, KP_PROC_MT);
+	lua_setmetatable(L, -2);
 	lua_pushnumber(L, p->pid);
 	lua_setfield(L, -2, "pid");
 #define KP_SETNUM(flag, field, expr)                           \
@@ -71,23 +76,38 @@ static void kp_push_proc(lua_State *L, const struct kp_proc *p)
 	}
 }
 
-/* core.proc(pid [, parent]) -> table | nil: what the process table knows
- * of pid, or with @parent true, of pid's parent */
+int kp_lua_proc_push(lua_State *L, struct kp_host *h, int32_t pid, bool parent)
+{
+	struct kp_proc_table *t = kp_host_procs(h);
+	const struct kp_proc *p = t ? kp_proc_lookup(t, pid) : NULL;
+
+	if (p && parent)
+		p = kp_proc_parent(t, p);
+	if (p)
+		kp_push_proc(L, p);
+	else
+		lua_pushnil(L);
+	return 1;
+}
+
+/* core.proc(pid) -> table | nil: what the process table knows of pid */
 static int kp_core_proc(lua_State *L)
 {
-	struct kp_host *h = kp_host_of(L);
-	struct kp_proc_table *t = kp_host_procs(h);
-	const struct kp_proc *p;
+	return kp_lua_proc_push(L, kp_host_of(L), (int32_t)luaL_checknumber(L, 1), false);
+}
 
-	if (!t)
+/* kp.Proc's __index: p.parent, looked up when read */
+static int kp_proc_index(lua_State *L)
+{
+	const char *k = lua_tostring(L, 2);
+
+	if (!k || strcmp(k, "parent") || lua_type(L, 2) != LUA_TSTRING)
 		return 0;
-	p = kp_proc_lookup(t, (int32_t)luaL_checknumber(L, 1));
-	if (p && lua_toboolean(L, 2))
-		p = kp_proc_parent(t, p);
-	if (!p)
+	lua_pushliteral(L, "pid");
+	lua_rawget(L, 1);
+	if (!lua_isnumber(L, -1))
 		return 0;
-	kp_push_proc(L, p);
-	return 1;
+	return kp_lua_proc_push(L, kp_host_of(L), (int32_t)lua_tonumber(L, -1), true);
 }
 
 /* core.proc_stats() -> { size, evictions, cap } */
@@ -114,3 +134,12 @@ const luaL_Reg kp_lua_proc_fns[] = {
 	{ "proc_stats", kp_core_proc_stats },
 	{ NULL, NULL },
 };
+
+void kp_lua_proc_open(lua_State *L, struct kp_host *h)
+{
+	luaL_newmetatable(L, KP_PROC_MT);
+	lua_pushlightuserdata(L, h);
+	lua_pushcclosure(L, kp_proc_index, 1);
+	lua_setfield(L, -2, "__index");
+	lua_pop(L, 1);
+}

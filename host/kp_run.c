@@ -206,7 +206,7 @@ static void kp_run_begin(lua_State *L, struct kp_host *h)
 /*
  * --watch: the script's directory changed. Editors save by writing the file
  * or by renaming a new one over it; either names the script. Reload it in
- * Lua (kp._reload), between deliveries, so carried-over probes' rings just
+ * Lua (lua/kp_reload.lua), between deliveries, so carried-over probes' rings just
  * keep filling meanwhile.
  */
 static void kp_watch_event(lua_State *L, struct kp_host *h)
@@ -228,9 +228,7 @@ static void kp_watch_event(lua_State *L, struct kp_host *h)
 	}
 	if (!hit)
 		return;
-	lua_getglobal(L, "kp");
-	lua_getfield(L, -1, "_reload");
-	lua_remove(L, -2);
+	kp_host_push_entry(h, KP_ENTRY_RELOAD);
 	lua_pushstring(L, h->opts.watch);
 	for (int i = 0; i < h->opts.argc; i++)
 		lua_pushstring(L, h->opts.argv[i]);

@@ -412,13 +412,10 @@ static int kp_main(struct kp_args *a)
 		return 1;
 	}
 	/* the global kp, as require "kp" returns it */
-	lua_getglobal(L, "require");
-	lua_pushstring(L, "kp");
-	if (kp_pcall(L, 1, 1)) {
+	if (kp_host_load_api(h)) {
 		status = kp_report(L);
 		goto out;
 	}
-	lua_setglobal(L, "kp");
 
 	if (a->code) {
 		status = kp_run_chunk(L, a, NULL);
@@ -435,27 +432,19 @@ static int kp_main(struct kp_args *a)
 		goto out;
 	/* a script that declared probes and ended runs them, as bpftrace does */
 	if (kp_host_nprobes(h) > 0 && !kp_host_ran(h)) {
-		lua_getglobal(L, "kp");
-		lua_getfield(L, -1, "run");
-		lua_remove(L, -2);
+		kp_host_push_entry(h, KP_ENTRY_RUN);
 		if (kp_pcall(L, 0, 0))
 			status = kp_report(L);
 	}
 out:
 	/* aggregates still holding keys are printed, as bpftrace prints maps,
 	 * however the run ended */
-	lua_getglobal(L, "kp");
-	if (lua_istable(L, -1)) {
-		lua_getfield(L, -1, "_atexit");
-		lua_remove(L, -2);
-		if (lua_isfunction(L, -1)) {
-			if (kp_pcall(L, 0, 0)) {
-				int st = kp_report(L);
+	kp_host_push_entry(h, KP_ENTRY_ATEXIT);
+	if (lua_isfunction(L, -1)) {
+		if (kp_pcall(L, 0, 0)) {
+			int st = kp_report(L);
 
-				status = status ? status : st;
-			}
-		} else {
-			lua_pop(L, 1);
+			status = status ? status : st;
 		}
 	} else {
 		lua_pop(L, 1);
