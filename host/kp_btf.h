@@ -6,12 +6,17 @@
 #include <stddef.h>
 
 /*
- * Struct layouts from the running kernel's BTF (/sys/kernel/btf/vmlinux),
- * read with libbpf. Minimal for now: the byte offset and size of a struct's
- * member, so scripts need not hard-code offsets that differ between kernels
- * (struct cred's uid is at 4 on 6.1 and at 8 from 6.8).
+ * The running kernel's BTF (/sys/kernel/btf/vmlinux) and modules' split
+ * BTF, read with libbpf (kp_btf.c): struct members' offsets, so scripts
+ * need not hard-code offsets that differ between kernels (struct cred's
+ * uid is at 4 on 6.1 and at 8 from 6.8), prototypes, and arguments by name
+ * compiled into fetch arguments (kp_btf_fetch.c).
  */
 struct kp_btf;
+struct btf;
+
+/* libbpf's view of @b, for kp_btf_fetch.c. */
+const struct btf *kp_btf_libbpf(const struct kp_btf *b);
 
 /* Load the kernel's BTF. NULL + errno (ENOENT: the kernel has none). */
 struct kp_btf *kp_btf_load(void);

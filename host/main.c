@@ -112,20 +112,115 @@ static int kp_usage_error(const char *fmt, const char *what)
 	return 2;
 }
 
+/* the long options without a short one */
+enum {
+	OPT_DRY = 256,
+	OPT_VERSION,
+	OPT_OUTPUT,
+	OPT_RECORD,
+	OPT_DUMP,
+	OPT_REPLAY,
+	OPT_SPEED,
+	OPT_WATCH,
+	OPT_CBLIMIT,
+	OPT_UNSAFE
+};
+
+/* Option @c (getopt_long's value) with @optarg into @a. 0, or
+ * kp_usage_error()'s status; --help, --version and --dump exit here. */
+static int kp_take_option(int c, char **argv, struct kp_args *a)
+{
+	char *end;
+
+	switch (c) {
+	case 'h':
+		fputs(kp_usage, stdout);
+		exit(0);
+	case OPT_VERSION:
+		printf("kpscript %s\n", KP_VERSION);
+		exit(0);
+	case OPT_DRY:
+		a->host.dry_run = true;
+		return 0;
+	case 'e':
+		a->code = optarg;
+		return 0;
+	case 'c':
+		a->host.command = optarg;
+		return 0;
+	case 'p': {
+		long pid = strtol(optarg, &end, 10);
+
+		if (*end || pid <= 0 || pid > INT_MAX)
+			return kp_usage_error("-p: '%s' is not a process id", optarg);
+		if (kill((pid_t)pid, 0) && errno == ESRCH)
+			return kp_usage_error("-p: no process %s", optarg);
+		a->host.filter_pid = (pid_t)pid;
+		return 0;
+	}
+	case 'd':
+		a->host.duration = strtod(optarg, &end);
+		if (*end || !(a->host.duration > 0))
+			return kp_usage_error("-d: '%s' is not a positive number of seconds",
+					      optarg);
+		return 0;
+	case 'l':
+		a->list = true;
+		return 0;
+	case 'v':
+		a->verbose = true;
+		return 0;
+	case 'o':
+		if (strcmp(optarg, "text") && strcmp(optarg, "json"))
+			return kp_usage_error("-o: '%s' is not an output format (text, json)",
+					      optarg);
+		a->host.format = optarg;
+		return 0;
+	case OPT_OUTPUT:
+		a->host.output = optarg;
+		return 0;
+	case OPT_RECORD:
+		a->host.record = optarg;
+		return 0;
+	case OPT_DUMP:
+		exit(kp_rec_dump(optarg));
+	case OPT_REPLAY:
+		a->host.replay = optarg;
+		return 0;
+	case OPT_WATCH:
+		a->watch = true;
+		return 0;
+	case OPT_UNSAFE:
+		a->host.allow_unsafe = true;
+		return 0;
+	case OPT_CBLIMIT: {
+		long ms = strtol(optarg, &end, 10);
+
+		if (*optarg == '\0' || *end || ms < 0 || ms > 3600000)
+			return kp_usage_error("--callback-limit: '%s' is not a number of "
+					      "milliseconds from 0 to 3600000",
+					      optarg);
+		a->host.callback_limit_ms = (int)ms;
+		return 0;
+	}
+	case OPT_SPEED:
+		if (strcmp(optarg, "fast") && strcmp(optarg, "realtime"))
+			return kp_usage_error("--replay-speed: '%s' is not fast or realtime",
+					      optarg);
+		a->host.replay_realtime = !strcmp(optarg, "realtime");
+		return 0;
+	case '?':
+	default:
+		if (optopt)
+			return kp_usage_error("-%s: unknown option or missing argument",
+					      (char[]){ (char)optopt, 0 });
+		return kp_usage_error("unknown option '%s'", argv[optind - 1]);
+	}
+	return 0;
+}
+
 static int kp_parse_args(int argc, char **argv, struct kp_args *a)
 {
-	enum {
-		OPT_DRY = 256,
-		OPT_VERSION,
-		OPT_OUTPUT,
-		OPT_RECORD,
-		OPT_DUMP,
-		OPT_REPLAY,
-		OPT_SPEED,
-		OPT_WATCH,
-		OPT_CBLIMIT,
-		OPT_UNSAFE
-	};
 	static const struct option longs[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
@@ -140,7 +235,6 @@ static int kp_parse_args(int argc, char **argv, struct kp_args *a)
 		{ "allow-unsafe-script", no_argument, NULL, OPT_UNSAFE },
 		{ NULL, 0, NULL, 0 },
 	};
-	char *end;
 	int c;
 
 	memset(a, 0, sizeof(*a));
@@ -149,90 +243,10 @@ static int kp_parse_args(int argc, char **argv, struct kp_args *a)
 	opterr = 0;
 	/* '+': options end at SCRIPT, so the script's own options reach it */
 	while ((c = getopt_long(argc, argv, "+he:c:p:d:lvo:", longs, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			fputs(kp_usage, stdout);
-			exit(0);
-		case OPT_VERSION:
-			printf("kpscript %s\n", KP_VERSION);
-			exit(0);
-		case OPT_DRY:
-			a->host.dry_run = true;
-			break;
-		case 'e':
-			a->code = optarg;
-			break;
-		case 'c':
-			a->host.command = optarg;
-			break;
-		case 'p': {
-			long pid = strtol(optarg, &end, 10);
+		int err = kp_take_option(c, argv, a);
 
-			if (*end || pid <= 0 || pid > INT_MAX)
-				return kp_usage_error("-p: '%s' is not a process id", optarg);
-			if (kill((pid_t)pid, 0) && errno == ESRCH)
-				return kp_usage_error("-p: no process %s", optarg);
-			a->host.filter_pid = (pid_t)pid;
-			break;
-		}
-		case 'd':
-			a->host.duration = strtod(optarg, &end);
-			if (*end || !(a->host.duration > 0))
-				return kp_usage_error(
-				    "-d: '%s' is not a positive number of seconds", optarg);
-			break;
-		case 'l':
-			a->list = true;
-			break;
-		case 'v':
-			a->verbose = true;
-			break;
-		case 'o':
-			if (strcmp(optarg, "text") && strcmp(optarg, "json"))
-				return kp_usage_error(
-				    "-o: '%s' is not an output format (text, json)", optarg);
-			a->host.format = optarg;
-			break;
-		case OPT_OUTPUT:
-			a->host.output = optarg;
-			break;
-		case OPT_RECORD:
-			a->host.record = optarg;
-			break;
-		case OPT_DUMP:
-			exit(kp_rec_dump(optarg));
-		case OPT_REPLAY:
-			a->host.replay = optarg;
-			break;
-		case OPT_WATCH:
-			a->watch = true;
-			break;
-		case OPT_UNSAFE:
-			a->host.allow_unsafe = true;
-			break;
-		case OPT_CBLIMIT: {
-			long ms = strtol(optarg, &end, 10);
-
-			if (*optarg == '\0' || *end || ms < 0 || ms > 3600000)
-				return kp_usage_error("--callback-limit: '%s' is not a number of "
-						      "milliseconds from 0 to 3600000",
-						      optarg);
-			a->host.callback_limit_ms = (int)ms;
-			break;
-		}
-		case OPT_SPEED:
-			if (strcmp(optarg, "fast") && strcmp(optarg, "realtime"))
-				return kp_usage_error(
-				    "--replay-speed: '%s' is not fast or realtime", optarg);
-			a->host.replay_realtime = !strcmp(optarg, "realtime");
-			break;
-		case '?':
-		default:
-			if (optopt)
-				return kp_usage_error("-%s: unknown option or missing argument",
-						      (char[]){ (char)optopt, 0 });
-			return kp_usage_error("unknown option '%s'", argv[optind - 1]);
-		}
+		if (err)
+			return err;
 	}
 	if (a->list) {
 		a->pattern = optind < argc ? argv[optind] : NULL;
