@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/sysmacros.h>
 #include <sys/types.h>
 
 #include <linux/perf_event.h>
@@ -21,7 +23,8 @@
 #include "kp_proc.h"
 #include "kp_procfs.h"
 #include "kp_source.h"
-#include "kp_stack.h"
+#include "kp_maps.h"
+#include "kp_usym.h"
 
 static const char *kp_comm_of(struct kp_host *h, uint32_t pid, uint32_t tid)
 {
@@ -89,11 +92,31 @@ static void kp_on_lost(struct kp_host *h, struct kp_probe *p, uint64_t lost)
 
 /* Side-band process records keep the comm and process tables and the user
  * symbolizer's maps, in event order. */
+/* @pid mapped @t (a PERF_RECORD_MMAP2): the user symbolizer's maps follow. */
+static void kp_deliver_mmap(struct kp_usym *us, int32_t pid, const struct kp_task_map *t)
+{
+	struct kp_map m;
+
+	if (!t->len || t->len > UINT64_MAX - t->addr)
+		return;
+	m = (struct kp_map){
+		.start = t->addr,
+		.end = t->addr + t->len,
+		.pgoff = t->pgoff,
+		/* the kernel's MAJOR/MINOR, as /proc/PID/maps prints them */
+		.dev = t->build_id ? 0 : makedev(t->maj, t->min),
+		.ino = t->ino,
+		/* a mapping without PROT_EXEC (mmap_data records) only
+		 * replaces what was there */
+		.path = (t->prot & PROT_EXEC) ? t->filename : NULL,
+	};
+	kp_usym_mmap(us, pid, &m);
+}
+
 static void kp_on_task(struct kp_host *h, const struct kp_task_rec *r)
 {
 	bool fork = r->type == PERF_RECORD_FORK && r->pid == r->tid; /* a new process */
 	bool exec = r->type == PERF_RECORD_COMM && r->exec;
-	bool ustack;
 
 	if (h->comm)
 		kp_comm_apply(h->comm, r);
@@ -102,8 +125,8 @@ static void kp_on_task(struct kp_host *h, const struct kp_task_rec *r)
 	if (!h->src->local) {
 		/* another machine's processes, no MMAP2 records: a new process
 		 * or a new program makes cached maps of that pid stale */
-		if (fork || exec)
-			kp_stack_forget(h->L, r->pid);
+		if ((fork || exec) && h->usym)
+			kp_usym_forget(h->usym, r->pid);
 	} else if (fork || exec || r->type == PERF_RECORD_MMAP2) {
 		/*
 		 * Follow the maps of processes once user frames are named or a
@@ -111,13 +134,12 @@ static void kp_on_task(struct kp_host *h, const struct kp_task_rec *r)
 		 * symbolizer), so the program a -c command runs is seen from its
 		 * exec. Runs without user stacks keep no maps.
 		 */
-		ustack = kp_stack_usym_active(h->L);
-		if (ustack && fork)
-			kp_stack_fork(h->L, r->ppid, r->pid);
-		else if (ustack && exec)
-			kp_stack_exec(h->L, r->pid);
-		else if (ustack)
-			kp_stack_mmap(h->L, r->pid, &r->map);
+		if (h->usym && fork)
+			kp_usym_fork(h->usym, r->ppid, r->pid);
+		else if (h->usym && exec)
+			kp_usym_exec(h->usym, r->pid);
+		else if (h->usym)
+			kp_deliver_mmap(h->usym, r->pid, &r->map);
 	}
 	if (!h->procs)
 		return;

@@ -356,31 +356,43 @@ out:
 	return err;
 }
 
-/* Offer every function of the tables of @type to @near. */
-static void kp_near_table(Elf *elf, Elf64_Word type, struct kp_near *near)
+int kp_elf_each_func(Elf *elf, int (*fn)(const char *name, const GElf_Sym *sym, void *ctx),
+		     void *ctx)
 {
+	static const Elf64_Word types[] = { SHT_SYMTAB, SHT_DYNSYM };
 	struct kp_symtab t;
 
-	for (size_t nth = 0; kp_symtab_get(elf, type, nth, &t); nth++) {
-		for (size_t i = 0; i < t.count; i++) {
-			struct kp_name have;
-			const char *name;
-			GElf_Sym sym;
+	for (size_t k = 0; k < sizeof(types) / sizeof(types[0]); k++) {
+		for (size_t nth = 0; kp_symtab_get(elf, types[k], nth, &t); nth++) {
+			for (size_t i = 0; i < t.count; i++) {
+				const char *name;
+				GElf_Sym sym;
+				int rc;
 
-			if (!kp_symtab_func(elf, &t, i, &sym, &name))
-				continue;
-			kp_name_split(name, &have);
-			/* GCC's split-off cold parts are not entry points. */
-			if (have.baselen == 0 || memmem(have.base, have.baselen, ".cold", 5))
-				continue;
-			kp_near_offer(near, have.base, have.baselen);
+				if (kp_symtab_func(elf, &t, i, &sym, &name) &&
+				    (rc = fn(name, &sym, ctx)))
+					return rc;
+			}
 		}
 	}
+	return 0;
+}
+
+/* kp_elf_each_func()'s callback: offer a function's name to the kp_near. */
+static int kp_near_func(const char *name, const GElf_Sym *sym, void *near)
+{
+	struct kp_name have;
+
+	(void)sym;
+	kp_name_split(name, &have);
+	/* GCC's split-off cold parts are not entry points. */
+	if (have.baselen && !memmem(have.base, have.baselen, ".cold", 5))
+		kp_near_offer(near, have.base, have.baselen);
+	return 0;
 }
 
 int kp_elf_near(const char *path, const char *symbol, char *buf, size_t len, int max)
 {
-	static const Elf64_Word types[] = { SHT_SYMTAB, SHT_DYNSYM };
 	struct kp_near *near;
 	struct kp_name want;
 	struct kp_elf ke;
@@ -403,8 +415,7 @@ int kp_elf_near(const char *path, const char *symbol, char *buf, size_t len, int
 		err = -ENOMEM;
 		goto out_close;
 	}
-	for (size_t k = 0; k < sizeof(types) / sizeof(types[0]); k++)
-		kp_near_table(ke.elf, types[k], near);
+	kp_elf_each_func(ke.elf, kp_near_func, near);
 	err = kp_near_format(near, buf, len);
 	kp_near_free(near);
 out_close:

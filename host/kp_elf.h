@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <gelf.h>
+
 /**
  * kp_elf_resolve() - turn a symbol of an ELF file into the file offset a
  * uprobe takes (uprobe_events wants `PATH:0xOFFSET`, a file offset, not a
@@ -62,5 +64,15 @@ int kp_elf_near(const char *path, const char *symbol, char *buf, size_t len, int
  * realpath() for a path, -ENAMETOOLONG when @out is too small.
  */
 int kp_elf_find_path(const char *name, char *out, size_t len);
+
+/*
+ * kp_elf_each_func() - call @fn for every function @elf defines in its
+ * symbol tables (.symtab, then .dynsym): STT_FUNC, and STT_GNU_IFUNC, whose
+ * value is the resolver; named, not undefined. The one symbol-table reader
+ * (kp_elf_resolve and kp_elf_near here, kp_usym.c's frames).
+ * Return: 0, or @fn's first non-zero return, which stops the walk.
+ */
+int kp_elf_each_func(Elf *elf, int (*fn)(const char *name, const GElf_Sym *sym, void *ctx),
+		     void *ctx);
 
 #endif

@@ -48,9 +48,10 @@
 #include "kp_procfs.h"
 #include "kp_record.h"
 #include "kp_ring.h"
-#include "kp_stack.h"
+#include "kp_lua_stack.h"
 #include "kp_tracefs.h"
 #include "kp_trust.h"
+#include "kp_usym.h"
 
 /* lua-cjson (Debian's liblua5.1-cjson, built for the Lua 5.1 API that LuaJIT
  * provides); its header pulls in PUC Lua's, so only the entry is declared */
@@ -312,8 +313,8 @@ static int kp_open_core(lua_State *L)
 	struct kp_host *h = lua_touserdata(L, lua_upvalueindex(1));
 
 	const luaL_Reg *const lists[] = {
-		fns,	   kp_lua_util_fns, kp_lua_proc_fns, kp_lua_probe_fns, kp_lua_event_fns,
-		kp_run_fns
+		fns,	    kp_lua_util_fns, kp_lua_proc_fns, kp_lua_probe_fns, kp_lua_event_fns,
+		kp_run_fns, kp_lua_stack_fns
 	};
 
 	lua_createtable(L, 0, 32);
@@ -329,7 +330,6 @@ static int kp_open_core(lua_State *L)
 	lua_pushnumber(L, KP_MAX_PAGES);
 	lua_setfield(L, -2, "max_pages");
 	kp_lua_agg_open(L);
-	kp_stack_open(L);
 	return 1;
 }
 
@@ -350,6 +350,7 @@ struct kp_host *kp_host_open(lua_State *L, const struct kp_host_opts *opts)
 	kp_lua_probe_open(L);
 	kp_lua_proc_open(L, h);
 	kp_lua_event_open(L, h);
+	kp_lua_stack_open(L, h);
 
 	lua_getglobal(L, "package");
 	lua_getfield(L, -1, "preload");
@@ -389,6 +390,7 @@ void kp_host_free(struct kp_host *h)
 	if (h->src)
 		h->src->ops->close(h->src);
 	kp_ksyms_free(h->ksyms);
+	kp_usym_free(h->usym);
 	while (h->modbtf) {
 		struct kp_modbtf *m = h->modbtf;
 
@@ -443,7 +445,9 @@ bool kp_host_report_losses(struct kp_host *h)
 	return any;
 }
 
-void kp_host_usym_start(struct kp_host *h)
+struct kp_usym *kp_host_usym(struct kp_host *h)
 {
-	kp_stack_usym_start(h->L);
+	if (!h->usym)
+		h->usym = kp_usym_new();
+	return h->usym;
 }

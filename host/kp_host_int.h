@@ -29,6 +29,7 @@ struct kp_source;
 struct kp_perf;
 struct kp_proc_table;
 struct kp_rec_writer;
+struct kp_usym;
 
 #define KP_PROBE_MT "kp.Probe"
 
@@ -113,8 +114,9 @@ struct kp_host {
 	uint64_t corrupt, sideband_lost; /* kept from the loop at shutdown */
 	int exit_code; /* os.exit() from a handler */
 	bool exit_req;
-	struct kp_ksyms *ksyms; /* /proc/kallsyms, loaded for kprobes */
+	struct kp_ksyms *ksyms; /* /proc/kallsyms: kprobes, kernel frames */
 	bool ksyms_tried;
+	struct kp_usym *usym; /* user frames' symbolizer, once they are named */
 	struct kp_proc_table *procs; /* the process table, made on first use */
 	struct kp_rec_writer *rec; /* --record: raw events to a file */
 	int64_t rt_off; /* a replay's CLOCK_REALTIME - MONOTONIC, the recording's */
@@ -156,12 +158,13 @@ const struct kp_btf *kp_host_module_btf(struct kp_host *h, const char *module);
  * side-band event. 0, or -errno with @msg.
  */
 int kp_host_ready(struct kp_host *h, char *msg, size_t len);
-/* User frames will be named: follow processes' maps from now on. */
-void kp_host_usym_start(struct kp_host *h);
+/* The user symbolizer, made on first use (from then on kp_deliver.c
+ * follows processes' maps); NULL without memory. */
+struct kp_usym *kp_host_usym(struct kp_host *h);
 
 /* kp.core functions of the other files, each taking the host as upvalue 1 */
 extern const luaL_Reg kp_lua_util_fns[], kp_lua_proc_fns[], kp_lua_probe_fns[], kp_lua_event_fns[],
-    kp_run_fns[];
+    kp_run_fns[], kp_lua_stack_fns[];
 
 /*
  * kp_host_source() - make the run's source if it has none yet: a replay's

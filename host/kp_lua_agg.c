@@ -29,7 +29,7 @@
 #include "kp_agg.h"
 #include "kp_lua_agg.h"
 #include "kp_lua.h"
-#include "kp_stack.h"
+#include "kp_lua_stack.h"
 
 #define KP_AGG_MT "kp.Agg"
 

@@ -13,7 +13,7 @@
 
 #include "kp_lua.h"
 #include "kp_lua_agg.h"
-#include "kp_stack.h"
+#include "kp_lua_stack.h"
 
 #define KP_TUPLE_MAX 16
 

@@ -22,7 +22,9 @@
 #include "kp_item.h"
 #include "kp_source_live.h"
 #include "kp_lua.h"
-#include "kp_stack.h"
+#include "kp_perf_parse.h"
+#include "kp_lua_stack.h"
+#include "kp_usym.h"
 
 /* its address keys the list of script-added keys inside an event table */
 static char kp_dirty_key;
@@ -164,6 +166,18 @@ static uint64_t kp_entry_frame(const struct kp_probe *p, const struct kp_sample 
 	return fn;
 }
 
+/* Read @pid's maps now, if not cached, so its user frames can be named
+ * after it exits. A pid the side band has not fed (older than the
+ * symbolizer, or untracked since its parent was) is read from /proc, if it
+ * lives. */
+static void kp_stack_prime(struct kp_host *h, int32_t pid)
+{
+	struct kp_usym *us = kp_host_usym(h);
+
+	if (us)
+		kp_usym_prime(us, pid);
+}
+
 /* ev.stack: the sample's callchain, or nil when it has none */
 static void kp_push_stack(lua_State *L, struct kp_probe *p, const struct kp_sample *s, int ev)
 {
@@ -209,7 +223,7 @@ static void kp_push_stack(lua_State *L, struct kp_probe *p, const struct kp_samp
 	/* the maps are read while the process still runs, so its frames can
 	 * be named after it exits */
 	if (nu && s->pid)
-		kp_stack_prime(L, (int32_t)s->pid);
+		kp_stack_prime(p->host, (int32_t)s->pid);
 }
 
 static int kp_event_copy(lua_State *L)

@@ -179,3 +179,30 @@ int kp_perf_parse(const struct perf_event_header *h, void *owner, unsigned int f
 		return 0;
 	}
 }
+
+void kp_stack_split(const uint64_t *ips, uint64_t nr, uint64_t *kernel, uint16_t *nkernel,
+		    uint64_t *user, uint16_t *nuser)
+{
+	/* Frames follow the marker of their context; before any marker the
+	 * kernel writes kernel frames. */
+	int ctx = 0; /* 0 kernel, 1 user, 2 other (guest...): dropped */
+
+	*nkernel = *nuser = 0;
+	for (uint64_t i = 0; i < nr; i++) {
+		uint64_t ip = ips[i];
+
+		if (ip >= (uint64_t)PERF_CONTEXT_MAX) {
+			if (ip == (uint64_t)PERF_CONTEXT_KERNEL)
+				ctx = 0;
+			else if (ip == (uint64_t)PERF_CONTEXT_USER)
+				ctx = 1;
+			else
+				ctx = 2;
+			continue;
+		}
+		if (ctx == 0 && *nkernel < KP_STACK_MAX)
+			kernel[(*nkernel)++] = ip;
+		else if (ctx == 1 && *nuser < KP_STACK_MAX)
+			user[(*nuser)++] = ip;
+	}
+}

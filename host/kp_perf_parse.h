@@ -41,4 +41,15 @@ uint64_t kp_perf_time(const struct perf_event_header *h);
 int kp_perf_parse(const struct perf_event_header *h, void *owner, unsigned int flags,
 		  struct kp_item *it);
 
+/* perf's default kernel.perf_event_max_stack */
+#define KP_STACK_MAX 127
+
+/*
+ * kp_stack_split() - split a PERF_SAMPLE_CALLCHAIN list at its context
+ * markers (PERF_CONTEXT_KERNEL, PERF_CONTEXT_USER...) into its kernel and
+ * user frames, at most KP_STACK_MAX each. The markers are dropped.
+ */
+void kp_stack_split(const uint64_t *ips, uint64_t nr, uint64_t *kernel, uint16_t *nkernel,
+		    uint64_t *user, uint16_t *nuser);
+
 #endif

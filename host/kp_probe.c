@@ -181,7 +181,7 @@ static int kp_probe_attach(struct kp_probe *p, const struct kp_popts *o, char *m
 	p->stack = o->stack;
 	/* user frames will be named: follow processes' maps from now on */
 	if (o->stack & KP_PERF_STACK_USER)
-		kp_host_usym_start(h);
+		kp_host_usym(h);
 	if (h->running && (err = kp_perf_enable(p->perf, true))) {
 		snprintf(msg, len, "%s: enable: %s", p->name, kp_strerror(err));
 		return err;

@@ -26,14 +26,6 @@ struct kp_live {
 	uint64_t corrupt; /* record bodies; the merge counts headers */
 };
 
-uint64_t kp_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static const struct kp_source_ops kp_live_ops;
 
 /* The live source @s is, or NULL for another kind (the kp_live_*

@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "kp_clock.h"
 #include "kp_source.h"
 
 /*
@@ -27,8 +28,5 @@ int kp_live_watch(struct kp_source *s, int fd);
 
 /* Ring headers and record bodies found corrupt and skipped. */
 uint64_t kp_live_corrupt(const struct kp_source *s);
-
-/* CLOCK_MONOTONIC now, in ns: the clock every sample is stamped with. */
-uint64_t kp_now_ns(void);
 
 #endif

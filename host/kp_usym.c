@@ -36,6 +36,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kp_clock.h"
+#include "kp_elf.h"
 #include "kp_file.h"
 #include "kp_maps.h"
 #include "kp_usym.h"
@@ -133,46 +135,35 @@ static int kp_sym_rank(int bind)
 	return bind == STB_WEAK ? 1 : bind == STB_LOCAL ? 2 : 0;
 }
 
-/* Append the functions of symbol table @scn to b->syms (names still in
- * @elf's string table). Return: 0 or -ENOMEM. */
-static int kp_bin_table(struct kp_usym_bin *b, size_t *cap, Elf *elf, Elf_Scn *scn,
-			const GElf_Shdr *sh)
+struct kp_bin_fill {
+	struct kp_usym_bin *b;
+	size_t cap;
+};
+
+/* kp_elf_each_func()'s callback: append a function to b->syms (its name
+ * still in the ELF file's string table). 0 or -ENOMEM. */
+static int kp_bin_func(const char *name, const GElf_Sym *sym, void *ctx)
 {
-	Elf_Data *data = elf_getdata(scn, NULL);
-	size_t symsz = gelf_fsize(elf, ELF_T_SYM, 1, EV_CURRENT);
+	struct kp_bin_fill *f = ctx;
+	struct kp_usym_bin *b = f->b;
 
-	if (!data || !symsz)
+	if (*name == '@')
 		return 0;
-	for (size_t i = 0; i < data->d_size / symsz && i <= INT_MAX; i++) {
-		const char *name;
-		GElf_Sym sym;
-		int type, bind;
+	if (b->nsyms == f->cap) {
+		size_t ncap = f->cap ? f->cap * 2 : 1024;
+		struct kp_usym_sym *tmp = realloc(b->syms, ncap * sizeof(*tmp));
 
-		if (!gelf_getsym(data, (int)i, &sym))
-			break;
-		type = GELF_ST_TYPE(sym.st_info);
-		bind = GELF_ST_BIND(sym.st_info);
-		if (sym.st_shndx == SHN_UNDEF || (type != STT_FUNC && type != STT_GNU_IFUNC))
-			continue;
-		name = elf_strptr(elf, sh->sh_link, sym.st_name);
-		if (!name || !*name || *name == '@')
-			continue;
-		if (b->nsyms == *cap) {
-			size_t ncap = *cap ? *cap * 2 : 1024;
-			struct kp_usym_sym *tmp = realloc(b->syms, ncap * sizeof(*tmp));
-
-			if (!tmp)
-				return -ENOMEM;
-			b->syms = tmp;
-			*cap = ncap;
-		}
-		b->syms[b->nsyms++] = (struct kp_usym_sym){
-			.addr = sym.st_value,
-			.size = sym.st_size,
-			.name = name,
-			.rank = kp_sym_rank(bind),
-		};
+		if (!tmp)
+			return -ENOMEM;
+		b->syms = tmp;
+		f->cap = ncap;
 	}
+	b->syms[b->nsyms++] = (struct kp_usym_sym){
+		.addr = sym->st_value,
+		.size = sym->st_size,
+		.name = name,
+		.rank = kp_sym_rank(GELF_ST_BIND(sym->st_info)),
+	};
 	return 0;
 }
 
@@ -219,8 +210,8 @@ static int kp_bin_index(struct kp_usym_bin *b)
  */
 static int kp_bin_load(struct kp_usym_bin *b, int fd)
 {
-	size_t nph, cap = 0;
-	Elf_Scn *scn = NULL;
+	struct kp_bin_fill fill = { .b = b };
+	size_t nph;
 	GElf_Ehdr ehdr;
 	int err = 0;
 	Elf *elf;
@@ -247,16 +238,9 @@ static int kp_bin_load(struct kp_usym_bin *b, int fd)
 			b->segs[b->nsegs++] =
 			    (struct kp_usym_seg){ ph.p_offset, ph.p_filesz, ph.p_vaddr };
 	}
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
-
-		if (!gelf_getshdr(scn, &sh) ||
-		    (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM))
-			continue;
-		err = kp_bin_table(b, &cap, elf, scn, &sh);
-		if (err)
-			goto out;
-	}
+	err = kp_elf_each_func(elf, kp_bin_func, &fill);
+	if (err)
+		goto out;
 	/* names point into @elf until they are copied */
 	err = kp_bin_index(b);
 out:
@@ -403,14 +387,6 @@ static void kp_bin_sym(const struct kp_usym_bin *b, uint64_t off, struct kp_usym
 }
 
 /* ---- the per-process cache ---- */
-
-static uint64_t kp_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static struct kp_usym_proc *kp_usym_proc_find(struct kp_usym *u, int pid)
 {

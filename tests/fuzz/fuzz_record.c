@@ -15,7 +15,7 @@
 #include "kp_decode.h"
 #include "kp_format.h"
 #include "kp_record.h"
-#include "kp_stack.h"
+#include "kp_perf_parse.h"
 #include "fuzz.h"
 
 /* formats compiled, by probe id; a real replay keeps every one */

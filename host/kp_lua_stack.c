@@ -1,30 +1,25 @@
 // SPDX-License-Identifier: MIT
 /*
- * Stacks for Lua: the kp.Stack userdata and the symbolizers behind
- * kp.ksym() and kp.usym(). Kernel addresses resolve through /proc/kallsyms
- * (read once, on first use); user addresses through the process's maps and
- * the symbol tables of its mapped files (host/kp_usym.c, cached per binary),
- * the maps followed through the side band's exec, fork and mmap records
- * once the user symbolizer exists.
- * The caches live in the Lua registry and go with the state.
+ * Stacks for Lua: the kp.Stack userdata (the one owner of its metatable)
+ * and kp.core's ksym() and usym() behind kp.ksym() and kp.usym(). The
+ * symbolizers are the host's (kp_host_ksyms, kp_host_usym): kernel
+ * addresses resolve through /proc/kallsyms, read once; user addresses
+ * through the process's maps and the symbol tables of its mapped files
+ * (kp_usym.c), the maps followed by kp_deliver.c from the side band.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/sysmacros.h>
 
 #include <lauxlib.h>
-#include <linux/perf_event.h>
 #include <lua.h>
 
 #include "kp_ksyms.h"
-#include "kp_item.h"
-#include "kp_source_live.h"
 #include "kp_lua.h"
-#include "kp_stack.h"
+#include "kp_lua_stack.h"
+#include "kp_host_int.h"
 #include "kp_usym.h"
 
 #define KP_SYMS_KEY "kp.symbolizers"
@@ -66,195 +61,11 @@ struct kp_stack *kp_stack_test(lua_State *L, int i)
 	return is ? p : NULL;
 }
 
-void kp_stack_split(const uint64_t *ips, uint64_t nr, uint64_t *kernel, uint16_t *nkernel,
-		    uint64_t *user, uint16_t *nuser)
-{
-	/* Frames follow the marker of their context; before any marker the
-	 * kernel writes kernel frames. */
-	int ctx = 0; /* 0 kernel, 1 user, 2 other (guest...): dropped */
-
-	*nkernel = *nuser = 0;
-	for (uint64_t i = 0; i < nr; i++) {
-		uint64_t ip = ips[i];
-
-		if (ip >= (uint64_t)PERF_CONTEXT_MAX) {
-			if (ip == (uint64_t)PERF_CONTEXT_KERNEL)
-				ctx = 0;
-			else if (ip == (uint64_t)PERF_CONTEXT_USER)
-				ctx = 1;
-			else
-				ctx = 2;
-			continue;
-		}
-		if (ctx == 0 && *nkernel < KP_STACK_MAX)
-			kernel[(*nkernel)++] = ip;
-		else if (ctx == 1 && *nuser < KP_STACK_MAX)
-			user[(*nuser)++] = ip;
-	}
-}
-
-/* ---- symbolizers ------------------------------------------------------- */
-
-/*
- * The symbolizers of the one state that uses them, found without a
- * registry lookup by name: side-band records ask for every process on the
- * machine. The registry table's address tells states apart; the entry is
- * cleared when the state closes.
- */
-static const void *syms_reg;
-static struct kp_syms *syms_cached;
-
-static int syms_gc(lua_State *L)
-{
-	struct kp_syms *s = lua_touserdata(L, 1);
-
-	if (syms_cached == s) {
-		syms_cached = NULL;
-		syms_reg = NULL;
-	}
-
-	kp_ksyms_free(s->ks);
-	s->ks = NULL;
-	kp_usym_free(s->us);
-	s->us = NULL;
-	return 0;
-}
-
-/* The state's symbolizers, or NULL when it has none yet. */
-static struct kp_syms *find_syms(lua_State *L)
-{
-	const void *reg = lua_topointer(L, LUA_REGISTRYINDEX);
-	struct kp_syms *s;
-
-	if (syms_cached && reg == syms_reg)
-		return syms_cached;
-	lua_getfield(L, LUA_REGISTRYINDEX, KP_SYMS_KEY);
-	s = lua_touserdata(L, -1);
-	lua_pop(L, 1);
-	if (s) {
-		syms_reg = reg;
-		syms_cached = s;
-	}
-	return s;
-}
-
-static struct kp_syms *get_syms(lua_State *L)
-{
-	struct kp_syms *s = find_syms(L);
-
-	if (s)
-		return s;
-	s = lua_newuserdata(L, sizeof(*s));
-	memset(s, 0, sizeof(*s));
-	lua_createtable(L, 0, 1);
-	lua_pushcfunction(L, syms_gc);
-	lua_setfield(L, -2, "__gc");
-	lua_setmetatable(L, -2);
-	lua_setfield(L, LUA_REGISTRYINDEX, KP_SYMS_KEY);
-	syms_reg = lua_topointer(L, LUA_REGISTRYINDEX);
-	syms_cached = s;
-	return s;
-}
-
-static struct kp_ksyms *get_ksyms(lua_State *L)
-{
-	struct kp_syms *s = get_syms(L);
-
-	if (!s->ks && !s->ks_err) {
-		s->ks = kp_ksyms_load();
-		if (!s->ks)
-			s->ks_err = errno ? errno : EIO;
-	}
-	return s->ks;
-}
-
-static struct kp_usym *get_usym(lua_State *L)
-{
-	struct kp_syms *s = get_syms(L);
-
-	if (!s->us)
-		s->us = kp_usym_new();
-	return s->us;
-}
-
-/* The user symbolizer if it exists; never makes one. */
-static struct kp_usym *peek_usym(lua_State *L)
-{
-	struct kp_syms *s = find_syms(L);
-
-	return s ? s->us : NULL;
-}
-
-void kp_stack_prime(lua_State *L, int32_t pid)
-{
-	struct kp_usym *us = get_usym(L);
-
-	/* a pid the side band has not fed (older than the symbolizer, or
-	 * untracked since its parent was) is read from /proc, if it lives */
-	if (us)
-		kp_usym_prime(us, pid);
-}
-
-void kp_stack_forget(lua_State *L, int32_t pid)
-{
-	struct kp_usym *us = peek_usym(L);
-
-	if (us)
-		kp_usym_forget(us, pid);
-}
-
-bool kp_stack_usym_active(lua_State *L)
-{
-	return peek_usym(L) != NULL;
-}
-
-void kp_stack_usym_start(lua_State *L)
-{
-	get_usym(L);
-}
-
-void kp_stack_exec(lua_State *L, int32_t pid)
-{
-	struct kp_usym *us = peek_usym(L);
-
-	if (us)
-		kp_usym_exec(us, pid);
-}
-
-void kp_stack_fork(lua_State *L, int32_t ppid, int32_t pid)
-{
-	struct kp_usym *us = peek_usym(L);
-
-	if (us)
-		kp_usym_fork(us, ppid, pid);
-}
-
-void kp_stack_mmap(lua_State *L, int32_t pid, const struct kp_task_map *t)
-{
-	struct kp_usym *us = peek_usym(L);
-	struct kp_map m;
-
-	if (!us || !t->len || t->len > UINT64_MAX - t->addr)
-		return;
-	m = (struct kp_map){
-		.start = t->addr,
-		.end = t->addr + t->len,
-		.pgoff = t->pgoff,
-		/* the kernel's MAJOR/MINOR, as /proc/PID/maps prints them */
-		.dev = t->build_id ? 0 : makedev(t->maj, t->min),
-		.ino = t->ino,
-		/* a mapping without PROT_EXEC (mmap_data records) only
-		 * replaces what was there */
-		.path = (t->prot & PROT_EXEC) ? t->filename : NULL,
-	};
-	kp_usym_mmap(us, pid, &m);
-}
-
 /* "name+0x1a" (or "name" at offset 0, "mod:name" in a module), else the
  * address in hex */
-static void ksym_text(lua_State *L, uint64_t addr, char *buf, size_t len)
+static void ksym_text(struct kp_host *h, uint64_t addr, char *buf, size_t len)
 {
-	struct kp_ksyms *ks = get_ksyms(L);
+	const struct kp_ksyms *ks = kp_host_ksyms(h);
 	const char *name, *mod;
 	uint64_t off;
 
@@ -279,9 +90,9 @@ static void ksym_text(lua_State *L, uint64_t addr, char *buf, size_t len)
 	}
 }
 
-static void usym_text(lua_State *L, int32_t pid, uint64_t addr, char *buf, size_t len)
+static void usym_text(struct kp_host *h, int32_t pid, uint64_t addr, char *buf, size_t len)
 {
-	struct kp_usym *us = get_usym(L);
+	struct kp_usym *us = kp_host_usym(h);
 	struct kp_usym_frame f;
 
 	if (!us || kp_usym_lookup(us, pid, addr, &f)) {
@@ -331,17 +142,18 @@ static struct kp_stack *check_stack(lua_State *L, int i)
  */
 static int core_ksym(lua_State *L)
 {
+	struct kp_host *h = kp_host_of(L);
 	struct kp_stack *st = kp_stack_test(L, 1);
 	char buf[256];
 
 	if (!st) {
-		ksym_text(L, check_addr(L, 1), buf, sizeof(buf));
+		ksym_text(h, check_addr(L, 1), buf, sizeof(buf));
 		lua_pushstring(L, buf);
 		return 1;
 	}
 	lua_createtable(L, st->nkernel, 0);
 	for (int i = 0; i < st->nkernel; i++) {
-		ksym_text(L, st->ip[i], buf, sizeof(buf));
+		ksym_text(h, st->ip[i], buf, sizeof(buf));
 		lua_pushstring(L, buf);
 		lua_rawseti(L, -2, i + 1);
 	}
@@ -354,6 +166,7 @@ static int core_ksym(lua_State *L)
  */
 static int core_usym(lua_State *L)
 {
+	struct kp_host *h = kp_host_of(L);
 	struct kp_stack *st = kp_stack_test(L, 1);
 	int32_t pid;
 	char buf[512];
@@ -362,7 +175,7 @@ static int core_usym(lua_State *L)
 		pid = (int32_t)luaL_checknumber(L, 1);
 		st = kp_stack_test(L, 2);
 		if (!st) {
-			usym_text(L, pid, check_addr(L, 2), buf, sizeof(buf));
+			usym_text(h, pid, check_addr(L, 2), buf, sizeof(buf));
 			lua_pushstring(L, buf);
 			return 1;
 		}
@@ -371,7 +184,7 @@ static int core_usym(lua_State *L)
 	}
 	lua_createtable(L, st->nuser, 0);
 	for (int i = 0; i < st->nuser; i++) {
-		usym_text(L, pid, st->ip[st->nkernel + i], buf, sizeof(buf));
+		usym_text(h, pid, st->ip[st->nkernel + i], buf, sizeof(buf));
 		lua_pushstring(L, buf);
 		lua_rawseti(L, -2, i + 1);
 	}
@@ -381,7 +194,7 @@ static int core_usym(lua_State *L)
 /* core.usym_prime(pid): cache the maps of @pid now (it may exit soon) */
 static int core_usym_prime(lua_State *L)
 {
-	struct kp_usym *us = get_usym(L);
+	struct kp_usym *us = kp_host_usym(kp_host_of(L));
 
 	lua_pushboolean(L, us && kp_usym_prime(us, (int)luaL_checknumber(L, 1)) == 0);
 	return 1;
@@ -444,6 +257,7 @@ static int stack_eq(lua_State *L)
  * first, indented as bpftrace prints a stack */
 static int stack_tostring(lua_State *L)
 {
+	struct kp_host *h = kp_host_of(L);
 	struct kp_stack *st = check_stack(L, 1);
 	luaL_Buffer b;
 	char buf[512];
@@ -451,9 +265,9 @@ static int stack_tostring(lua_State *L)
 	luaL_buffinit(L, &b);
 	for (int i = 0; i < st->nkernel + st->nuser; i++) {
 		if (i < st->nkernel)
-			ksym_text(L, st->ip[i], buf, sizeof(buf));
+			ksym_text(h, st->ip[i], buf, sizeof(buf));
 		else
-			usym_text(L, st->pid, st->ip[i], buf, sizeof(buf));
+			usym_text(h, st->pid, st->ip[i], buf, sizeof(buf));
 		luaL_addstring(&b, "\n        ");
 		luaL_addstring(&b, buf);
 	}
@@ -462,25 +276,26 @@ static int stack_tostring(lua_State *L)
 	return 1;
 }
 
-void kp_stack_open(lua_State *L)
+const luaL_Reg kp_lua_stack_fns[] = {
+	{ "ksym", core_ksym },
+	{ "usym", core_usym },
+	{ "usym_prime", core_usym_prime },
+	{ NULL, NULL },
+};
+
+void kp_lua_stack_open(lua_State *L, struct kp_host *h)
 {
 	static const luaL_Reg meta[] = {
-		{ "__len", stack_len }, { "__index", stack_index },
-		{ "__eq", stack_eq },	{ "__tostring", stack_tostring },
-		{ NULL, NULL },
-	};
-	static const luaL_Reg core[] = {
-		{ "ksym", core_ksym },
-		{ "usym", core_usym },
-		{ "usym_prime", core_usym_prime },
+		{ "__len", stack_len },
+		{ "__index", stack_index },
+		{ "__eq", stack_eq },
 		{ NULL, NULL },
 	};
 
 	luaL_newmetatable(L, KP_STACK_MT);
 	luaL_register(L, NULL, meta);
+	lua_pushlightuserdata(L, h);
+	lua_pushcclosure(L, stack_tostring, 1);
+	lua_setfield(L, -2, "__tostring");
 	lua_pop(L, 1);
-	for (const luaL_Reg *r = core; r->name; r++) {
-		lua_pushcfunction(L, r->func);
-		lua_setfield(L, -2, r->name);
-	}
 }
