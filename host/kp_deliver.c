@@ -19,6 +19,8 @@
 
 #include "kp_comm.h"
 #include "kp_host_int.h"
+#include "kp_lua.h"
+#include "kp_probe.h"
 #include "kp_item.h"
 #include "kp_proc.h"
 #include "kp_procfs.h"
@@ -90,8 +92,6 @@ static void kp_on_lost(struct kp_host *h, struct kp_probe *p, uint64_t lost)
 		kp_record_tap_lost(h, p, lost);
 }
 
-/* Side-band process records keep the comm and process tables and the user
- * symbolizer's maps, in event order. */
 /* @pid mapped @t (a PERF_RECORD_MMAP2): the user symbolizer's maps follow. */
 static void kp_deliver_mmap(struct kp_usym *us, int32_t pid, const struct kp_task_map *t)
 {
@@ -113,6 +113,8 @@ static void kp_deliver_mmap(struct kp_usym *us, int32_t pid, const struct kp_tas
 	kp_usym_mmap(us, pid, &m);
 }
 
+/* Side-band process records keep the comm and process tables and the user
+ * symbolizer's maps, in event order. */
 static void kp_on_task(struct kp_host *h, const struct kp_task_rec *r)
 {
 	bool fork = r->type == PERF_RECORD_FORK && r->pid == r->tid; /* a new process */

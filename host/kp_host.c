@@ -36,6 +36,7 @@
 #include "kp_btf.h"
 #include "kp_host.h"
 #include "kp_host_int.h"
+#include "kp_probe.h"
 #include "kp_ksyms.h"
 #include "kp_lua_agg.h"
 #include "kp_item.h"

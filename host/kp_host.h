@@ -8,6 +8,8 @@
 
 #include <lua.h>
 
+#include "kp_host_opts.h"
+
 /*
  * The host: probes declared from Lua, the event loop that feeds their
  * callbacks, timers, and the run's settings from the command line. One host
@@ -15,27 +17,6 @@
  * C module "kp.core", which lua/kp.lua wraps.
  */
 struct kp_host;
-
-/* --callback-limit's default, ms */
-#define KP_CALLBACK_LIMIT_MS 1000
-
-struct kp_host_opts {
-	bool dry_run;
-	pid_t filter_pid; /* -p: only events of this process (0: all) */
-	const char *command; /* -c: run through sh once probes are attached */
-	double duration; /* -d: seconds, 0 for none */
-	int sigfd; /* signalfd for INT/TERM/HUP/PIPE/CHLD, or -1 */
-	const char *output; /* --output FILE: stdout goes there, reopened on SIGHUP */
-	const char *format; /* -o: "text" or "json" */
-	const char *record; /* --record FILE: keep the raw events there */
-	const char *replay; /* --replay FILE: events from a recording, no kernel */
-	bool replay_realtime; /* --replay-speed realtime */
-	const char *watch; /* --watch: the script file, reloaded when saved */
-	int callback_limit_ms; /* a callback running longer is stopped; 0: no guard */
-	bool allow_unsafe; /* --allow-unsafe-script: run Lua files others can change */
-	int argc; /* the script's arguments, for a reload */
-	char **argv;
-};
 
 /*
  * kp_output_open() - point stdout at @path, appending, line-buffered (a new
@@ -53,10 +34,6 @@ struct kp_host *kp_host_open(lua_State *L, const struct kp_host_opts *opts);
  */
 int kp_host_load_api(struct kp_host *h);
 
-/* The Lua API's entry points the host and main() call, as lua/kp.lua
- * registers them (kp.core.set_entries): kp.run, the aggregates' printing
- * at exit, --watch's reload(path, args...). */
-enum kp_entry { KP_ENTRY_RUN, KP_ENTRY_ATEXIT, KP_ENTRY_RELOAD, KP_NENTRIES };
 /* Push entry point @e, or nil when none is registered. Stack effect: +1. */
 void kp_host_push_entry(struct kp_host *h, enum kp_entry e);
 /* Disable and close every probe and remove its tracefs events. Idempotent. */

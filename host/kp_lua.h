@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <lauxlib.h>
 #include <lua.h>
 
 /*
@@ -56,5 +57,57 @@ void kp_lua_push_int64(lua_State *L, uint64_t v, bool is_signed);
 /* The value of a 64-bit integer cdata at @i ("5LL", "7ULL"): 1 with *@v,
  * or 0 for anything else. */
 int kp_lua_cdata_int(lua_State *L, int i, uint64_t *v, int *is_unsigned);
+
+/* ---- the host's Lua-facing files (kp_lua_*.c, kp_guard.c, kp_run.c) ---- */
+
+struct kp_host;
+struct kp_probe;
+struct kp_sample;
+
+#define KP_PROBE_MT "kp.Probe"
+
+/* The host of a kp.core function (its upvalue 1). */
+static inline struct kp_host *kp_host_of(lua_State *L)
+{
+	return lua_touserdata(L, lua_upvalueindex(1));
+}
+
+/* kp.core functions of the other files, each taking the host as upvalue 1 */
+extern const luaL_Reg kp_lua_util_fns[], kp_lua_proc_fns[], kp_lua_probe_fns[], kp_lua_event_fns[],
+    kp_run_fns[], kp_lua_stack_fns[];
+
+/* ---- kp_lua_probe.c ---- */
+
+/* Register the kp.Probe metatable and the registry's anchor table. */
+void kp_lua_probe_open(lua_State *L);
+/* kp_probe_release(), and @p's handler and event table let go. */
+void kp_lua_probe_release(lua_State *L, struct kp_probe *p);
+
+/* ---- kp_lua_proc.c ---- */
+
+/* Register the kp.Proc metatable, for the process table of @h. */
+void kp_lua_proc_open(lua_State *L, struct kp_host *h);
+/* Push what the process table knows of @pid (with @parent, of its
+ * parent) as a kp.Proc table, or nil. Return: 1. */
+int kp_lua_proc_push(lua_State *L, struct kp_host *h, int32_t pid, bool parent);
+
+/* ---- kp_lua_event.c ---- */
+
+/* Register the kp.Event metatable, for the events of @h. */
+void kp_lua_event_open(lua_State *L, struct kp_host *h);
+/* @p's event table and field keys, and its handler (the function at
+ * @fn_index, if any), once its format is known. 0 or -errno. */
+int kp_probe_setup_lua(lua_State *L, struct kp_probe *p, int fn_index);
+void kp_lua_event_push(lua_State *L, struct kp_probe *p, const struct kp_sample *s,
+		       const char *comm);
+
+/*
+ * kp_guard_call() - call a script's function from the run: the function
+ * and @nargs arguments on top of @L's stack, kp_lua_traceback() at stack
+ * index 1 (kp.run's). Pops them. On an error the run stops: os.exit(N)
+ * becomes the run's exit status, anything else its error.
+ * Return: lua_pcall's status.
+ */
+int kp_guard_call(struct kp_host *h, lua_State *L, int nargs);
 
 #endif

@@ -10,6 +10,7 @@
 #include <lua.h>
 
 #include "kp_host_int.h"
+#include "kp_lua.h"
 #include "kp_proc.h"
 
 #define KP_PROC_MT "kp.Proc"

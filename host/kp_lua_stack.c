@@ -276,11 +276,16 @@ static int stack_tostring(lua_State *L)
 	return 1;
 }
 
+/* core.is_stack(v) -> is v a kp.Stack? */
+static int core_is_stack(lua_State *L)
+{
+	lua_pushboolean(L, kp_stack_test(L, 1) != NULL);
+	return 1;
+}
+
 const luaL_Reg kp_lua_stack_fns[] = {
-	{ "ksym", core_ksym },
-	{ "usym", core_usym },
-	{ "usym_prime", core_usym_prime },
-	{ NULL, NULL },
+	{ "is_stack", core_is_stack },	   { "ksym", core_ksym }, { "usym", core_usym },
+	{ "usym_prime", core_usym_prime }, { NULL, NULL },
 };
 
 void kp_lua_stack_open(lua_State *L, struct kp_host *h)

@@ -17,11 +17,53 @@
 struct kp_host;
 struct kp_probe;
 struct kp_format;
+struct kp_perf;
 
 enum kp_probe_kind { KP_TRACEPOINT, KP_UPROBE, KP_URETPROBE, KP_KPROBE, KP_KRETPROBE };
 
 #define KP_DEFAULT_PAGES 256 /* 1 MiB per CPU with 4 KiB pages */
 #define KP_MAX_PAGES 65536
+
+struct kp_probe {
+	struct kp_host *host;
+	enum kp_probe_kind kind;
+	char *name; /* "tracepoint:sched:sched_switch", what ev.probe holds */
+	char *event; /* our dynamic event's name in kp_dynevent_group(), or NULL */
+	char *def; /* the dynamic_events command that created it */
+	struct kp_format *fmt;
+	struct kp_perf *perf;
+	size_t nfields;
+	size_t *fields; /* indexes of the decoded (non-common) fields */
+	int fn_ref, ev_ref, keys_ref;
+	int dirty_ref; /* keys a script added to the event table (see kp.lua) */
+	uint64_t received; /* samples read from the rings, -p filtered included */
+	uint64_t delivered;
+	uint64_t filtered;
+	uint64_t discarded; /* still in the rings when kp.stop() or an error ended the run */
+	uint64_t lost_records; /* sum of PERF_RECORD_LOST */
+	uint64_t lost_final; /* exact, from the kernel's count once stopped */
+	uint64_t hits; /* the kernel's hit count once stopped */
+	uint64_t ring_full; /* of the lost, those the kernel dropped for want of space */
+	uint64_t bad_fields;
+	unsigned int stack; /* KP_PERF_STACK_*: samples carry a callchain */
+	long ra_field; /* format index of __kp_ra (the entry's return address), or -1 */
+	long ip_field, fn_field; /* an entry kprobe's __probe_ip and __kp_fn, or -1 */
+	long retip_field; /* a kretprobe's __probe_ret_ip, or -1 */
+	bool closed, dry, final, attached;
+	bool dirty; /* the script added keys to the event table */
+	uint32_t rec_id; /* the probe's id in the --record file */
+	struct kp_probe *next;
+};
+
+/* The pseudo-probe whose samples hold the process table's /proc reads. */
+#define KP_PROCREAD_ID 65535
+#define KP_PROCREAD_NAME "kpscript:proc-read"
+/* The hidden fetch argument kp.lua adds to entry uprobes with user stacks */
+#define KP_RA_FIELD "__kp_ra"
+/* An entry kprobe with kernel stacks also records its function's address
+ * (an immediate, from kallsyms when the probe is made), so that the first
+ * frame is evened out the same way live and in a replay elsewhere. */
+#define KP_FN_FIELD "__kp_fn"
 
 /* Options every probe takes. */
 struct kp_popts {
@@ -69,6 +111,15 @@ int kp_probe_create(struct kp_host *h, struct kp_probe *p, const struct kp_probe
 /* Disable and close @p's perf events and remove its dynamic event; its
  * format and field table go too. Idempotent. */
 void kp_probe_release(struct kp_probe *p);
+
+/* Its lost events: exact once the run has ended, else as counted. */
+uint64_t kp_probe_lost(const struct kp_probe *p);
+
+/* The names kpscript sets on every event (pid, tid, cpu, time, comm,
+ * probe), NULL-terminated. */
+extern const char *const kp_builtin_names[];
+/* Is @name one of them? */
+bool kp_is_builtin(const char *name);
 
 /* " (kpscript needs root...)" after a message for EACCES or EPERM, else "". */
 const char *kp_perm_hint(int err);

@@ -19,6 +19,7 @@
 #include "kp_err.h"
 #include "kp_format.h"
 #include "kp_host_int.h"
+#include "kp_probe.h"
 #include "kp_item.h"
 #include "kp_source_live.h"
 #include "kp_proc.h"

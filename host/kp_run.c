@@ -23,7 +23,9 @@
 
 #include "kp_comm.h"
 #include "kp_err.h"
+#include "kp_host.h"
 #include "kp_host_int.h"
+#include "kp_probe.h"
 #include "kp_lua.h"
 #include "kp_perf.h"
 #include "kp_proc.h"

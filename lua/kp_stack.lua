@@ -6,9 +6,8 @@ check.own()
 
 local M = {}
 local fail = check.fail
-local STACK_MT = debug.getregistry()["kp.Stack"]
-
-function M.is_stack(v) return type(v) == "userdata" and getmetatable(v) == STACK_MT end
+--- M.is_stack(v): is v a stack (ev.stack)?
+M.is_stack = core.is_stack
 
 --- kp.ksym(addr | stack): a kernel address as "func+0x1a" (from
 --- /proc/kallsyms); a stack's kernel frames as a list, innermost first

@@ -34,6 +34,8 @@ if [ "$tier" = unit ] || [ "$tier" = all ]; then
 	# options, aggregate keys), as a seeded fuzzer; --dry-run
 	run "unit: fuzz_api.lua" build/asan/kpscript --dry-run tests/unit/fuzz_api.lua \
 		build/progs/uprobe_target 20000
+	# the house rules of host/ and lua/: sizes, include directions, owners
+	run "unit: layout.lua" luajit tests/unit/layout.lua
 	# printed output (aggregates) byte for byte against tests/golden/*.out
 	run "unit: golden" env KPSCRIPT=build/asan/kpscript sh tests/golden/run.sh
 fi
