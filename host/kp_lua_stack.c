@@ -136,6 +136,32 @@ static struct kp_stack *check_stack(lua_State *L, int i)
 	return st;
 }
 
+/* Frame @i of @st named: kernel frames by kallsyms, user frames as
+ * process @pid's. */
+static void frame_text(struct kp_host *h, const struct kp_stack *st, int32_t pid, int i, char *buf,
+		       size_t len)
+{
+	if (i < st->nkernel)
+		ksym_text(h, st->ip[i], buf, len);
+	else
+		usym_text(h, pid, st->ip[i], buf, len);
+}
+
+/* A list of frames [@from, @to) of @st named, innermost first. Return: 1. */
+static int push_frames(lua_State *L, struct kp_host *h, const struct kp_stack *st, int32_t pid,
+		       int from, int to)
+{
+	char buf[512];
+
+	lua_createtable(L, to - from, 0);
+	for (int i = from; i < to; i++) {
+		frame_text(h, st, pid, i, buf, sizeof(buf));
+		lua_pushstring(L, buf);
+		lua_rawseti(L, -2, i - from + 1);
+	}
+	return 1;
+}
+
 /*
  * core.ksym(addr) -> "sym+0xoff"; core.ksym(stack) -> { frames... } of its
  * kernel part, innermost first.
@@ -151,13 +177,7 @@ static int core_ksym(lua_State *L)
 		lua_pushstring(L, buf);
 		return 1;
 	}
-	lua_createtable(L, st->nkernel, 0);
-	for (int i = 0; i < st->nkernel; i++) {
-		ksym_text(h, st->ip[i], buf, sizeof(buf));
-		lua_pushstring(L, buf);
-		lua_rawseti(L, -2, i + 1);
-	}
-	return 1;
+	return push_frames(L, h, st, st->pid, 0, st->nkernel);
 }
 
 /*
@@ -182,13 +202,7 @@ static int core_usym(lua_State *L)
 	} else {
 		pid = st->pid;
 	}
-	lua_createtable(L, st->nuser, 0);
-	for (int i = 0; i < st->nuser; i++) {
-		usym_text(h, pid, st->ip[st->nkernel + i], buf, sizeof(buf));
-		lua_pushstring(L, buf);
-		lua_rawseti(L, -2, i + 1);
-	}
-	return 1;
+	return push_frames(L, h, st, pid, st->nkernel, st->nkernel + st->nuser);
 }
 
 /* core.usym_prime(pid): cache the maps of @pid now (it may exit soon) */
@@ -264,10 +278,7 @@ static int stack_tostring(lua_State *L)
 
 	luaL_buffinit(L, &b);
 	for (int i = 0; i < st->nkernel + st->nuser; i++) {
-		if (i < st->nkernel)
-			ksym_text(h, st->ip[i], buf, sizeof(buf));
-		else
-			usym_text(h, st->pid, st->ip[i], buf, sizeof(buf));
+		frame_text(h, st, st->pid, i, buf, sizeof(buf));
 		luaL_addstring(&b, "\n        ");
 		luaL_addstring(&b, buf);
 	}

@@ -98,6 +98,19 @@ struct kp_maps *kp_maps_new(void)
 	return calloc(1, sizeof(struct kp_maps));
 }
 
+/* Room in @m for @n maps and @bytes of paths; on failure @m is freed and
+ * errno is ENOMEM. 0 or -ENOMEM. */
+static int kp_maps_alloc(struct kp_maps *m, size_t n, size_t bytes)
+{
+	m->maps = malloc(n * sizeof(*m->maps));
+	m->paths = malloc(bytes);
+	if (m->maps && m->paths)
+		return 0;
+	kp_maps_free(m);
+	errno = ENOMEM;
+	return -ENOMEM;
+}
+
 struct kp_maps *kp_maps_parse(const char *text, size_t len)
 {
 	struct kp_maps *m = calloc(1, sizeof(*m));
@@ -129,17 +142,10 @@ struct kp_maps *kp_maps_parse(const char *text, size_t len)
 			}
 			s = nl ? nl + 1 : end;
 		}
-		if (pass == 0 && n) {
-			m->maps = malloc(n * sizeof(*m->maps));
-			m->paths = malloc(bytes);
-			if (!m->maps || !m->paths) {
-				kp_maps_free(m);
-				errno = ENOMEM;
-				return NULL;
-			}
-		} else if (pass == 0) {
+		if (pass == 0 && !n)
 			break;
-		}
+		if (pass == 0 && kp_maps_alloc(m, n, bytes))
+			return NULL;
 	}
 	for (size_t i = 1; i < m->n; i++) {
 		if (m->maps[i - 1].start > m->maps[i].start) {
@@ -251,13 +257,8 @@ struct kp_maps *kp_maps_edit(const struct kp_maps *old, const struct kp_map *cut
 		}
 		if (!n)
 			return m;
-		m->maps = malloc(n * sizeof(*m->maps));
-		m->paths = malloc(bytes);
-		if (!m->maps || !m->paths) {
-			kp_maps_free(m);
-			errno = ENOMEM;
+		if (kp_maps_alloc(m, n, bytes))
 			return NULL;
-		}
 	}
 	if (add) {
 		memcpy(m->paths + at, path, plen);
