@@ -27,6 +27,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
+#include "kp_clock.h"
 #include "kp_comm.h"
 #include "kp_elf.h"
 #include "kp_err.h"
@@ -199,9 +200,20 @@ const struct kp_ksyms *kp_host_ksyms(struct kp_host *h)
 {
 	if (!h->ksyms_tried) {
 		h->ksyms_tried = true;
+		h->ksyms_ns = kp_now_ns();
 		h->ksyms = kp_ksyms_load();
 	}
 	return h->ksyms;
+}
+
+const struct kp_ksyms *kp_host_ksyms_again(struct kp_host *h)
+{
+	if (h->ksyms_tried && kp_now_ns() - h->ksyms_ns >= KP_KSYMS_STALE_NS) {
+		kp_ksyms_free(h->ksyms);
+		h->ksyms = NULL;
+		h->ksyms_tried = false;
+	}
+	return kp_host_ksyms(h);
 }
 
 /* The kernel's BTF, loaded once; NULL when the kernel has none. */

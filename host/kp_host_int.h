@@ -34,6 +34,7 @@ struct kp_usym;
 #define KP_COMM_GRACE_NS 2000000000ull
 #define KP_PROC_CAP 32768 /* processes the table holds at most */
 #define KP_PROC_GRACE_NS 10000000000ull /* how long an exited process is kept */
+#define KP_KSYMS_STALE_NS 10000000000ull
 #define KP_EXACT (9007199254740992.0) /* 2^53: doubles hold integers below it */
 
 struct kp_modbtf {
@@ -71,6 +72,7 @@ struct kp_host {
 	bool exit_req;
 	struct kp_ksyms *ksyms; /* /proc/kallsyms: kprobes, kernel frames */
 	bool ksyms_tried;
+	uint64_t ksyms_ns; /* when it was read */
 	struct kp_usym *usym; /* user frames' symbolizer, once they are named */
 	struct kp_proc_table *procs; /* the process table, made on first use */
 	struct kp_rec_writer *rec; /* --record: raw events to a file */
@@ -99,6 +101,9 @@ struct kp_proc_table *kp_host_procs(struct kp_host *h);
 /* The kernel's function symbols (/proc/kallsyms), its BTF, a module's
  * split BTF (NULL + errno): each loaded on first use, NULL when missing. */
 const struct kp_ksyms *kp_host_ksyms(struct kp_host *h);
+/* kallsyms read again if the copy is KP_KSYMS_STALE_NS old, for an address
+ * it does not hold: modules and BPF programs loaded since get named. */
+const struct kp_ksyms *kp_host_ksyms_again(struct kp_host *h);
 const struct kp_btf *kp_host_btf(struct kp_host *h);
 const struct kp_btf *kp_host_module_btf(struct kp_host *h, const char *module);
 /*

@@ -150,32 +150,44 @@ static void kp_probe_anchor(lua_State *L)
 
 /* ---- declarations ----------------------------------------------------- */
 
-/* The options table at @i (nil: the defaults), as lua/kp_check.lua
- * checked it: the one place the options are checked. */
+/* The options table at @i (nil: the defaults). lua/kp_check.lua checks
+ * them for the user, naming the script line; what reaches kp.core another
+ * way and would misbehave is refused here, tersely. */
 static void kp_read_opts(lua_State *L, int i, struct kp_popts *o)
 {
-	o->filter = NULL;
-	o->stack = 0;
+	lua_Number pages = KP_DEFAULT_PAGES, wakeup = 0;
+	const char *st;
+	bool bad = false;
+
+	memset(o, 0, sizeof(*o));
 	o->pages = KP_DEFAULT_PAGES;
-	o->wakeup = 0;
-	if (!lua_istable(L, i))
+	if (lua_isnoneornil(L, i))
 		return;
+	luaL_checktype(L, i, LUA_TTABLE);
 	lua_getfield(L, i, "filter");
 	o->filter = lua_tostring(L, -1); /* the string stays in the table */
 	lua_getfield(L, i, "stack");
-	if (lua_type(L, -1) == LUA_TSTRING && !strcmp(lua_tostring(L, -1), "kernel"))
+	st = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+	if (st && !strcmp(st, "kernel"))
 		o->stack = KP_PERF_STACK_KERNEL;
-	else if (lua_type(L, -1) == LUA_TSTRING && !strcmp(lua_tostring(L, -1), "user"))
+	else if (st && !strcmp(st, "user"))
 		o->stack = KP_PERF_STACK_USER;
 	else if (lua_toboolean(L, -1))
 		o->stack = KP_PERF_STACK_KERNEL | KP_PERF_STACK_USER;
+	bad |= st && strcmp(st, "kernel") && strcmp(st, "user") && strcmp(st, "both");
 	lua_getfield(L, i, "pages");
-	if (lua_isnumber(L, -1))
-		o->pages = (size_t)lua_tonumber(L, -1);
+	if (!lua_isnil(L, -1))
+		pages = lua_tonumber(L, -1);
 	lua_getfield(L, i, "wakeup");
-	if (lua_isnumber(L, -1))
-		o->wakeup = (unsigned int)lua_tonumber(L, -1);
+	if (!lua_isnil(L, -1))
+		wakeup = lua_tonumber(L, -1);
 	lua_pop(L, 4);
+	bad |= !(pages >= 1 && pages <= KP_MAX_PAGES) || ((size_t)pages & ((size_t)pages - 1));
+	bad |= !(wakeup >= 0 && wakeup <= 1e6);
+	if (bad)
+		luaL_argerror(L, i, "bad probe options (kp.tracepoint and the others check them)");
+	o->pages = (size_t)pages;
+	o->wakeup = (unsigned int)wakeup;
 }
 
 /*

@@ -69,6 +69,9 @@ static void ksym_text(struct kp_host *h, uint64_t addr, char *buf, size_t len)
 	const char *name, *mod;
 	uint64_t off;
 
+	/* the copy may predate a module or BPF program that holds @addr */
+	if (ks && kp_ksyms_addr(ks, addr, &name, &mod, &off))
+		ks = kp_host_ksyms_again(h);
 	if (!ks || kp_ksyms_addr(ks, addr, &name, &mod, &off)) {
 		snprintf(buf, len, "0x%" PRIx64, addr);
 		return;

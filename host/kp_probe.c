@@ -336,12 +336,14 @@ int kp_probe_create(struct kp_host *h, struct kp_probe *p, const struct kp_probe
 		return -ENOMEM;
 	}
 	for (int i = 0; i < k->candidates(s); i++) {
-		bool next;
+		bool next = false;
 
 		memset(d, 0, sizeof(*d));
-		err = k->define(h, s, i, h->opts.dry_run, d, msg, len);
+		err = k->define(h, s, i, h->opts.dry_run, d, &next, msg, len);
 		if (err == -KP_ENOSYM)
 			continue;
+		if (err && !next)
+			goto out;
 		if (!err && h->opts.dry_run) {
 			kp_probe_dry(p, d);
 			goto out;

@@ -146,9 +146,10 @@ struct kp_kind {
 	/* candidate @i checked and defined (@dry: nothing is read that only a
 	 * live run needs). 0; -KP_ENOSYM when the kernel lacks it (the next
 	 * is tried, and none() speaks if every one is); another -errno with
-	 * @msg. */
+	 * @msg, *@next set when another candidate may still do (it is the
+	 * error if none does). */
 	int (*define)(struct kp_host *h, const struct kp_probe_spec *s, int i, bool dry,
-		      struct kp_probe_def *d, char *msg, size_t len);
+		      struct kp_probe_def *d, bool *next, char *msg, size_t len);
 	/* every candidate is missing: the error (NULL: the last candidate's
 	 * message stands) */
 	int (*none)(struct kp_host *h, const struct kp_probe_spec *s, char *msg, size_t len);

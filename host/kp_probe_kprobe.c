@@ -184,7 +184,7 @@ static void kp_fn_arg(const struct kp_ksyms *ks, const char *target, char *args,
 }
 
 static int kp_kp_define(struct kp_host *h, const struct kp_probe_spec *s, int i, bool dry,
-			struct kp_probe_def *d, char *msg, size_t len)
+			struct kp_probe_def *d, bool *next, char *msg, size_t len)
 {
 	const struct kp_ksyms *ks = kp_host_ksyms(h);
 	const char *target = s->targets[i];
@@ -201,6 +201,8 @@ static int kp_kp_define(struct kp_host *h, const struct kp_probe_spec *s, int i,
 	snprintf(all, sizeof(all), "%s", s->args);
 	err = kp_kp_btf_args(h, s, base, all, sizeof(all), why, sizeof(why));
 	if (err) {
+		/* another candidate may have the names this one lacks */
+		*next = true;
 		snprintf(msg, len, "%s: %s", d->name, why);
 		return err;
 	}

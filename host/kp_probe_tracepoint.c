@@ -33,11 +33,11 @@ static int kp_tp_unknown(const struct kp_probe_spec *s, char *msg, size_t len)
 }
 
 static int kp_tp_define(struct kp_host *h, const struct kp_probe_spec *s, int i, bool dry,
-			struct kp_probe_def *d, char *msg, size_t len)
+			struct kp_probe_def *d, bool *next, char *msg, size_t len)
 {
 	int err;
 
-	(void)h;
+	(void)h, (void)next;
 	kp_tp_name(s, i, d->name, sizeof(d->name));
 	if (dry) {
 		char rel[512];

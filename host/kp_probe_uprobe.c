@@ -51,7 +51,7 @@ static void kp_up_name(const struct kp_probe_spec *s, int i, char *name, size_t 
 }
 
 static int kp_up_define(struct kp_host *h, const struct kp_probe_spec *s, int i, bool dry,
-			struct kp_probe_def *d, char *msg, size_t len)
+			struct kp_probe_def *d, bool *next, char *msg, size_t len)
 {
 	const char *kname = kp_up_kname(s);
 	bool ret = s->kind == KP_URETPROBE;
@@ -59,7 +59,7 @@ static int kp_up_define(struct kp_host *h, const struct kp_probe_spec *s, int i,
 	char abs[4096];
 	int err, n;
 
-	(void)i, (void)dry;
+	(void)i, (void)dry, (void)next;
 	err = kp_elf_find_path(s->path, abs, sizeof(abs));
 	if (err) {
 		snprintf(msg, len, "%s: binary '%s' not found%s", kname, s->path,

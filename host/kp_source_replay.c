@@ -349,7 +349,9 @@ static int kp_replay_next(struct kp_source *s, uint64_t horizon, struct kp_item 
 			}
 			rp->now = t;
 		}
-		if (kp_replay_item(rp, &rp->peek, it))
+		/* a record with nothing to deliver still moves the recording's
+		 * clock: as a skip item, so that timers run by it */
+		if (kp_replay_item(rp, &rp->peek, it) || t)
 			return KP_NEXT_ITEM;
 	}
 }
