@@ -53,7 +53,14 @@ int kp_lua_fail(lua_State *L, int err, const char *fmt, ...) __attribute__((form
 /* Take the function at @i as the constructor fn(hi, lo, signed). */
 void kp_lua_set_mk64(lua_State *L, int i);
 /* Push @v (read as int64_t when @is_signed). Stack effect: +1. */
-void kp_lua_push_int64(lua_State *L, uint64_t v, bool is_signed);
+void kp_lua_push_int64_boxed(lua_State *L, uint64_t v, bool is_signed);
+static inline void kp_lua_push_int64(lua_State *L, uint64_t v, bool is_signed)
+{
+	if (is_signed ? ((int64_t)v > -(1LL << 53) && (int64_t)v < 1LL << 53) : v < 1ULL << 53)
+		lua_pushnumber(L, is_signed ? (lua_Number)(int64_t)v : (lua_Number)v);
+	else
+		kp_lua_push_int64_boxed(L, v, is_signed); /* past 2^53: a cdata */
+}
 /* The value of a 64-bit integer cdata at @i ("5LL", "7ULL"): 1 with *@v,
  * or 0 for anything else. */
 int kp_lua_cdata_int(lua_State *L, int i, uint64_t *v, int *is_unsigned);

@@ -87,12 +87,8 @@ void kp_lua_set_mk64(lua_State *L, int i)
 	kp_mk64_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
-void kp_lua_push_int64(lua_State *L, uint64_t v, bool is_signed)
+void kp_lua_push_int64_boxed(lua_State *L, uint64_t v, bool is_signed)
 {
-	if (is_signed ? ((int64_t)v > -(1LL << 53) && (int64_t)v < 1LL << 53) : v < 1ULL << 53) {
-		lua_pushnumber(L, is_signed ? (lua_Number)(int64_t)v : (lua_Number)v);
-		return;
-	}
 	lua_rawgeti(L, LUA_REGISTRYINDEX, kp_mk64_ref);
 	lua_pushnumber(L, (lua_Number)(uint32_t)(v >> 32));
 	lua_pushnumber(L, (lua_Number)(uint32_t)v);

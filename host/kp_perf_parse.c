@@ -12,21 +12,6 @@
 #include "kp_perf_parse.h"
 
 /* sample_id_all's trailer: pid, tid u32; time u64; cpu, res u32 */
-#define KP_ID_TRAILER 24
-
-uint64_t kp_perf_time(const struct perf_event_header *h)
-{
-	const unsigned char *p = (const unsigned char *)h;
-	uint64_t t = 0;
-
-	if (h->type == PERF_RECORD_SAMPLE) {
-		if (h->size >= sizeof(*h) + 16)
-			memcpy(&t, p + sizeof(*h) + 8, 8);
-	} else if (h->size >= sizeof(*h) + KP_ID_TRAILER) {
-		memcpy(&t, p + h->size - 16, 8);
-	}
-	return t;
-}
 
 /* TID, TIME, CPU, [CALLCHAIN,] RAW in sample_type bit order */
 static int kp_parse_sample(const unsigned char *p, size_t body, unsigned int flags,

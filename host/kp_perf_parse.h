@@ -3,6 +3,7 @@
 #define KP_PERF_PARSE_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include <linux/perf_event.h>
 
@@ -20,12 +21,27 @@
  * else they are skipped unread). */
 #define KP_PARSE_MAPS 2u
 
+/* the sample_id trailer sample_id_all appends: pid,tid | time | cpu,res */
+#define KP_ID_TRAILER 24
+
 /*
  * kp_perf_time() - a record's time: samples carry it after TID; other
  * records in the sample_id trailer (pid,tid | time | cpu,res) that
  * sample_id_all appends. 0 when the record is too short to hold it.
  */
-uint64_t kp_perf_time(const struct perf_event_header *h);
+static inline uint64_t kp_perf_time(const struct perf_event_header *h)
+{
+	const unsigned char *p = (const unsigned char *)h;
+	uint64_t t = 0;
+
+	if (h->type == PERF_RECORD_SAMPLE) {
+		if (h->size >= sizeof(*h) + 16)
+			memcpy(&t, p + sizeof(*h) + 8, 8);
+	} else if (h->size >= sizeof(*h) + KP_ID_TRAILER) {
+		memcpy(&t, p + h->size - 16, 8);
+	}
+	return t;
+}
 
 /*
  * kp_perf_parse() - one record into an item.

@@ -270,7 +270,7 @@ static int kp_run_pass(lua_State *L, struct kp_host *h, uint64_t horizon, bool t
 
 	*held = false;
 	while ((r = src->ops->next(src, horizon, &it)) == KP_NEXT_ITEM) {
-		if (timers && it.time && kp_timers_due(h) <= it.time &&
+		if (timers && h->ntimers && it.time && kp_timers_due(h) <= it.time &&
 		    kp_run_timers(L, h, it.time)) {
 			src->ops->pass_end(src);
 			return -1;
