@@ -17,6 +17,11 @@ WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(PKG_CFLAGS) \
 	-DKP_VERSION='"$(VERSION)"' -DKP_SCRIPTDIR='"$(SCRIPTDIR)"'
+# The release binary is optimized at link time: an event crosses several
+# small files (kp_merge, kp_perf_parse, kp_source_live, kp_run, kp_deliver,
+# kp_lua_event), and LTO inlines across them (bench/RESULTS.md, 2026-12-07).
+# LTO= builds without it.
+LTO ?= -flto=auto
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDLIBS := $(PKG_LIBS) -llua5.1-cjson -lm
 
@@ -50,7 +55,7 @@ all: build/kpscript
 
 build/obj/%.o: host/%.c $(wildcard host/*.h) | build/obj
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(LTO) -c $< -o $@
 
 build/asan/%.o: host/%.c $(wildcard host/*.h) | build/asan
 	$(call msg,CC-SAN,$@)
@@ -64,7 +69,7 @@ build/lua/%.o: lua/%.lua | build/lua
 
 build/kpscript: $(OBJ) $(LUA_OBJ)
 	$(call msg,LD,$@)
-	$(Q)$(CC) -Wl,-E -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(LTO) -Wl,-E -o $@ $^ $(LDLIBS)
 
 build/asan/kpscript: $(SAN_OBJ) $(LUA_OBJ)
 	$(call msg,LD-SAN,$@)
