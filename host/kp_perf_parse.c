@@ -94,7 +94,7 @@ static int kp_parse_mmap2(const struct perf_event_header *h, const unsigned char
 	return 0;
 }
 
-int kp_perf_parse(const struct perf_event_header *h, void *owner, unsigned int flags,
+int kp_perf_parse(const struct perf_event_header *h, void *owner, unsigned int flags, uint64_t time,
 		  struct kp_item *it)
 {
 	const unsigned char *p = (const unsigned char *)(h + 1);
@@ -102,7 +102,7 @@ int kp_perf_parse(const struct perf_event_header *h, void *owner, unsigned int f
 
 	it->type = KP_ITEM_SKIP;
 	it->owner = owner;
-	it->time = kp_perf_time(h);
+	it->time = time;
 	switch (h->type) {
 	case PERF_RECORD_SAMPLE:
 		return kp_parse_sample(p, body, flags, it);
@@ -141,19 +141,19 @@ int kp_perf_parse(const struct perf_event_header *h, void *owner, unsigned int f
 	case PERF_RECORD_EXIT: {
 		/* pid, ppid, tid, ptid u32; time u64 */
 		uint32_t ids[4];
-		uint64_t time;
+		uint64_t when;
 
 		if (body < 24)
 			return 0;
 		memcpy(ids, p, 16);
-		memcpy(&time, p + 16, 8);
+		memcpy(&when, p + 16, 8);
 		it->task = (struct kp_task_rec){
 			.type = h->type,
 			.pid = (int32_t)ids[0],
 			.ppid = (int32_t)ids[1],
 			.tid = (int32_t)ids[2],
 			.ptid = (int32_t)ids[3],
-			.time = time,
+			.time = when,
 		};
 		it->type = KP_ITEM_TASK;
 		return 0;

@@ -49,12 +49,13 @@ static inline uint64_t kp_perf_time(const struct perf_event_header *h)
  * @owner: its ring's owner (NULL: the side band, whose samples are not
  *         delivered)
  * @flags: KP_PARSE_*
+ * @time: its time, as the merge read it (kp_perf_time())
  * @it: out; its pointers point into the record
  * Return: 0, with it->type KP_ITEM_SKIP for a record that carries nothing
  * for the run; -EBADMSG for a record whose body contradicts its header
  * (also KP_ITEM_SKIP; the caller counts it corrupt).
  */
-int kp_perf_parse(const struct perf_event_header *h, void *owner, unsigned int flags,
+int kp_perf_parse(const struct perf_event_header *h, void *owner, unsigned int flags, uint64_t time,
 		  struct kp_item *it);
 
 /* perf's default kernel.perf_event_max_stack */

@@ -61,7 +61,7 @@ static int kp_live_next(struct kp_source *s, uint64_t horizon, struct kp_item *i
 	h = kp_merge_next(l->merge, horizon, &owner, &flags, &time, &held);
 	if (!h)
 		return held ? KP_NEXT_HELD : KP_NEXT_NONE;
-	if (kp_perf_parse(h, owner, flags, it))
+	if (kp_perf_parse(h, owner, flags, time, it))
 		l->corrupt++;
 	return KP_NEXT_ITEM;
 }
