@@ -30,18 +30,6 @@
 /* its address keys the list of script-added keys inside an event table */
 static char kp_dirty_key;
 
-/* The names kpscript sets on every event, the one list of them: the first
- * five are filled in this order by kp_lua_event_push(). */
-const char *const kp_builtin_names[] = { "pid", "tid", "cpu", "time", "comm", "probe", NULL };
-
-bool kp_is_builtin(const char *name)
-{
-	for (size_t i = 0; kp_builtin_names[i]; i++)
-		if (!strcmp(name, kp_builtin_names[i]))
-			return true;
-	return false;
-}
-
 /*
  * The probe's event table, reused for every event, and the keys its fields
  * are stored under. A format field named like a builtin (sched_wakeup's

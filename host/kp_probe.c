@@ -20,6 +20,18 @@
 #include "kp_source_replay.h"
 #include "kp_tracefs.h"
 
+/* The names kpscript sets on every event, the one list of them: the first
+ * five are filled in this order by kp_lua_event.c. */
+const char *const kp_builtin_names[] = { "pid", "tid", "cpu", "time", "comm", "probe", NULL };
+
+bool kp_is_builtin(const char *name)
+{
+	for (size_t i = 0; kp_builtin_names[i]; i++)
+		if (!strcmp(name, kp_builtin_names[i]))
+			return true;
+	return false;
+}
+
 const char *kp_perm_hint(int err)
 {
 	if (err == -EACCES || err == -EPERM)
@@ -266,7 +278,10 @@ static int kp_probe_live(struct kp_host *h, struct kp_probe *p, const struct kp_
 
 	*next = false;
 	if (def[0]) {
-		if ((err = kp_probe_dyn_available(d->name, k->file, k->config, NULL, msg, len)))
+		/* a kind with its own check (available()) had it before any
+		 * candidate; the others are checked here, named as defined */
+		if (!k->available &&
+		    (err = kp_probe_dyn_available(d->name, k->file, k->config, NULL, msg, len)))
 			return err;
 		err = kp_dynevent_write(def, why, sizeof(why));
 		/* a kernel without immediate arguments (before 5.7) refuses
