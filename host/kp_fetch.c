@@ -129,7 +129,7 @@ static int kp_imm(struct kp_parser *ps, struct kp_fetch *f)
 
 		if (!q)
 			return kp_fail_at(ps, ps->p, "unterminated string immediate");
-		if ((size_t)(q - s) >= KP_FETCH_STR_MAX || (size_t)(q - s) >= sizeof(f->name))
+		if ((size_t)(q - s) >= sizeof(f->name))
 			return kp_fail_at(ps, s, "string immediate is too long");
 		memcpy(f->name, s, (size_t)(q - s));
 		f->name[q - s] = '\0';

@@ -18,8 +18,7 @@
 
 #define KP_FETCH_MAX_DEREF 8 /* nested +OFF(...) */
 #define KP_FETCH_MAX_ARRAY 64 /* TYPE[N]: N from 1 to this */
-#define KP_FETCH_NAME_MAX 128 /* a field, register or symbol name, NUL included */
-#define KP_FETCH_STR_MAX 256 /* an immediate string, NUL included */
+#define KP_FETCH_NAME_MAX 128 /* a name or an immediate string, NUL included */
 
 enum kp_fetch_base {
 	KP_FETCH_FIELD, /* $NAME: a field of the event (event probes, BPF) */
