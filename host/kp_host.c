@@ -1,69 +1,42 @@
 // SPDX-License-Identifier: MIT
 /*
- * kp.core: the Lua face of the host. Probes are created when a script
- * declares them (so an error names the script line), enabled together by
- * kp.run(), and fed by one loop: epoll over the rings and a signalfd, an
- * ordered merge across CPUs, a bounds-checked decode into the probe's
- * reused event table, and one kp_pcall() per event.
+ * The hub (docs/DESIGN.md, "The map"): struct kp_host, kp.core made from
+ * the binding files' tables of functions, the lazy resources they share
+ * (comm and process tables, the run's source, kallsyms, BTF, the user
+ * symbolizer), the Lua API's entry points, shutdown.
  */
-#include <dirent.h>
 #include <errno.h>
-#include <inttypes.h>
-#include <fcntl.h>
-#include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <poll.h>
-#include <sys/inotify.h>
-#include <sys/signalfd.h>
 #include <sys/syscall.h>
-#include <sys/time.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <lauxlib.h>
-#include <lualib.h>
 
-#include "kp_clock.h"
 #include "kp_comm.h"
-#include "kp_elf.h"
 #include "kp_err.h"
-#include "kp_features.h"
-#include "kp_decode.h"
-#include "kp_format.h"
 #include "kp_btf.h"
+#include "kp_clock.h"
 #include "kp_host.h"
 #include "kp_host_int.h"
 #include "kp_probe.h"
 #include "kp_ksyms.h"
 #include "kp_lua_agg.h"
-#include "kp_item.h"
-#include "kp_perf_parse.h"
 #include "kp_source_live.h"
 #include "kp_source_replay.h"
 #include "kp_lua.h"
 #include "kp_perf.h"
 #include "kp_proc.h"
 #include "kp_procfs.h"
-#include "kp_record.h"
-#include "kp_ring.h"
 #include "kp_lua_stack.h"
-#include "kp_tracefs.h"
-#include "kp_trust.h"
 #include "kp_usym.h"
 
 /* lua-cjson (Debian's liblua5.1-cjson, built for the Lua 5.1 API that LuaJIT
  * provides); its header pulls in PUC Lua's, so only the entry is declared */
 int luaopen_cjson(lua_State *L);
 
-/* ---- errors ----------------------------------------------------------- */
-
-#define kp_fail kp_lua_fail
-
-/* ---- probes ----------------------------------------------------------- */
+/* ---- tables and the live source, made on first use --------------------- */
 
 /* The process table, created and seeded from /proc on first use. */
 struct kp_proc_table *kp_host_procs(struct kp_host *h)
@@ -91,10 +64,6 @@ static int kp_host_live(struct kp_host *h)
 		return err;
 	return 0;
 }
-
-/* ---- event delivery --------------------------------------------------- */
-
-/* ---- probe constructors ---------------------------------------------- */
 
 /* Lazily: the comm table, the live source and the side-band ring that
  * keeps the tables. */
@@ -153,7 +122,7 @@ int kp_host_ready(struct kp_host *h, char *msg, size_t len)
 	return 0;
 }
 
-/* ---- replay: probes from a recording ------------------------------------ */
+/* ---- the run's source; kallsyms and BTF, loaded on first use ---------- */
 
 /* Open the recording once: the run's source, and the tables it feeds. 0, or
  * -errno with @why set. */
@@ -251,7 +220,7 @@ const struct kp_btf *kp_host_module_btf(struct kp_host *h, const char *module)
 	return m->btf;
 }
 
-/* ---- the run ---------------------------------------------------------- */
+/* ---- kp.core, the entry points, open, shutdown ------------------------ */
 
 /* core.set_mk64(fn): fn(hi, lo, signed) builds a boxed 64-bit integer */
 static int kp_core_set_mk64(lua_State *L)
