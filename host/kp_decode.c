@@ -144,12 +144,42 @@ int kp_field_decode(const struct kp_field *f, const void *rec, size_t rec_size,
 		out->ptr = p;
 		out->len = len / f->elem_size;
 		return 0;
+	case KP_FIELD_DYN_STRS:
+		out->type = KP_VAL_STRS;
+		out->len = f->count;
+		return 0;
 	case KP_FIELD_OTHER:
 	default:
 		out->type = KP_VAL_BYTES;
 		out->len = f->size;
 		return 0;
 	}
+}
+
+int kp_value_str(const struct kp_value *v, const void *rec, size_t rec_size, size_t i,
+		 const char **s, size_t *len)
+{
+	const unsigned char *base = rec, *p;
+	size_t start, n;
+	const char *nul;
+	uint32_t loc;
+
+	if (v->type != KP_VAL_STRS || i >= v->len)
+		return -KP_EBOUNDS;
+	p = (const unsigned char *)v->ptr + 4 * i;
+	if (rec_size < 4 || p < base || (size_t)(p - base) > rec_size - 4)
+		return -KP_EBOUNDS;
+	memcpy(&loc, p, 4);
+	start = loc & 0xffff;
+	n = loc >> 16;
+	if (!n)
+		return 1;
+	if (start > rec_size || n > rec_size - start)
+		return -KP_EBOUNDS;
+	*s = (const char *)base + start;
+	nul = memchr(*s, '\0', n);
+	*len = nul ? (size_t)(nul - *s) : n;
+	return 0;
 }
 
 /* Element @i read as the raw bits, extended per the array's signedness. */

@@ -19,6 +19,7 @@ enum kp_value_type {
 	KP_VAL_STR, /* .ptr/.len: bytes of a string, without its NUL */
 	KP_VAL_ARRAY, /* .ptr/.len: .len elements of .elem_size bytes, .is_signed */
 	KP_VAL_BYTES, /* .ptr/.len: raw bytes */
+	KP_VAL_STRS, /* .ptr/.len: .len loc words; kp_value_str() reads each */
 };
 
 struct kp_value {
@@ -47,6 +48,15 @@ struct kp_value {
  */
 int kp_field_decode(const struct kp_field *f, const void *rec, size_t rec_size,
 		    struct kp_value *out);
+
+/**
+ * kp_value_str() - string @i of a KP_VAL_STRS value of the record @rec.
+ * Return: 0 and the bytes at *@s (without the NUL), *@len; 1 when the
+ * entry holds nothing (length 0: a NULL or unreadable pointer, where a
+ * NULL-terminated list ends); -KP_EBOUNDS when it lies outside the record.
+ */
+int kp_value_str(const struct kp_value *v, const void *rec, size_t rec_size, size_t i,
+		 const char **s, size_t *len);
 
 /* Element @i of an array value, sign- or zero-extended to 64 bits. */
 int64_t kp_value_elem_i(const struct kp_value *v, size_t i);

@@ -218,9 +218,16 @@ static int compile_field(const struct tep_format_field *tf, bool common, struct 
 	etype = elem_type(tf->type, ebuf, sizeof(ebuf));
 
 	if (tf->flags & TEP_FIELD_IS_DYNAMIC) {
-		/* The loc word is a u32; anything else is not a loc we know. */
-		if (f->size != 4)
+		/* A probe's string array (`:string[N]`) is N loc words; any
+		 * other size is not a loc we know. */
+		if (f->size != 4) {
+			if (f->size % 4 == 0 && elem_is_text(etype)) {
+				f->kind = KP_FIELD_DYN_STRS;
+				f->elem_size = 4;
+				f->count = f->size / 4;
+			}
 			return 0;
+		}
 		f->relative = tf->flags & TEP_FIELD_IS_RELATIVE;
 		if (elem_is_text(etype)) {
 			f->kind = KP_FIELD_DYN_STR;
@@ -285,6 +292,35 @@ static size_t count_list(const struct tep_format_field *tf)
 	return n;
 }
 
+/*
+ * A probe's string array is written `__data_loc char[][N] name;` (the
+ * type's "__data_loc char[]" and "[N]"), which libtraceevent 1.7 refuses;
+ * as `__data_loc char[] name;` it parses, and its size (4 * N) says how
+ * many loc words it has. Rewrites @buf in place; returns the new length.
+ */
+static size_t kp_strs_plain(char *buf, size_t n)
+{
+	static const char tag[] = "__data_loc char[][";
+	size_t w = 0;
+
+	for (size_t r = 0; r < n;) {
+		if (n - r >= sizeof(tag) - 1 && !memcmp(buf + r, tag, sizeof(tag) - 1)) {
+			size_t d = r + sizeof(tag) - 1;
+
+			while (d < n && buf[d] >= '0' && buf[d] <= '9')
+				d++;
+			if (d < n && buf[d] == ']' && d > r + sizeof(tag) - 1) {
+				memmove(buf + w, buf + r, sizeof(tag) - 2);
+				w += sizeof(tag) - 2;
+				r = d + 1;
+				continue;
+			}
+		}
+		buf[w++] = buf[r++];
+	}
+	return w;
+}
+
 /**
  * kp_format_parse() - compile the text of a tracefs event format file.
  * @text: the file's text (need not be NUL-terminated)
@@ -344,6 +380,7 @@ struct kp_format *kp_format_parse(const char *text, size_t len, const char *syst
 		goto out;
 	}
 	memcpy(buf, text, head);
+	head = kp_strs_plain(buf, head);
 	memcpy(buf + head, kp_empty_print, sizeof(kp_empty_print));
 
 	tep = tep_alloc();

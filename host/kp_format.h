@@ -18,6 +18,7 @@ enum kp_field_kind {
 	KP_FIELD_ARRAY, /* fixed array of integers */
 	KP_FIELD_DYN_STR, /* __data_loc / __rel_loc char[]: string */
 	KP_FIELD_DYN_ARRAY, /* __data_loc / __rel_loc array of integers */
+	KP_FIELD_DYN_STRS, /* __data_loc char[][N]: N loc words, each a string */
 	KP_FIELD_OTHER, /* anything else: decoded as raw bytes */
 };
 
