@@ -86,6 +86,11 @@ build/progs/%: tests/progs/%.c | build/progs
 	$(call msg,CC-PROG,$@)
 	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer -fno-inline -Wall -Wextra -Werror -o $@ $<
 
+# A static program: no libc to put a uprobe on, as busybox or Go programs.
+build/progs/static_%: tests/progs/static_%.c | build/progs
+	$(call msg,CC-PROG,$@)
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O1 -g -static -Wall -Wextra -Werror -o $@ $<
+
 build/bench/%: bench/%.c | build/bench
 	$(call msg,CC-BENCH,$@)
 	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -o $@ $<

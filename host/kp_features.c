@@ -27,6 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kp_bpf.h"
 #include "kp_features.h"
 #include "kp_file.h"
 #include "kp_tracefs.h"
@@ -192,6 +193,14 @@ static bool has_synthetic(void)
 	return tracefs_file("synthetic_events");
 }
 
+/* a tracepoint program loads: fetch arguments on tracepoints (kp_bpf.h) */
+static bool has_bpf(void)
+{
+	char msg[256];
+
+	return kp_bpf_available(msg, sizeof(msg)) == 0;
+}
+
 /* the order kp.has's error lists them in does not matter: it sorts */
 static const struct kp_feature {
 	const char *name;
@@ -208,6 +217,7 @@ static const struct kp_feature {
 	{ "kretprobe_stack", has_kretprobe_stack },
 	{ "ibt", has_ibt },
 	{ "eprobe", has_eprobe },
+	{ "bpf", has_bpf },
 	{ "fprobe", has_fprobe },
 	{ "btf_args", has_btf_args },
 	{ "hist", has_hist },

@@ -78,7 +78,23 @@ int kp_probe_setup_lua(lua_State *L, struct kp_probe *p, int fn_index)
 	return 0;
 }
 
-static void kp_push_value(lua_State *L, const struct kp_value *v)
+/* A string list as a table: its strings up to the first empty entry (a
+ * NULL-terminated list's end, or a pointer that could not be read). */
+static void kp_push_strs(lua_State *L, const struct kp_value *v, const struct kp_sample *s)
+{
+	lua_createtable(L, (int)v->len, 0);
+	for (size_t i = 0; i < v->len; i++) {
+		const char *str;
+		size_t len;
+
+		if (kp_value_str(v, s->raw, s->raw_size, i, &str, &len))
+			break;
+		lua_pushlstring(L, str, len);
+		lua_rawseti(L, -2, (int)i + 1);
+	}
+}
+
+static void kp_push_value(lua_State *L, const struct kp_value *v, const struct kp_sample *s)
 {
 	switch (v->type) {
 	case KP_VAL_INT:
@@ -100,6 +116,9 @@ static void kp_push_value(lua_State *L, const struct kp_value *v)
 				kp_lua_push_int64(L, kp_value_elem_u(v, i), false);
 			lua_rawseti(L, -2, (int)i + 1);
 		}
+		break;
+	case KP_VAL_STRS:
+		kp_push_strs(L, v, s);
 		break;
 	}
 }
@@ -310,7 +329,7 @@ void kp_lua_event_push(lua_State *L, struct kp_probe *p, const struct kp_sample 
 			p->bad_fields++;
 			lua_pushnil(L);
 		} else {
-			kp_push_value(L, &v);
+			kp_push_value(L, &v, s);
 		}
 		lua_rawset(L, ev);
 	}

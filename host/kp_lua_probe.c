@@ -216,15 +216,24 @@ static int kp_declare(lua_State *L, const struct kp_probe_spec *s, int fn_index)
 	return 1;
 }
 
-/* core.tracepoint(sys, event, opts, fn) -> probe | nil, msg, errname */
+/*
+ * core.tracepoint(sys, event, args, opts, fn) -> probe | nil, msg, errname
+ * @args: "name=FETCHARG ..." or "" (opts.backend picks how they are read)
+ */
 static int kp_core_tracepoint(lua_State *L)
 {
 	struct kp_probe_spec s = { .kind = KP_TRACEPOINT, .args = "" };
 
 	s.sys = luaL_checkstring(L, 1);
 	s.event = luaL_checkstring(L, 2);
-	kp_read_opts(L, 3, &s.opts);
-	return kp_declare(L, &s, 4);
+	s.args = luaL_optstring(L, 3, "");
+	kp_read_opts(L, 4, &s.opts);
+	if (lua_istable(L, 4)) {
+		lua_getfield(L, 4, "backend");
+		s.backend = lua_tostring(L, -1); /* the string stays in the table */
+		lua_pop(L, 1);
+	}
+	return kp_declare(L, &s, 5);
 }
 
 /*
@@ -311,7 +320,7 @@ static int kp_core_set_handler(lua_State *L)
 	return 0;
 }
 
-/* core.stats() -> { [name] = { events, lost, filtered, bad_fields, discarded } } */
+/* core.stats() -> { [name] = { events, lost, filtered, bad_fields, discarded[, faults] } } */
 static int kp_core_stats(lua_State *L)
 {
 	struct kp_host *h = kp_host_of(L);
@@ -331,6 +340,11 @@ static int kp_core_stats(lua_State *L)
 		lua_setfield(L, -2, "bad_fields");
 		lua_pushnumber(L, (lua_Number)p->discarded);
 		lua_setfield(L, -2, "discarded");
+		if (p->by_bpf) {
+			/* the program's own count, read when the run ends */
+			lua_pushnumber(L, (lua_Number)p->faults);
+			lua_setfield(L, -2, "faults");
+		}
 		if (p->final) {
 			lua_pushnumber(L, (lua_Number)p->ring_full);
 			lua_setfield(L, -2, "ring_full");

@@ -78,9 +78,11 @@ static void kp_perf_attr(struct perf_event_attr *a, enum kp_perf_kind kind, int 
 
 	memset(a, 0, sizeof(*a));
 	a->size = sizeof(*a);
-	if (kind == KP_PERF_TRACEPOINT) {
-		a->type = PERF_TYPE_TRACEPOINT;
-		a->config = (uint64_t)id;
+	if (kind == KP_PERF_TRACEPOINT || kind == KP_PERF_BPF_OUTPUT) {
+		/* a BPF output sample has a tracepoint's TID, TIME, CPU,
+		 * callchain and RAW, the program's record as RAW */
+		a->type = kind == KP_PERF_TRACEPOINT ? PERF_TYPE_TRACEPOINT : PERF_TYPE_SOFTWARE;
+		a->config = kind == KP_PERF_TRACEPOINT ? (uint64_t)id : PERF_COUNT_SW_BPF_OUTPUT;
 		a->sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CPU |
 				 PERF_SAMPLE_RAW;
 		if (stack) {

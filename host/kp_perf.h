@@ -17,6 +17,7 @@ struct kp_ring;
 enum kp_perf_kind {
 	KP_PERF_TRACEPOINT, /* a tracefs event id: tracepoint, uprobe, kprobe */
 	KP_PERF_SIDEBAND, /* a dummy software event for COMM/FORK/EXIT and MMAP2 */
+	KP_PERF_BPF_OUTPUT, /* where a BPF program writes its records (kp_bpf.h) */
 };
 
 /**

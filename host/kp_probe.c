@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kp_bpf.h"
+#include "kp_bpf_gen.h"
 #include "kp_err.h"
 #include "kp_format.h"
 #include "kp_host_int.h"
@@ -86,6 +88,9 @@ void kp_probe_release(struct kp_probe *p)
 	p->closed = true;
 	if (h->src)
 		kp_live_remove(h->src, p);
+	/* the program first: it writes to the perf events */
+	kp_bpf_close(p->bpf);
+	p->bpf = NULL;
 	if (p->perf) {
 		kp_perf_enable(p->perf, false);
 		kp_perf_close(p->perf);
@@ -101,6 +106,8 @@ void kp_probe_release(struct kp_probe *p)
 	}
 	kp_format_free(p->fmt);
 	p->fmt = NULL;
+	free(p->fmt_text);
+	p->fmt_text = NULL;
 	free(p->fields);
 	p->fields = NULL;
 	if (!p->dry)
@@ -162,8 +169,38 @@ static int kp_filter_error(struct kp_probe *p, const char *filter, int err, char
 	return err;
 }
 
-/* Open @p's perf events on every CPU and hook them into the run's source. */
-static int kp_probe_attach(struct kp_probe *p, const struct kp_popts *o, char *msg, size_t len)
+/* @prog loaded and attached; its records go to @p's BPF output events. */
+static int kp_probe_bpf(struct kp_probe *p, const struct kp_popts *o,
+			const struct kp_bpf_prog *prog, char *msg, size_t len)
+{
+	char why[2048];
+
+	/* a program runs before the tracepoint's perf filter would: the
+	 * filter has to be the program's own */
+	if (o->filter) {
+		snprintf(msg, len,
+			 "%s: a filter on a tracepoint with fetch arguments is not compiled into "
+			 "its BPF program yet; filter in the handler",
+			 p->name);
+		return -ENOTSUP;
+	}
+	p->by_bpf = true;
+	p->fmt_text = strdup(prog->format);
+	p->bpf = kp_bpf_load(prog, kp_format_id(p->fmt), p->perf, why, sizeof(why));
+	if (!p->bpf || !p->fmt_text) {
+		int err = p->bpf ? -ENOMEM : -errno;
+
+		snprintf(msg, len, "%s: %s%s", p->name, p->bpf ? "out of memory" : why,
+			 kp_perm_hint(err));
+		return err;
+	}
+	return 0;
+}
+
+/* Open @p's perf events on every CPU and hook them into the run's source;
+ * with @prog, the program that writes its records. */
+static int kp_probe_attach(struct kp_probe *p, const struct kp_popts *o,
+			   const struct kp_bpf_prog *prog, char *msg, size_t len)
 {
 	struct kp_host *h = p->host;
 	int cpu, err;
@@ -172,15 +209,17 @@ static int kp_probe_attach(struct kp_probe *p, const struct kp_popts *o, char *m
 		snprintf(msg, len, "%s: %s", p->name, kp_strerror(err));
 		return err;
 	}
-	p->perf = kp_perf_open_stack(KP_PERF_TRACEPOINT, kp_format_id(p->fmt), o->pages, o->wakeup,
-				     o->stack, &cpu);
+	p->perf = kp_perf_open_stack(prog ? KP_PERF_BPF_OUTPUT : KP_PERF_TRACEPOINT,
+				     kp_format_id(p->fmt), o->pages, o->wakeup, o->stack, &cpu);
 	if (!p->perf) {
 		err = -errno;
 		snprintf(msg, len, "%s: perf_event_open on CPU %d failed: %s%s", p->name, cpu,
 			 kp_strerror(err), kp_perm_hint(err));
 		return err;
 	}
-	if (o->filter && (err = kp_perf_set_filter(p->perf, o->filter)))
+	if (prog && (err = kp_probe_bpf(p, o, prog, msg, len)))
+		return err;
+	if (!prog && o->filter && (err = kp_perf_set_filter(p->perf, o->filter)))
 		return kp_filter_error(p, o->filter, err, msg, len);
 	for (size_t i = 0; i < kp_perf_count(p->perf); i++) {
 		err = kp_live_add(h->src, kp_perf_fd(p->perf, i), kp_perf_ring(p->perf, i), p,
@@ -194,6 +233,10 @@ static int kp_probe_attach(struct kp_probe *p, const struct kp_popts *o, char *m
 	/* user frames will be named: follow processes' maps from now on */
 	if (o->stack & KP_PERF_STACK_USER)
 		kp_host_usym(h);
+	if (h->running && p->bpf && (err = kp_bpf_enable(p->bpf, true))) {
+		snprintf(msg, len, "%s: enable: %s", p->name, kp_strerror(err));
+		return err;
+	}
 	if (h->running && (err = kp_perf_enable(p->perf, true))) {
 		snprintf(msg, len, "%s: enable: %s", p->name, kp_strerror(err));
 		return err;
@@ -258,6 +301,10 @@ static void kp_probe_dry(struct kp_probe *p, const struct kp_probe_def *d)
 	p->def = d->def[0] ? strdup(d->def) : NULL;
 	if (d->def[0])
 		printf("%s\n", d->def);
+	else if (d->listing)
+		printf("# %s: a BPF program reads its arguments (%zu instructions); its "
+		       "records:\n%s%s",
+		       d->name, d->prog->n, d->prog->format, d->listing);
 	else
 		printf("# %s: static tracepoint, nothing to create\n", d->name);
 	fflush(stdout);
@@ -269,7 +316,7 @@ static void kp_probe_dry(struct kp_probe *p, const struct kp_probe_def *d)
  * candidate and another may be tried.
  */
 static int kp_probe_live(struct kp_host *h, struct kp_probe *p, const struct kp_kind *k,
-			 const struct kp_probe_spec *s, const struct kp_probe_def *d, bool *next,
+			 const struct kp_probe_spec *s, struct kp_probe_def *d, bool *next,
 			 char *msg, size_t len)
 {
 	char why[2048];
@@ -302,8 +349,10 @@ static int kp_probe_live(struct kp_host *h, struct kp_probe *p, const struct kp_
 	p->name = strdup(d->name);
 	p->closed = false;
 	h->nprobes++;
-	if (!def[0])
+	if (!def[0]) {
 		p->fmt = d->fmt; /* released with @p from now on */
+		d->fmt = NULL;
+	}
 	if ((err = kp_host_ready(h, msg, len)))
 		return err;
 	if (def[0]) {
@@ -314,7 +363,18 @@ static int kp_probe_live(struct kp_host *h, struct kp_probe *p, const struct kp_
 			return err;
 		}
 	}
-	return kp_probe_attach(p, &s->opts, msg, len);
+	return kp_probe_attach(p, &s->opts, d->prog, msg, len);
+}
+
+/* What a candidate's definition holds that @p did not take. */
+static void kp_def_clear(struct kp_probe_def *d)
+{
+	kp_format_free(d->fmt);
+	if (d->prog)
+		kp_bpf_prog_free(d->prog);
+	free(d->prog);
+	free(d->listing);
+	memset(d, 0, sizeof(*d));
 }
 
 static const struct kp_kind *kp_kind_of(enum kp_probe_kind kind)
@@ -342,7 +402,7 @@ int kp_probe_create(struct kp_host *h, struct kp_probe *p, const struct kp_probe
 		return kp_probe_replay(h, p, k, s, msg, len);
 	if (!h->opts.dry_run && k->available && (err = k->available(s, msg, len)))
 		return err;
-	d = malloc(sizeof(*d));
+	d = calloc(1, sizeof(*d));
 	refused = calloc(1, len);
 	if (!d || !refused) {
 		free(d);
@@ -353,7 +413,7 @@ int kp_probe_create(struct kp_host *h, struct kp_probe *p, const struct kp_probe
 	for (int i = 0; i < k->candidates(s); i++) {
 		bool next = false;
 
-		memset(d, 0, sizeof(*d));
+		kp_def_clear(d);
 		err = k->define(h, s, i, h->opts.dry_run, d, &next, msg, len);
 		if (err == -KP_ENOSYM)
 			continue;
@@ -381,6 +441,8 @@ int kp_probe_create(struct kp_host *h, struct kp_probe *p, const struct kp_probe
 	} /* else the last candidate's -KP_ENOSYM and message stand */
 out:
 	free(refused);
+	if (d)
+		kp_def_clear(d);
 	free(d);
 	return err;
 }

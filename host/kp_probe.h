@@ -18,6 +18,8 @@ struct kp_host;
 struct kp_probe;
 struct kp_format;
 struct kp_perf;
+struct kp_bpf;
+struct kp_bpf_prog;
 
 enum kp_probe_kind { KP_TRACEPOINT, KP_UPROBE, KP_URETPROBE, KP_KPROBE, KP_KRETPROBE };
 
@@ -32,6 +34,8 @@ struct kp_probe {
 	char *def; /* the dynamic_events command that created it */
 	struct kp_format *fmt;
 	struct kp_perf *perf;
+	struct kp_bpf *bpf; /* the program that makes its records, or NULL */
+	char *fmt_text; /* its records' format when no tracefs file has it */
 	size_t nfields;
 	size_t *fields; /* indexes of the decoded (non-common) fields */
 	int fn_ref, ev_ref, keys_ref;
@@ -45,12 +49,14 @@ struct kp_probe {
 	uint64_t hits; /* the kernel's hit count once stopped */
 	uint64_t ring_full; /* of the lost, those the kernel dropped for want of space */
 	uint64_t bad_fields;
+	uint64_t faults; /* strings a BPF program could not read */
 	unsigned int stack; /* KP_PERF_STACK_*: samples carry a callchain */
 	long ra_field; /* format index of __kp_ra (the entry's return address), or -1 */
 	long ip_field, fn_field; /* an entry kprobe's __probe_ip and __kp_fn, or -1 */
 	long retip_field; /* a kretprobe's __probe_ret_ip, or -1 */
 	bool closed, dry, final, attached;
 	bool dirty; /* the script added keys to the event table */
+	bool by_bpf; /* its records are a BPF program's (p->bpf while open) */
 	uint32_t rec_id; /* the probe's id in the --record file */
 	struct kp_probe *next;
 };
@@ -84,8 +90,10 @@ struct kp_probe_spec {
 	enum kp_probe_kind kind;
 	struct kp_popts opts;
 	const char *args; /* raw fetch arguments, "a=%di b=+8(%si):u32", or "" */
-	/* tracepoints */
+	/* tracepoints; with @args, read by a BPF program ("bpf") or an event
+	 * probe ("eprobe"): @backend, or NULL for the best this kernel has */
 	const char *sys, *event;
+	const char *backend;
 	/* uprobes: PATH:SYM+OFF, or PATH at file offset OFF when SYM is NULL */
 	const char *path, *sym;
 	uint64_t off;
@@ -133,6 +141,8 @@ struct kp_probe_def {
 	char def[8192]; /* the dynamic_events command; "" for a static tracepoint */
 	char plain[8192]; /* the same without optional hidden arguments, or "" */
 	struct kp_format *fmt; /* a static tracepoint's format, read live */
+	struct kp_bpf_prog *prog; /* fetch arguments on a tracepoint, compiled */
+	char *listing; /* the program as --dry-run prints it */
 };
 
 struct kp_kind {

@@ -139,7 +139,11 @@ int kp_record_tap_probe(struct kp_host *h, struct kp_probe *p)
 	else
 		w = snprintf(rel, sizeof(rel), "events/%s/%s/format", kp_format_system(p->fmt),
 			     kp_format_name(p->fmt));
-	err = w > 0 && (size_t)w < sizeof(rel) ? kp_tracefs_read(rel, &text, NULL) : -ENAMETOOLONG;
+	if (p->fmt_text) /* a BPF program's records: no tracefs file has it */
+		err = (text = strdup(p->fmt_text)) ? 0 : -ENOMEM;
+	else
+		err = w > 0 && (size_t)w < sizeof(rel) ? kp_tracefs_read(rel, &text, NULL)
+						       : -ENAMETOOLONG;
 	if (!err) {
 		p->rec_id = h->rec_next_id++;
 		err = kp_rec_add_probe(h->rec, p->rec_id, p->name, p->def ? p->def : "", text);

@@ -22,6 +22,7 @@
 #include <lua.h>
 
 #include "kp_comm.h"
+#include "kp_bpf.h"
 #include "kp_err.h"
 #include "kp_host.h"
 #include "kp_host_int.h"
@@ -36,9 +37,15 @@ static void kp_enable_all(struct kp_host *h, bool on)
 {
 	if (h->sideband)
 		kp_perf_enable(h->sideband, on);
-	for (struct kp_probe *p = h->probes; p; p = p->next)
-		if (p->perf)
+	for (struct kp_probe *p = h->probes; p; p = p->next) {
+		/* a program's outputs are on before it runs, and after */
+		if (p->perf && on)
 			kp_perf_enable(p->perf, on);
+		if (p->bpf)
+			kp_bpf_enable(p->bpf, on);
+		if (p->perf && !on)
+			kp_perf_enable(p->perf, on);
+	}
 }
 
 static int kp_start_child(struct kp_host *h)
@@ -50,9 +57,14 @@ static int kp_start_child(struct kp_host *h)
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
+		/* the exec's strings on the stack, not in our read-only data,
+		 * whose pages a forked child has not mapped yet: a probe at the
+		 * exec (exec_watch) can read them only where they are mapped */
+		char sh[] = "/bin/sh", name[] = "sh", c[] = "-c";
+
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
-		execl("/bin/sh", "sh", "-c", h->opts.command, (char *)NULL);
+		execl(sh, name, c, h->opts.command, (char *)NULL);
 		fprintf(stderr, "kpscript: cannot run /bin/sh: %s\n", strerror(errno));
 		_exit(127);
 	}
@@ -167,6 +179,10 @@ static void kp_finish_counts(struct kp_host *h)
 		uint64_t hits, full;
 
 		if (!p->perf || kp_perf_counts(p->perf, &hits, &full))
+			continue;
+		/* a program's records: it counts its own runs, and the records
+		 * perf refused; what it could not read is not lost */
+		if (p->bpf && kp_bpf_counts(p->bpf, &hits, &full, &p->faults))
 			continue;
 		p->hits = hits;
 		p->lost_final = hits > p->received ? hits - p->received : 0;

@@ -88,7 +88,8 @@ end
 -- The options every probe takes: the one place they are checked (the host
 -- reads them as given).
 local PROBE_OPTS = { filter = "string", pages = "number", wakeup = "number", maxactive = "number",
-  stack = "any" }
+  stack = "any", backend = "string" }
+M.PROBE_OPTS = PROBE_OPTS
 
 --- M.check_opts(fname, opts): a probe's options table, checked ({} for nil)
 function M.check_opts(fname, opts)
@@ -101,6 +102,9 @@ function M.check_opts(fname, opts)
   if v ~= nil and v ~= true and v ~= false and v ~= "kernel" and v ~= "user" and v ~= "both" then
     fail(3, "%s: opts.stack must be true, \"kernel\", \"user\" or \"both\", got %s", fname,
       type(v) == "string" and '"' .. v .. '"' or type(v))
+  end
+  if opts.backend ~= nil and opts.backend ~= "bpf" and opts.backend ~= "eprobe" then
+    fail(3, "%s: opts.backend must be \"bpf\" or \"eprobe\", got \"%s\"", fname, opts.backend)
   end
   local pages, most = opts.pages, core.max_pages
   if pages ~= nil and (pages < 1 or pages > most or pages % 1 ~= 0

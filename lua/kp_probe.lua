@@ -58,9 +58,40 @@ end
 --- M.is_probe(v): was v declared (by this version)?
 function M.is_probe(v) return S.handlers[v] ~= nil end
 
---- kp.tracepoint("group:event", [opts,] fn)
-function M.tracepoint(name, opts, fn)
-  if type(opts) == "function" and fn == nil then opts, fn = nil, opts end
+-- In kp.tracepoint(name, T, fn), is T the arguments (a BTF name in its
+-- array part, or a value that starts as a fetch argument does) or opts?
+local function is_args(t)
+  if type(t) ~= "table" then return false end
+  for k, v in pairs(t) do
+    if type(k) == "number" or (type(v) == "string" and v:match("^[%$%+%-\\@%%]")) then
+      return true
+    end
+  end
+  return false
+end
+
+-- kp.tracepoint's optional arguments sorted out: args, opts, fn
+local function tp_signature(args, opts, fn)
+  if fn ~= nil then return args, opts, fn end
+  if opts == nil then
+    -- (name, fn), (name, opts) or (name, args), with no handler
+    if type(args) ~= "table" then return nil, nil, args end
+    if is_args(args) then return args, nil, nil end
+    return nil, args, nil
+  end
+  -- (name, args, opts) with no handler, (name, args, fn) or (name, opts, fn)
+  if type(opts) == "table" then return args, opts, nil end
+  if is_args(args) then return args, nil, opts end
+  return nil, args, opts
+end
+
+local compile_args
+
+--- kp.tracepoint("group:event", [args,] [opts,] fn): args, { name =
+--- "FETCHARG[:TYPE]" }, are read at each hit by a BPF program kpscript
+--- generates (or an event probe, opts.backend = "eprobe")
+function M.tracepoint(name, args, opts, fn)
+  args, opts, fn = tp_signature(args, opts, fn)
   if type(name) ~= "string" then
     fail(2, "kp.tracepoint: argument 1 must be a string 'group:event', got %s", type(name))
   end
@@ -69,13 +100,26 @@ function M.tracepoint(name, opts, fn)
   if not sys then
     fail(2, "kp.tracepoint: '%s' is not of the form 'group:event' (e.g. 'sched:sched_process_exec')", name)
   end
+  if type(args) == "table" then
+    for k, v in pairs(args) do
+      if type(k) == "number" then
+        fail(2, "kp.tracepoint: args[%d] = %s: names from BTF are not read on tracepoints yet; "
+          .. "name a fetch argument on the tracepoint's fields, { name = '+0($field):ustring' }",
+          k, tostring(v))
+      end
+    end
+  end
+  local argstr = compile_args("kp.tracepoint", args, false)
   opts = check_opts("kp.tracepoint", opts)
+  if opts.backend and argstr == "" then
+    fail(2, "kp.tracepoint: opts.backend is for a tracepoint with fetch arguments")
+  end
   check_fn("kp.tracepoint", fn, 3)
-  local key = "tp|" .. sys .. ":" .. ev .. "|" .. optkey(opts)
+  local key = "tp|" .. sys .. ":" .. ev .. "|" .. argstr .. "|" .. optkey(opts)
   local p = reused(key)
   if not p then
     local err
-    p, err = core.tracepoint(sys, ev, opts, fn)
+    p, err = core.tracepoint(sys, ev, argstr, opts, fn)
     if not p then raise(err) end
     remember(key, p)
   end
@@ -105,7 +149,7 @@ end
 -- args: { name = "FETCHARG[:TYPE]" | "btf->path", "btf->path", ... } ->
 -- "name=FETCHARG ..." sorted by name, and the BTF entries { name, expr }
 -- (name nil: the compiler picks it) for the host to compile per function.
-local function compile_args(fname, args, btf_ok)
+function compile_args(fname, args, btf_ok)
   if args == nil then return "", {} end
   if type(args) ~= "table" then
     fail(4, "%s: args must be a table { name = 'FETCHARG[:TYPE]' }, got %s", fname, type(args))
@@ -122,6 +166,10 @@ local function compile_args(fname, args, btf_ok)
     end
     -- for user probes $retval is the kernel's own fetch argument
     if is_btf(v) and (btf_ok or v:sub(1, 1) ~= "$") then
+      if fname == "kp.tracepoint" then
+        fail(4, "%s: '%s' is not a fetch argument: a tracepoint's fields are $NAME "
+          .. "('+0($filename):ustring', '$flags')", fname, v)
+      end
       if not btf_ok then
         fail(4, "%s: '%s' looks like a parameter name: user probes take fetch arguments "
           .. "('%%di', '+0(%%si):ustring'); names from debug info work for kernel functions "

@@ -5,16 +5,16 @@ local MAX_C_LINES, MAX_LUA_LINES, MAX_FN_LINES = 800, 420, 120
 
 -- the modules with no I/O of their own: fed bytes by the tests
 local PURE = { "err", "near", "file", "format", "decode", "perf_parse", "maps", "agg",
-  "record_write", "record_read", "comm", "proc", "proc_parse", "fetch" }
+  "record_write", "record_read", "comm", "proc", "proc_parse", "fetch", "bpf_gen", "bpf_listing" }
 -- of those, the ones the issue names: each has a unit test or a fuzzer
 local TESTED = { "format", "decode", "perf_parse", "maps", "agg", "record_write", "record_read",
-  "comm", "proc", "proc_parse", "fetch" }
+  "comm", "proc", "proc_parse", "fetch", "bpf_gen", "bpf_listing" }
 -- headers of code that touches the kernel, the host, or Lua
 local NOT_PURE = { "lua.h", "lauxlib.h", "lualib.h", "kp_tracefs.h", "kp_perf.h", "kp_ring.h",
   "kp_procfs.h", "kp_host.h", "kp_host_int.h", "kp_usym.h", "kp_elf.h", "kp_ksyms.h", "kp_btf.h",
-  "kp_features.h", "kp_lua.h" }
+  "kp_features.h", "kp_lua.h", "kp_bpf.h" }
 -- the engine: probes, sources, the recording tap; never Lua
-local ENGINE_PREFIX = { "kp_probe", "kp_source_", "kp_record_tap", "kp_merge" }
+local ENGINE_PREFIX = { "kp_probe", "kp_source_", "kp_record_tap", "kp_merge", "kp_bpf" }
 local LUA_HEADERS = { "lua.h", "lauxlib.h", "lualib.h" }
 
 local passed, failed = 0, 0

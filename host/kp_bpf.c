@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Generated programs in the kernel (see kp_bpf.h): libbpf creates the maps
+ * and loads the program; the attachment is a perf event of the tracepoint.
+ *
+ * Kernel contracts relied on:
+ * - A program set on a tracepoint's perf event (PERF_EVENT_IOC_SET_BPF)
+ *   belongs to the tracepoint (its trace_event_call's prog_array): it runs
+ *   on every CPU while that event is enabled, whatever CPU the event was
+ *   opened on; and when it returns 0 the event itself records nothing.
+ * - bpf_perf_event_output() from a tracepoint program writes a sample to
+ *   the BPF output event of the current CPU with the tracepoint's
+ *   registers, so TID, TIME, CPU and a callchain are as a tracepoint's own.
+ * - Maps and programs live while a file descriptor (or an attachment made
+ *   through one) holds them; this process's exit closes them all.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/perf_event.h>
+
+#include "kp_bpf.h"
+#include "kp_bpf_gen.h"
+#include "kp_err.h"
+#include "kp_perf.h"
+
+struct kp_bpf {
+	int scratch, events, prog, tp;
+	int ncpus; /* possible CPUs: the per-CPU value's count */
+};
+
+#define KP_VERIFIER_LOG (1u << 20)
+
+/* The verifier's last lines: what it refused comes at the end. */
+static void kp_verifier_tail(const char *log, char *msg, size_t len)
+{
+	size_t n = strlen(log);
+	const char *p = log + n;
+	int lines = 0;
+
+	while (n && (log[n - 1] == '\n' || log[n - 1] == ' '))
+		n--, p--;
+	while (p > log && lines < 4) {
+		p--;
+		if (*p == '\n')
+			lines++;
+	}
+	if (*p == '\n')
+		p++;
+	snprintf(msg, len, "%.*s", (int)(log + n - p), p);
+}
+
+static int kp_bpf_attach(struct kp_bpf *b, int tp_id)
+{
+	struct perf_event_attr a = { 0 };
+
+	a.size = sizeof(a);
+	a.type = PERF_TYPE_TRACEPOINT;
+	a.config = (uint64_t)tp_id;
+	a.disabled = 1;
+	b->tp = (int)syscall(SYS_perf_event_open, &a, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+	if (b->tp < 0)
+		return -errno;
+	if (ioctl(b->tp, PERF_EVENT_IOC_SET_BPF, b->prog))
+		return -errno;
+	return 0;
+}
+
+struct kp_bpf *kp_bpf_load(const struct kp_bpf_prog *prog, int tp_id, const struct kp_perf *out,
+			   char *msg, size_t len)
+{
+	LIBBPF_OPTS(bpf_prog_load_opts, o);
+	struct kp_bpf *b = calloc(1, sizeof(*b));
+	struct bpf_insn *insn = NULL;
+	char *log = NULL;
+	int err;
+
+	if (!b) {
+		snprintf(msg, len, "out of memory");
+		errno = ENOMEM;
+		return NULL;
+	}
+	b->scratch = b->events = b->prog = b->tp = -1;
+	b->ncpus = libbpf_num_possible_cpus();
+	if (b->ncpus < 0) {
+		err = b->ncpus;
+		snprintf(msg, len, "counting the possible CPUs: %s", kp_strerror(err));
+		goto fail;
+	}
+	b->scratch = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "kp_scratch", 4, KP_BPF_SCRATCH_SIZE,
+				    1, NULL);
+	if (b->scratch < 0) {
+		err = -errno;
+		snprintf(msg, len, "creating its scratch map: %s", kp_strerror(err));
+		goto fail;
+	}
+	b->events = bpf_map_create(BPF_MAP_TYPE_PERF_EVENT_ARRAY, "kp_events", 4, 4,
+				   (uint32_t)b->ncpus, NULL);
+	if (b->events < 0) {
+		err = -errno;
+		snprintf(msg, len, "creating its events map: %s", kp_strerror(err));
+		goto fail;
+	}
+	for (size_t i = 0; i < kp_perf_count(out); i++) {
+		uint32_t cpu = (uint32_t)kp_perf_cpu(out, i);
+		int fd = kp_perf_fd(out, i);
+
+		if (bpf_map_update_elem(b->events, &cpu, &fd, BPF_ANY)) {
+			err = -errno;
+			snprintf(msg, len, "adding CPU %u's output: %s", cpu, kp_strerror(err));
+			goto fail;
+		}
+	}
+	/* the maps' fds go into the instructions */
+	insn = malloc(prog->n * sizeof(*insn));
+	if (!insn) {
+		err = -ENOMEM;
+		snprintf(msg, len, "out of memory");
+		goto fail;
+	}
+	memcpy(insn, prog->insn, prog->n * sizeof(*insn));
+	for (size_t i = 0; i < prog->n; i++)
+		if (insn[i].code == (BPF_LD | BPF_DW | BPF_IMM) &&
+		    insn[i].src_reg == BPF_PSEUDO_MAP_FD)
+			insn[i].imm = insn[i].imm == KP_BPF_MAP_SCRATCH ? b->scratch : b->events;
+	b->prog =
+	    bpf_prog_load(BPF_PROG_TYPE_TRACEPOINT, "kpscript", "Dual MIT/GPL", insn, prog->n, &o);
+	if (b->prog < 0) {
+		/* again, with the verifier's log */
+		log = calloc(1, KP_VERIFIER_LOG);
+		if (log) {
+			o.log_buf = log;
+			o.log_size = KP_VERIFIER_LOG;
+			o.log_level = 1;
+			b->prog = bpf_prog_load(BPF_PROG_TYPE_TRACEPOINT, "kpscript",
+						"Dual MIT/GPL", insn, prog->n, &o);
+		}
+	}
+	err = b->prog < 0 ? -errno : 0;
+	free(insn);
+	if (err) {
+		char tail[1024] = "";
+
+		if (log)
+			kp_verifier_tail(log, tail, sizeof(tail));
+		snprintf(msg, len, "the kernel refused the program: %s%s%s", kp_strerror(err),
+			 tail[0] ? "; the verifier said:\n" : "", tail);
+		free(log);
+		goto fail;
+	}
+	free(log);
+	if ((err = kp_bpf_attach(b, tp_id))) {
+		snprintf(msg, len, "attaching the program to the tracepoint: %s", kp_strerror(err));
+		goto fail;
+	}
+	return b;
+fail:
+	kp_bpf_close(b);
+	errno = -err;
+	return NULL;
+}
+
+int kp_bpf_enable(struct kp_bpf *b, bool on)
+{
+	if (ioctl(b->tp, on ? PERF_EVENT_IOC_ENABLE : PERF_EVENT_IOC_DISABLE, 0))
+		return -errno;
+	return 0;
+}
+
+int kp_bpf_counts(const struct kp_bpf *b, uint64_t *hits, uint64_t *lost, uint64_t *faults)
+{
+	size_t stride = (KP_BPF_SCRATCH_SIZE + 7) & ~7u;
+	unsigned char *v = malloc(stride * (size_t)b->ncpus);
+	uint32_t key = 0;
+
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(b->scratch, &key, v)) {
+		int err = -errno;
+
+		free(v);
+		return err;
+	}
+	*hits = *lost = *faults = 0;
+	for (int c = 0; c < b->ncpus; c++) {
+		uint64_t n[3];
+
+		memcpy(n, v + stride * (size_t)c + KP_BPF_CNT_HITS, sizeof(n));
+		*hits += n[0];
+		*lost += n[1];
+		*faults += n[2];
+	}
+	free(v);
+	return 0;
+}
+
+void kp_bpf_close(struct kp_bpf *b)
+{
+	if (!b)
+		return;
+	/* the attachment first, so that the program stops before its maps go */
+	if (b->tp >= 0)
+		close(b->tp);
+	if (b->prog >= 0)
+		close(b->prog);
+	if (b->events >= 0)
+		close(b->events);
+	if (b->scratch >= 0)
+		close(b->scratch);
+	free(b);
+}
+
+int kp_bpf_available(char *msg, size_t len)
+{
+	/* r0 = 0; exit: the least tracepoint program */
+	const struct bpf_insn insn[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int fd = bpf_prog_load(BPF_PROG_TYPE_TRACEPOINT, "kp_probe", "Dual MIT/GPL", insn, 2, NULL);
+
+	if (fd < 0) {
+		int err = -errno;
+
+		if (err == -ENOSYS)
+			snprintf(msg, len, "this kernel has no BPF (CONFIG_BPF_SYSCALL is off)");
+		else if (err == -EINVAL)
+			snprintf(msg, len,
+				 "this kernel takes no BPF tracepoint programs "
+				 "(CONFIG_BPF_EVENTS is off)");
+		else
+			snprintf(msg, len, "BPF is not allowed here: %s%s", kp_strerror(err),
+				 err == -EPERM ? " (kpscript needs root, or CAP_BPF and "
+						 "CAP_PERFMON)"
+					       : "");
+		return err;
+	}
+	close(fd);
+	return 0;
+}

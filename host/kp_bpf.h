@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef KP_BPF_H
+#define KP_BPF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * A program kp_bpf_gen() made, in the kernel: its maps created, the
+ * program verified and attached to its tracepoint, its records going to
+ * the BPF output events of a kp_perf set. Everything is held by file
+ * descriptors of this process (nothing pinned), so it all goes when the
+ * process does, however it ends.
+ */
+struct kp_bpf;
+struct kp_bpf_prog;
+struct kp_perf;
+
+/**
+ * kp_bpf_load() - load @prog and attach it, disabled, to tracepoint @tp_id;
+ * @out: BPF output events opened on every CPU (KP_PERF_BPF_OUTPUT)
+ * Return: the loaded program, or NULL with errno and @msg (the verifier's
+ * last lines when it refused the program).
+ */
+struct kp_bpf *kp_bpf_load(const struct kp_bpf_prog *prog, int tp_id, const struct kp_perf *out,
+			   char *msg, size_t len);
+/* Run the program from now on, or stop. 0 or -errno. */
+int kp_bpf_enable(struct kp_bpf *b, bool on);
+/* The program's counters over every CPU: its runs, the records perf could
+ * not take (a full ring), the strings it could not read. 0 or -errno. */
+int kp_bpf_counts(const struct kp_bpf *b, uint64_t *hits, uint64_t *lost, uint64_t *faults);
+void kp_bpf_close(struct kp_bpf *b);
+
+/* Can this process load a tracepoint program? 0, or -errno with @msg. */
+int kp_bpf_available(char *msg, size_t len);
+
+#endif

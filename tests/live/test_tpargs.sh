@@ -1,0 +1,133 @@
+# Fetch arguments on tracepoints through the BPF backend (this kernel has no
+# kprobes and no event probes): a static program's paths and argv read
+# exactly, a page not yet faulted in, a storm counted, errors, and nothing
+# left in the kernel after a normal exit, SIGTERM and SIGKILL.
+. tests/live/lib.sh
+need_live tpargs
+S=$PROGS/static_exec
+need_prog tpargs $S
+M="kpm$$"
+hex() { python3 -c 'import sys; sys.stdout.write(sys.argv[1].encode("utf-8", "surrogateescape").hex())' "$1"; }
+# our programs in the kernel (bpftool names them by the name we gave)
+progs_left() { bpftool prog show 2>/dev/null | grep -c ' name kpscript ' ; }
+before=$(progs_left)
+
+cat >"$TMP/s.lua" <<'EOF'
+local M = os.getenv("KPM")
+local function hex(s) return (s:gsub(".", function(c) return string.format("%02x", c:byte()) end)) end
+kp.tracepoint("syscalls:sys_enter_openat", { path = "+0($filename):ustring", fl = "$flags" }, function(e)
+  if e.comm == "static_exec" then print("OPEN " .. hex(e.path)) end
+end)
+kp.tracepoint("syscalls:sys_enter_execve", { argv = "+u0($argv):ustring[16]", file = "$filename:ustring" }, function(e)
+  if e.argv[3] ~= M then return end
+  print("FILE " .. e.file)
+  print("ARGC " .. #e.argv)
+  for i, a in ipairs(e.argv) do print("ARG " .. i .. " " .. #a .. " " .. hex(a)) end
+end)
+EOF
+KPM=$M kp -c "$S open $M; $S exec $M" "$TMP/s.lua"
+exits "static: exit status 0" 0
+want=$(hex "/nonexistent/$M/$(printf '\377\376')'\"q")
+check "static: openat's path read exactly, non-UTF-8 bytes and quotes included" \
+	grep -qx "OPEN $want" "$TMP/out"
+check "static: execve's file" grep -qx "FILE /bin/true" "$TMP/out"
+check "static: argv cut at the 16 entries asked for" grep -qx "ARGC 16" "$TMP/out"
+check "static: argv[1]" grep -qx "ARG 1 4 $(hex true)" "$TMP/out"
+check "static: an empty argument is an empty string, not the list's end" grep -qx "ARG 2 0 " "$TMP/out"
+check "static: argv[3] is the marker" grep -qx "ARG 3 ${#M} $(hex $M)" "$TMP/out"
+A=$(python3 -c 'print("A" * 4095)')
+check "static: a 5000-byte argument is cut at 4095 bytes, as tracefs cuts strings" \
+	grep -qx "ARG 4 4095 $(hex $A)" "$TMP/out"
+check "static: non-UTF-8 bytes" grep -qx "ARG 5 2 fffe" "$TMP/out"
+check "static: quotes" grep -qx "ARG 6 4 $(hex "q'\"q")" "$TMP/out"
+check "static: argv[16] is a15" grep -qx "ARG 16 3 $(hex a15)" "$TMP/out"
+
+# a NULL-terminated list shorter than asked for ends at its NULL
+cat >"$TMP/n.lua" <<'EOF'
+kp.tracepoint("syscalls:sys_enter_execve", { argv = "+u0($argv):ustring[8]" }, function(e)
+  if e.argv[1] == "/bin/echo" then print("N " .. #e.argv .. " " .. table.concat(e.argv, "|")) end
+end)
+EOF
+kp -c "/bin/echo x '' y >/dev/null" "$TMP/n.lua"
+check "argv of 4 asked as 8: 4 entries, the empty one kept ($(oneline "$TMP/out"))" \
+	grep -qx 'N 4 /bin/echo|x||y' "$TMP/out"
+
+# a path on a page the process has not touched: empty, and counted
+printf '/etc/hostname\0' >"$TMP/pathfile"
+cat >"$TMP/f.lua" <<'EOF'
+local n = 0
+local p = kp.tracepoint("syscalls:sys_enter_openat", { path = "+0($filename):ustring" }, function(e)
+  if e.comm == "static_exec" then n = n + 1; print("PATH [" .. e.path .. "]") end
+end)
+kp.run()
+print("FAULTS " .. kp.counters()[p.name].faults)
+EOF
+kp -c "$S fault $TMP/pathfile" "$TMP/f.lua"
+exits "fault: exit status 0" 0
+check "fault: the open of a path not yet faulted in is seen with an empty path ($(oneline "$TMP/out"))" \
+	grep -qx 'PATH \[\]' "$TMP/out"
+f=$(val FAULTS)
+check "fault: kp.counters() counts it (faults = $f)" [ "${f:-0}" -ge 1 ]
+
+# --dry-run: the records' format and the program, nothing loaded
+kp --dry-run -e 'kp.tracepoint("syscalls:sys_enter_openat", { path = "+0($filename):ustring" }, print)'
+exits "dry-run: exit status 0" 0
+check "dry-run: names the program" grep -q '^# tracepoint:syscalls:sys_enter_openat: a BPF program reads its arguments' "$TMP/out"
+check "dry-run: the path is a string field" grep -q 'field:__data_loc char\[\] path;' "$TMP/out"
+check "dry-run: the listing reads a user string" grep -q 'call probe_read_user_str' "$TMP/out"
+
+# a storm: every call delivered or counted lost
+cat >"$TMP/storm.lua" <<'EOF'
+local n, pid = 0, nil
+local p = kp.tracepoint("syscalls:sys_enter_getppid", { nr = "$__syscall_nr", c = "$comm" }, function(e)
+  if e.c == "gen_getppid" then n = n + 1 end
+end)
+kp.run()
+local c = kp.counters()[p.name]
+print("SEEN " .. n)
+print("LOST " .. c.lost)
+EOF
+N=300000
+kp -c "$PROGS/gen_getppid $N" "$TMP/storm.lua"
+seen=$(val SEEN)
+lost=$(val LOST)
+check "storm: delivered + lost = $N (seen $seen, lost $lost)" [ $((seen + lost)) -eq $N ]
+
+# errors: one line naming what was wrong, status 1, nothing loaded
+kp -e 'kp.tracepoint("syscalls:sys_enter_openat", { p = "+0($filenam):ustring" }, print)'
+exits "unknown field: exit status 1" 1
+check "unknown field: lists the fields" grep -q "the tracepoint has no field 'filenam' (its fields: __syscall_nr, dfd, filename, flags, mode)" "$TMP/err"
+one_err_line "unknown field: one line"
+kp -e 'kp.tracepoint("syscalls:sys_enter_openat", { p = "+0($flags:ustring" }, print)'
+check "syntax: the column is named" grep -q "argument p = '+0(\$flags:ustring': at column" "$TMP/err"
+kp -e 'kp.tracepoint("sched:sched_process_exec", { p = "+0($pid):u32" }, print)'
+check "not a pointer: said" grep -q 'pid is not a pointer' "$TMP/err"
+kp -e 'kp.tracepoint("syscalls:sys_enter_openat", { p = "+0($filename):ustring" }, { filter = "flags == 0" }, print)'
+exits "filter: not compiled yet, exit status 1" 1
+check "filter: says so" grep -q 'is not compiled into its BPF program yet' "$TMP/err"
+check "errors: no program left" [ "$(progs_left)" -eq "$before" ]
+
+# nothing left: normal exit, SIGTERM, SIGKILL
+cat >"$TMP/idle.lua" <<'EOF'
+kp.tracepoint("syscalls:sys_enter_openat", { path = "+0($filename):ustring" }, function() end)
+EOF
+kp_start "$TMP/idle.lua"
+i=0
+while [ "$(progs_left)" -eq "$before" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
+check "running: the program is loaded" [ "$(progs_left)" -eq $((before + 1)) ]
+kill -TERM "$kpid"
+wait "$kpid"
+check "SIGTERM: no program left" [ "$(progs_left)" -eq "$before" ]
+kp_start "$TMP/idle.lua"
+i=0
+while [ "$(progs_left)" -eq "$before" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
+kill -KILL "$kpid"
+wait "$kpid" 2>/dev/null
+i=0
+while [ "$(progs_left)" -ne "$before" ] && [ $i -lt 200 ]; do sleep 0.01; i=$((i + 1)); done
+check "SIGKILL: no program left" [ "$(progs_left)" -eq "$before" ]
+# the kernel frees a map some time after its last reference goes
+maps_left() { bpftool map show 2>/dev/null | grep -c -E ' name (kp_scratch|kp_events) '; }
+i=0
+while [ "$(maps_left)" -ne 0 ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
+check "SIGKILL: no map left ($(maps_left))" [ "$(maps_left)" -eq 0 ]
