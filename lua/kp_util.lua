@@ -26,8 +26,33 @@ function util.proc_ppid(pid)
   return s and tonumber(s:match("%)%s+%S+%s+(%d+)")) or nil
 end
 
---- util.quote(s): s quoted for a shell when it needs it ('a b', 'it'\''s')
+-- Is s well-formed UTF-8 (ASCII included)?
+local function utf8_ok(s)
+  local i, n = 1, #s
+  while i <= n do
+    local c = s:byte(i)
+    local len = c < 0x80 and 1 or (c >= 0xc2 and c <= 0xdf) and 2
+      or (c >= 0xe0 and c <= 0xef) and 3 or (c >= 0xf0 and c <= 0xf4) and 4
+    if not len then return false end
+    for j = i + 1, i + len - 1 do
+      local b = s:byte(j)
+      if not b or b < 0x80 or b > 0xbf then return false end
+    end
+    i = i + len
+  end
+  return true
+end
+
+--- util.quote(s): s quoted for a shell when it needs it ('a b', 'it'\''s');
+--- control bytes or bytes that are not UTF-8 as bash's $'\xff' escapes, so
+--- that what a process passed cannot drive the terminal
 function util.quote(s)
+  if s:find("[%z\1-\31\127]") or not utf8_ok(s) then
+    return "$'" .. s:gsub("[%z\1-\31\127-\255'\\]", function(c)
+      if c == "'" or c == "\\" then return "\\" .. c end
+      return string.format("\\x%02x", c:byte())
+    end) .. "'"
+  end
   if s == "" or s:find("[%s'\"\\$`|&;<>()*?#~!{}%[%]]") then
     return "'" .. s:gsub("'", "'\\''") .. "'"
   end

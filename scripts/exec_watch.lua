@@ -10,6 +10,15 @@
 -- The pid and the file come from sched:sched_process_exec. The command line
 -- comes from the first of these paths this kernel allows (the start message
 -- names it):
+--   bpf      the syscalls:sys_enter_execve and sys_enter_execveat
+--            tracepoints with argv as a fetch argument, read by a BPF
+--            program kpscript generates (kp.has("bpf")) as the syscall
+--            starts: every exec, whatever the program (static, busybox,
+--            Go, a script), with no /proc read. A string on a page the
+--            caller never touched cannot be read there and ends the list
+--            early (kp.counters() counts it as a fault); when not even
+--            argv[0] could be read the line takes /proc/PID/cmdline,
+--            marked "(proc)";
 --   kprobe   kprobes on __x64_sys_execve and __x64_sys_execveat read argv
 --            from the caller's memory as the syscall starts: every exec,
 --            whatever the program (static, not glibc, a script). A string
@@ -90,8 +99,31 @@ local function argv_fetch(argv_reg)
   return args
 end
 
-local path
-if kp.has("kprobe") then
+local path, at_entry
+
+if kp.has("bpf") then
+  -- MAXARGS + 1 entries: the one past the last shown says whether more were cut
+  local args = { argv = "+u0($argv):ustring[" .. (MAXARGS + 1) .. "]" }
+  local function on_entry(e)
+    -- no argv[0] at all: its page was not faulted in yet; /proc then
+    if #e.argv == 0 then argvs[e.tid] = false return end
+    local words = {}
+    for i = 1, math.min(#e.argv, MAXARGS) do words[i] = util.quote(e.argv[i]) end
+    argvs[e.tid] = table.concat(words, " ") .. (#e.argv > MAXARGS and " ..." or "")
+  end
+  local ok, err = pcall(function()
+    kp.tracepoint("syscalls:sys_enter_execve", args, { wakeup = 1 }, on_entry)
+    kp.tracepoint("syscalls:sys_enter_execveat", args, { wakeup = 1 }, on_entry)
+  end)
+  if ok then
+    path = "tracepoints sys_enter_execve/sys_enter_execveat (BPF) + sched_process_exec"
+    at_entry = true
+  elseif not quiet then
+    io.stderr:write("exec_watch: BPF path unavailable (" .. tostring(err) .. ")\n")
+  end
+end
+
+if not path and kp.has("kprobe") then
   -- x86-64 syscall wrappers take struct pt_regs *: execve's argv is its
   -- 2nd argument (regs->si), execveat's its 3rd (regs->dx); their offsets
   -- come from BTF where the kernel has it (104 and 96 on x86-64)
@@ -113,13 +145,14 @@ if kp.has("kprobe") then
   end)
   if ok then
     path = "kprobe __x64_sys_execve/__x64_sys_execveat + sched_process_exec"
+    at_entry = true
   elseif not quiet then
     io.stderr:write("exec_watch: kprobe path unavailable (" .. tostring(err) .. ")\n")
   end
 end
 
 kp.tracepoint("sched:sched_process_exec", { wakeup = 1 }, function(e)
-  if path and path:match("^kprobe") then
+  if at_entry then
     -- the exec'ing thread's tid before exec is old_pid
     local argv = argvs[e.old_pid] or proc_argv(e.pid)
     argvs[e.old_pid] = nil

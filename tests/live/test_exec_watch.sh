@@ -3,7 +3,9 @@
 . tests/live/lib.sh
 need_live exec_watch
 T=$PROGS/uprobe_target
+S=$PROGS/static_exec
 cmd="$T 1 'marker $$'; /bin/echo a1 a2 a3 a4 a5 a6 a7 a8 a9 >/dev/null; \
+busybox echo static-busybox arg2 >/dev/null; $S exec sm$$; \
 setpriv --reuid=65534 --regid=65534 --clear-groups sleep 0.3"
 kp -c "$cmd" exec_watch.lua
 exits "exec_watch: exit status 0" 0
@@ -19,6 +21,13 @@ tuid=$(echo "$line" | awk '{ print $4 }')
 check "exec_watch: uid of the target is 0 (got $tuid)" [ "${tuid%\*}" = 0 ]
 echoline=$(grep ' echo .*/bin/echo a1 a2 a3 a4 a5 a6 a7 \.\.\.$' "$TMP/out")
 check "exec_watch: argv cut after 8 arguments, marked ... ($echoline)" [ -n "$echoline" ]
+bbline=$(grep ' busybox .* busybox echo static-busybox arg2$' "$TMP/out")
+check "exec_watch: busybox's argv, static binary, no libc ($bbline)" [ -n "$bbline" ]
+# static_exec execs /bin/true with "true" "" MARKER 5000*A ...: 8 shown, quoted
+want1="/bin/true true '' sm$$ AAAA"
+want2="A \$'\\xff\\xfe' 'q'\\''\"q' a6 a7 ..."
+stline=$(grep -F -- "$want1" "$TMP/out" | grep -F -- "$want2")
+check "exec_watch: a static program's exec, its argv exact, bytes not UTF-8 escaped ($(echo "$stline" | cut -c1-100))" [ -n "$stline" ]
 sleepline=$(grep ' sleep .* sleep 0\.3$' "$TMP/out")
 suid=$(echo "$sleepline" | awk '{ print $4 }')
 check "exec_watch: uid after setpriv is 65534 (got '$suid')" [ "$suid" = 65534 ]
