@@ -6,8 +6,13 @@
  * Kernel contracts relied on:
  * - A program set on a tracepoint's perf event (PERF_EVENT_IOC_SET_BPF)
  *   belongs to the tracepoint (its trace_event_call's prog_array): it runs
- *   on every CPU while that event is enabled, whatever CPU the event was
- *   opened on; and when it returns 0 the event itself records nothing.
+ *   on every CPU, whatever CPU the event was opened on, from then until the
+ *   event is closed, enabled or not (enabling only adds the event to the
+ *   per-CPU lists the program runs before); when it returns 0 the event
+ *   itself records nothing. So the attachment is made when the run starts
+ *   and closed when it stops: a program running before its output events
+ *   are enabled could only count its records as lost (seen on 5.10 and
+ *   6.18).
  * - bpf_perf_event_output() from a tracepoint program writes a sample to
  *   the BPF output event of the current CPU with the tracepoint's
  *   registers, so TID, TIME, CPU and a callchain are as a tracepoint's own.
@@ -32,7 +37,8 @@
 #include "kp_perf.h"
 
 struct kp_bpf {
-	int scratch, events, prog, tp;
+	int scratch, events, prog, tp; /* tp: the attachment while enabled, or -1 */
+	int tp_id;
 	int ncpus; /* possible CPUs: the per-CPU value's count */
 };
 
@@ -57,19 +63,25 @@ static void kp_verifier_tail(const char *log, char *msg, size_t len)
 	snprintf(msg, len, "%.*s", (int)(log + n - p), p);
 }
 
-static int kp_bpf_attach(struct kp_bpf *b, int tp_id)
+static int kp_bpf_attach(struct kp_bpf *b)
 {
 	struct perf_event_attr a = { 0 };
 
 	a.size = sizeof(a);
 	a.type = PERF_TYPE_TRACEPOINT;
-	a.config = (uint64_t)tp_id;
+	a.config = (uint64_t)b->tp_id;
 	a.disabled = 1;
 	b->tp = (int)syscall(SYS_perf_event_open, &a, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
 	if (b->tp < 0)
 		return -errno;
-	if (ioctl(b->tp, PERF_EVENT_IOC_SET_BPF, b->prog))
-		return -errno;
+	if (ioctl(b->tp, PERF_EVENT_IOC_SET_BPF, b->prog) ||
+	    ioctl(b->tp, PERF_EVENT_IOC_ENABLE, 0)) {
+		int err = -errno;
+
+		close(b->tp);
+		b->tp = -1;
+		return err;
+	}
 	return 0;
 }
 
@@ -88,6 +100,7 @@ struct kp_bpf *kp_bpf_load(const struct kp_bpf_prog *prog, int tp_id, const stru
 		return NULL;
 	}
 	b->scratch = b->events = b->prog = b->tp = -1;
+	b->tp_id = tp_id;
 	b->ncpus = libbpf_num_possible_cpus();
 	if (b->ncpus < 0) {
 		err = b->ncpus;
@@ -156,10 +169,12 @@ struct kp_bpf *kp_bpf_load(const struct kp_bpf_prog *prog, int tp_id, const stru
 		goto fail;
 	}
 	free(log);
-	if ((err = kp_bpf_attach(b, tp_id))) {
+	/* attached once here to learn whether it can be, then detached */
+	if ((err = kp_bpf_attach(b))) {
 		snprintf(msg, len, "attaching the program to the tracepoint: %s", kp_strerror(err));
 		goto fail;
 	}
+	kp_bpf_enable(b, false);
 	return b;
 fail:
 	kp_bpf_close(b);
@@ -169,8 +184,11 @@ fail:
 
 int kp_bpf_enable(struct kp_bpf *b, bool on)
 {
-	if (ioctl(b->tp, on ? PERF_EVENT_IOC_ENABLE : PERF_EVENT_IOC_DISABLE, 0))
-		return -errno;
+	if (on)
+		return b->tp < 0 ? kp_bpf_attach(b) : 0;
+	if (b->tp >= 0)
+		close(b->tp);
+	b->tp = -1;
 	return 0;
 }
 

@@ -463,18 +463,28 @@ static void gen_string(struct kp_gen *g, bool user, size_t loc, bool nonnull_r9)
 	mov(g, R1, R7);
 	alui(g, BPF_ADD, R1, (int32_t)g->fixed);
 	alu(g, BPF_ADD, R1, R8);
+	sti(g, 1, R1, 0, 0);
 	movi(g, R2, KP_BPF_STR_MAX);
 	call(g, user ? BPF_FUNC_probe_read_user_str : BPF_FUNC_probe_read_kernel_str);
-	/* r0 = r0 < 0 ? 0 : r0, & 8191: no branch, and a bound the verifier sees */
+	/*
+	 * The length with its NUL, without a branch and bounded as the
+	 * verifier sees it: a failed read (< 0) is 0, a fault; an empty
+	 * string is 1 (the helpers return 0 for it on 5.10, 6.1 and 6.12, 1 on
+	 * 6.18: seen).
+	 * r1 = fault ? -1 : 0, r2 = ~r1, r0 = (r0 & r2) + (r0 == 0 && !fault)
+	 */
 	mov(g, R1, R0);
 	alui(g, BPF_ARSH, R1, 63);
-	alui(g, BPF_XOR, R1, -1);
-	alu(g, BPF_AND, R0, R1);
+	mov(g, R2, R1);
+	alui(g, BPF_XOR, R2, -1);
+	alu(g, BPF_AND, R0, R2);
+	mov(g, R3, R0);
+	alui(g, BPF_ADD, R3, -1);
+	alui(g, BPF_RSH, R3, 63);
+	alu(g, BPF_AND, R3, R2);
+	alu(g, BPF_ADD, R0, R3);
 	alui(g, BPF_AND, R0, STRMASK);
-	/* a fault: nothing read (an empty string has its NUL) */
-	mov(g, R1, R0);
-	alui(g, BPF_ADD, R1, -1);
-	alui(g, BPF_RSH, R1, 63);
+	alui(g, BPF_AND, R1, 1);
 	if (nonnull_r9) {
 		/* ... where there was a pointer: (r9 | -r9) >> 63 */
 		mov(g, R2, R9);

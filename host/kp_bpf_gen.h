@@ -38,7 +38,10 @@ enum kp_bpf_map {
 #define KP_BPF_CNT_HITS (KP_BPF_SCRATCH_SIZE - 24) /* program runs */
 #define KP_BPF_CNT_LOST (KP_BPF_SCRATCH_SIZE - 16) /* records perf could not take */
 #define KP_BPF_CNT_FAULTS (KP_BPF_SCRATCH_SIZE - 8) /* strings that could not be read */
-#define KP_BPF_STR_MAX 4096 /* a string with its NUL, as tracefs fetches cut it */
+/* A string's room with its NUL: the kernel's own fetch keeps the first
+ * MAX_STRING_SIZE (4096) bytes of a longer string (seen on 5.10, 6.1 and
+ * 6.12); the helper keeps 4096 and a NUL in 4097. */
+#define KP_BPF_STR_MAX 4097
 #define KP_BPF_FIXED_MAX 4096 /* header, arguments and immediate strings */
 
 struct kp_bpf_arg {

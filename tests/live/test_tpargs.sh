@@ -19,7 +19,7 @@ kp.tracepoint("syscalls:sys_enter_openat", { path = "+0($filename):ustring", fl 
   if e.comm == "static_exec" then print("OPEN " .. hex(e.path)) end
 end)
 kp.tracepoint("syscalls:sys_enter_execve", { argv = "+u0($argv):ustring[16]", file = "$filename:ustring" }, function(e)
-  if e.argv[3] ~= M then return end
+  if e.argv[1] ~= "true" or e.argv[3] ~= M then return end
   print("FILE " .. e.file)
   print("ARGC " .. #e.argv)
   for i, a in ipairs(e.argv) do print("ARG " .. i .. " " .. #a .. " " .. hex(a)) end
@@ -27,6 +27,8 @@ end)
 EOF
 KPM=$M kp -c "$S open $M; $S exec $M" "$TMP/s.lua"
 exits "static: exit status 0" 0
+check "static: nothing lost, nothing on stderr ($(oneline "$TMP/err"))" [ ! -s "$TMP/err" ]
+check "static: one exec seen ($(grep -c '^ARGC' "$TMP/out"))" [ "$(grep -c '^ARGC' "$TMP/out")" -eq 1 ]
 want=$(hex "/nonexistent/$M/$(printf '\377\376')'\"q")
 check "static: openat's path read exactly, non-UTF-8 bytes and quotes included" \
 	grep -qx "OPEN $want" "$TMP/out"
@@ -35,9 +37,9 @@ check "static: argv cut at the 16 entries asked for" grep -qx "ARGC 16" "$TMP/ou
 check "static: argv[1]" grep -qx "ARG 1 4 $(hex true)" "$TMP/out"
 check "static: an empty argument is an empty string, not the list's end" grep -qx "ARG 2 0 " "$TMP/out"
 check "static: argv[3] is the marker" grep -qx "ARG 3 ${#M} $(hex $M)" "$TMP/out"
-A=$(python3 -c 'print("A" * 4095)')
-check "static: a 5000-byte argument is cut at 4095 bytes, as tracefs cuts strings" \
-	grep -qx "ARG 4 4095 $(hex $A)" "$TMP/out"
+A=$(python3 -c 'print("A" * 4096)')
+check "static: a 5000-byte argument is cut at 4096 bytes, as the kernel's fetch cuts strings" \
+	grep -qx "ARG 4 4096 $(hex $A)" "$TMP/out"
 check "static: non-UTF-8 bytes" grep -qx "ARG 5 2 fffe" "$TMP/out"
 check "static: quotes" grep -qx "ARG 6 4 $(hex "q'\"q")" "$TMP/out"
 check "static: argv[16] is a15" grep -qx "ARG 16 3 $(hex a15)" "$TMP/out"

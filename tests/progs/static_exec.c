@@ -31,7 +31,7 @@
 int main(int argc, char **argv)
 {
 	static char big[5001];
-	char path[256], *args[NARGS + 1], names[NARGS][8];
+	char path[256], *args[NARGS + 1], names[NARGS][32];
 	char *env[] = { NULL };
 	int fd;
 
@@ -54,17 +54,23 @@ int main(int argc, char **argv)
 		return openat(AT_FDCWD, p, O_RDONLY) < 0 ? 1 : 0;
 	}
 	if (!strcmp(argv[1], "exec")) {
+		/* every string written here, so that its page is mapped when
+		 * execve starts (a probe cannot fault pages in: that case is
+		 * "fault"'s) */
+		static const char *const fixed[] = { "true", "", NULL, NULL, "\xff\xfe", "q'\"q" };
+
 		memset(big, 'A', sizeof(big) - 1);
-		args[0] = "true";
-		args[1] = "";
-		args[2] = argv[2];
-		args[3] = big;
-		args[4] = "\xff\xfe";
-		args[5] = "q'\"q";
-		for (int i = 6; i < NARGS; i++) {
-			snprintf(names[i], sizeof(names[i]), "a%d", i);
+		for (int i = 0; i < NARGS; i++) {
+			if (i == 2)
+				snprintf(names[i], sizeof(names[i]), "%.31s", argv[2]);
+			else if (i < 6)
+				snprintf(names[i], sizeof(names[i]), "%s",
+					 fixed[i] ? fixed[i] : "");
+			else
+				snprintf(names[i], sizeof(names[i]), "a%d", i);
 			args[i] = names[i];
 		}
+		args[3] = big;
 		args[NARGS] = NULL;
 		execve("/bin/true", args, env);
 		return 1;

@@ -104,7 +104,7 @@ static int gen(const char *event, const char *spec, struct kp_bpf_prog *p, char 
 static void golden(const char *name, const char *event, const char *spec)
 {
 	static char listing[1 << 20];
-	char path[PATH_MAX + 64], msg[512] = "";
+	char path[PATH_MAX + 128], msg[512] = "";
 	struct kp_bpf_prog p;
 	char *want, *got;
 	size_t len;
@@ -131,6 +131,38 @@ static void golden(const char *name, const char *event, const char *spec)
 	free(want);
 	free(got);
 	kp_bpf_prog_free(&p);
+}
+
+/* Every line of tests/fixtures/bpfgen/corpus.txt: NAME GROUP:EVENT ARGS */
+static void corpus(void)
+{
+	char path[PATH_MAX + 64], line[2048];
+	int n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/bpfgen/corpus.txt", root);
+	f = fopen(path, "r");
+	T_OK(f != NULL, "the corpus %s is there", path);
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char name[64], event[128], *args, *colon;
+		int used;
+
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		if (sscanf(line, "%63s %127s %n", name, event, &used) != 2)
+			continue;
+		args = line + used;
+		colon = strchr(event, ':');
+		if (colon)
+			*colon = '.';
+		golden(name, event, args);
+		n++;
+	}
+	fclose(f);
+	T_OK(n >= 8, "the corpus has %d specs", n);
 }
 
 static void refused(const char *event, const char *spec, const char *want)
@@ -257,17 +289,7 @@ int main(int argc, char **argv)
 	else
 		snprintf(root, sizeof(root), "%s/../../tests/fixtures", argv[0]);
 
-	golden("openat_path", "syscalls.sys_enter_openat",
-	       "path=+0($filename):ustring flags=$flags mode=$mode:u16");
-	golden("execve_argv", "syscalls.sys_enter_execve", "argv=+u0($argv):ustring[3]");
-	golden("connect_sockaddr", "syscalls.sys_enter_connect",
-	       "family=+u0($uservaddr):u16 port=+u2($uservaddr):u16 a4=+u4($uservaddr):u32 "
-	       "a6=+u8($uservaddr):u8[16] len=$addrlen:s32");
-	golden("nested_kernel", "syscalls.sys_enter_connect",
-	       "x=+16(+8(+0($uservaddr))):s32 bits=+0($uservaddr):b4@2/8 fd=$fd:b3@1/32");
-	golden("exec_filename", "sched.sched_process_exec", "file=$filename pid=$pid c=$comm");
-	golden("switch_comm", "sched.sched_switch",
-	       "prev=$prev_comm:string state=$prev_state s=\\\"tag\\\" i=\\-5:s16");
+	corpus();
 	helpers();
 	refused("syscalls.sys_enter_openat", "p=+0($filenam):ustring",
 		"no field 'filenam' (its fields: __syscall_nr, dfd, filename, flags, mode)");

@@ -120,6 +120,16 @@ for c in tests/vm/progs/*.c; do
 		-o "$W/$p" "$c" 2>"$W/cc.log" || fail "initramfs: $c does not compile: $(head -5 "$W/cc.log" | tr '\n' ' ')"
 	put "$W/$p" "/kp/progs/$p"
 done
+# static programs (no libc for a uprobe): built here like the host's
+for c in tests/progs/static_*.c; do
+	[ -f "$c" ] || continue
+	p=${c##*/}
+	p=${p%.c}
+	cc -std=c11 -D_GNU_SOURCE -O1 -g -static -Wall -Wextra -Werror -o "$W/$p" "$c" 2>"$W/cc.log" ||
+		fail "initramfs: $c does not compile: $(head -5 "$W/cc.log" | tr '\n' ' ')"
+	put "$W/$p" "/kp/progs/$p"
+done
+cp tests/fixtures/bpfgen/corpus.txt "$R/kp/guest/" || fail "initramfs: cannot copy the BPF corpus"
 cp tests/vm/KERNELS.md tests/vm/features.sh "$R/kp/tests/vm/" || fail "initramfs: cannot copy tests/vm/KERNELS.md, features.sh"
 cp tests/vm/init.sh "$R/init" && chmod 0755 "$R/init" || fail "initramfs: cannot copy tests/vm/init.sh"
 
