@@ -31,7 +31,7 @@ end)
 -- The parts' functions, as the API names them.
 local PARTS = {
   [probe] = { "tracepoint", "uprobe", "uretprobe", "kprobe", "kretprobe", "probe" },
-  [output] = { "emit", "json" },
+  [output] = { "emit", "json", "is_json" },
   [stack] = { "ksym", "usym", "frames" },
   [agg] = { "count", "sum", "stats", "hist", "lhist", "print" },
   [latency] = { "latency" },

@@ -1,11 +1,12 @@
 -- exec_watch.lua: one line per exec on the machine.
 --
---   sudo kpscript exec_watch.lua [-q]
+--   sudo kpscript exec_watch.lua [-q] [--via=bpf|kprobe|uprobe|proc]
 --
 -- Columns: wall time, pid, parent pid, uid, comm (the new program's name),
 -- the executed file, and the command line: at most 8 arguments, quoted as a
 -- shell would need them, and "..." when more were cut. -q leaves out the
--- header and the start message.
+-- header and the start message; --via takes the command line only from
+-- the path named (an error when this kernel has not that one).
 --
 -- The pid and the file come from sched:sched_process_exec. The command line
 -- comes from the first of these paths this kernel allows (the start message
@@ -39,7 +40,19 @@
 -- show); "?" when neither is known.
 local util = require "kp.util"
 
-local quiet = arg[1] == "-q"
+local quiet, via = false, nil
+for _, a in ipairs(arg) do
+  if a == "-q" then
+    quiet = true
+  elseif a:match("^%-%-via=") and ({ bpf = 1, kprobe = 1, uprobe = 1, proc = 1 })[a:sub(7)] then
+    via = a:sub(7)
+  else
+    io.stderr:write("usage: exec_watch.lua [-q] [--via=bpf|kprobe|uprobe|proc] (got '" .. a .. "')\n")
+    os.exit(2)
+  end
+end
+-- may the path NAME be tried?
+local function may(name) return via == nil or via == name end
 local MAXARGS = 8
 local HOLD_NS = 300e6 -- how long an exec waits for its argv before printing
 
@@ -101,7 +114,7 @@ end
 
 local path, at_entry
 
-if kp.has("bpf") then
+if may("bpf") and kp.has("bpf") then
   -- MAXARGS + 1 entries: the one past the last shown says whether more were cut
   local args = { argv = "+u0($argv):ustring[" .. (MAXARGS + 1) .. "]" }
   local function on_entry(e)
@@ -123,7 +136,7 @@ if kp.has("bpf") then
   end
 end
 
-if not path and kp.has("kprobe") then
+if not path and may("kprobe") and kp.has("kprobe") then
   -- x86-64 syscall wrappers take struct pt_regs *: execve's argv is its
   -- 2nd argument (regs->si), execveat's its 3rd (regs->dx); their offsets
   -- come from BTF where the kernel has it (104 and 96 on x86-64)
@@ -164,8 +177,12 @@ kp.tracepoint("sched:sched_process_exec", { wakeup = 1 }, function(e)
   order[#order + 1] = e.pid
 end)
 
+if not path and via and via ~= "uprobe" and via ~= "proc" then
+  io.stderr:write("exec_watch: the " .. via .. " path is not available on this kernel\n")
+  os.exit(1)
+end
 if not path then
-  local libc = util.libc()
+  local libc = may("uprobe") and util.libc()
   if libc then
     local args = { argc = "%si:s32" }
     for i = 0, MAXARGS - 1 do
@@ -178,6 +195,10 @@ if not path then
       pending[p.pid] = nil
     end)
     if ok then path = "uprobe " .. libc .. ":__libc_start_main + sched_process_exec" end
+  end
+  if not path and via == "uprobe" then
+    io.stderr:write("exec_watch: the uprobe path is not available on this system\n")
+    os.exit(1)
   end
   path = path or "sched_process_exec + /proc"
   kp.every(100, function() flush(kp.clock()) end)

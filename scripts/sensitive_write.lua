@@ -10,7 +10,13 @@
 --
 -- Where the kernel has kprobes, the paths come from the kernel's own
 -- calls: do_sys_openat2, do_unlinkat and do_renameat2 (struct filename's
--- name, compiled from BTF). Elsewhere, uprobes on glibc's open, openat,
+-- name, compiled from BTF). Without kprobes but with BPF (kp.has("bpf")),
+-- from the syscalls' tracepoints (sys_enter_open, openat, openat2, creat,
+-- unlink, unlinkat, rename, renameat, renameat2) with the paths as fetch
+-- arguments read by a BPF program kpscript generates: every program,
+-- static and Go ones included; a path on a page the caller has not touched
+-- yet cannot be read there (counted as a fault, not alerted). Elsewhere,
+-- uprobes on glibc's open, openat,
 -- creat, unlink, unlinkat, rename, renameat and renameat2 read the path
 -- from the caller's memory: statically linked programs and programs that
 -- do not use glibc (Go binaries) are not seen on that path. The start
@@ -57,6 +63,39 @@ if kp.has("kprobe") and kp.has("btf") then
       newdfd = "newdfd", new = "to->name" })
   end)
   if ok then path = "kprobes do_sys_openat2, do_unlinkat, do_renameat2" else probes = {} end
+end
+if not path and kp.has("bpf") then
+  local S = "+0($%s):ustring"
+  local TP = {
+    open = { file = S:format("filename"), flags = "$flags:s32" },
+    openat = { dfd = "$dfd:s32", file = S:format("filename"), flags = "$flags:s32" },
+    openat2 = { dfd = "$dfd:s32", file = S:format("filename"), flags = "+u0($how):s32" },
+    creat = { file = S:format("pathname") },
+    unlink = { file = S:format("pathname") },
+    unlinkat = { dfd = "$dfd:s32", file = S:format("pathname") },
+    rename = { old = S:format("oldname"), new = S:format("newname") },
+    renameat = { olddfd = "$olddfd:s32", old = S:format("oldname"), newdfd = "$newdfd:s32",
+      new = S:format("newname") },
+  }
+  TP.renameat2 = TP.renameat
+  local ok, err = pcall(function()
+    for name, args in pairs(TP) do
+      -- open, creat, unlink and rename are not on every architecture
+      local tok, p = pcall(kp.tracepoint, "syscalls:sys_enter_" .. name, args)
+      if tok then
+        probes[name] = p
+      elseif not tostring(p):find("unknown tracepoint", 1, true) then
+        error(p, 0)
+      end
+    end
+  end)
+  if ok then
+    path = "tracepoints sys_enter_open/openat/openat2/creat/unlink/unlinkat/rename/renameat/"
+      .. "renameat2 (BPF)"
+  else
+    probes = {}
+    io.stderr:write("sensitive_write: BPF path unavailable (" .. tostring(err) .. ")\n")
+  end
 end
 if not path then
   local libc = util.libc()

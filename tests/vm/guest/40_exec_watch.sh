@@ -1,19 +1,12 @@
 #!/bin/sh
-# scripts/exec_watch.lua on a kernel with kprobes: argv from the kernel's
-# exec path (for a static binary, busybox, too), quoted shell-style, cut
+# scripts/exec_watch.lua on a kernel with kprobes and BPF, through each:
+# argv from the kernel's exec path (for a static binary, busybox, too), quoted shell-style, cut
 # after 8 arguments with "..." only when there were more.
 . /kp/guest/lib.sh
 LONG=$(head -c 1000 /dev/zero | tr '\0' x)
 HUGE=$(head -c 5000 /dev/zero | tr '\0' y)
 cmd="/bin/true 'kpvm a b' $LONG end; /bin/echo a1 a2 a3 a4 a5 a6 a7 a8 a9 >/dev/null; \
 /bin/echo b1 b2 b3 b4 b5 b6 b7 >/dev/null; /bin/true kpvm-huge $HUGE"
-kp exec_watch 0 -c "$cmd" exec_watch.lua
-OUT=$TMP/exec_watch.out
-via=$(grep '^exec_watch: tracing execs via ' "$TMP/exec_watch.err")
-check "exec_watch: says which path it uses ($via)" [ -n "$via" ]
-check "exec_watch: the path uses a kprobe" [ -n "$(echo "$via" | grep -i kprobe)" ]
-check "exec_watch: header line" grep -q '^TIME *PID *PPID *UID *COMM *FILE ARGV' "$OUT"
-
 # ends WANT: the first line that ends with " WANT" (columns: TIME PID PPID
 # UID COMM FILE ARGV...)
 ends() { awk -v w=" $1" 'substr($0, length($0) - length(w) + 1) == w { print; exit }' "$OUT"; }
@@ -25,37 +18,49 @@ show() {
 		sed 's/^/#   got: /'
 }
 
-line=$(ends "/bin/true /bin/true 'kpvm a b' $LONG end")
-check "exec_watch: exact argv of /bin/true: 'kpvm a b' quoted, a 1000-character argument whole, no ..." [ -n "$line" ]
-[ -n "$line" ] || show 'kpvm a b' true
-if [ -n "$line" ]; then
-	set -- $line
-	comm=$5 uid=${4%\*} ppid=$3 pid=$2
-	check "exec_watch: its comm is true and uid 0 ($5, $4)" cond '[ "$comm" = true ] && [ "$uid" = 0 ]'
-	shpid=$(grep -F "kpvm a b" "$OUT" | awk '$5 == "sh" { print $2; exit }')
-	# busybox sh -c may also exec the last command itself: then pid = sh's
-	check "exec_watch: its ppid ($3) is the sh that ran it ($shpid)" \
-		cond '[ -n "$shpid" ] && { [ "$ppid" = "$shpid" ] || [ "$pid" = "$shpid" ]; }'
-fi
-line=$(ends "/bin/echo /bin/echo a1 a2 a3 a4 a5 a6 a7 ...")
-check "exec_watch: 10 arguments: cut after 8, marked ..." [ -n "$line" ]
-[ -n "$line" ] || show ' a1 a2 ' echo
-line=$(ends "/bin/echo /bin/echo b1 b2 b3 b4 b5 b6 b7")
-check "exec_watch: exactly 8 arguments: all of them, no ..." [ -n "$line" ]
-[ -n "$line" ] || show ' b1 b2 ' echo
-# kpscript runs -c CMD as execl("/bin/sh", "sh", "-c", CMD): "sh" and "-c"
-# lie in kpscript's read-only data, a page its forked child has not touched
-# yet when execve starts, so a kprobe's fetch (which cannot fault) gets ""
-line=$(awk '$5 == "sh" && /kpvm a b/ { print; exit }' "$OUT")
-check "exec_watch: argv of kpscript's own -c shell is sh -c '...' (strings in pages not faulted in yet)" \
-	[ -n "$(echo "$line" | grep -F " /bin/sh sh -c '/bin/true '\\''kpvm a b'\\'' ")" ]
-[ -n "$(echo "$line" | grep -F ' /bin/sh sh -c ')" ] || show '/bin/sh .*kpvm a b' sh
+# both paths on a kernel that has them: BPF on the execve tracepoints
+# (the default where BPF loads) and kprobes on the syscall functions
+for VIA in bpf kprobe; do
+	kp exec_watch_$VIA 0 -c "$cmd" exec_watch.lua --via=$VIA
+	OUT=$TMP/exec_watch_$VIA.out
+	via=$(grep '^exec_watch: tracing execs via ' "$TMP/exec_watch_$VIA.err")
+	check "exec_watch --via=$VIA: says which path it uses ($via)" [ -n "$via" ]
+	check "exec_watch --via=$VIA: the path uses $VIA" [ -n "$(echo "$via" | grep -i "$VIA")" ]
+	check "exec_watch --via=$VIA: header line" grep -q '^TIME *PID *PPID *UID *COMM *FILE ARGV' "$OUT"
 
-# a 5000-character argument: longer than the kernel's MAX_STRING_SIZE (4096)
-hline=$(awk '$5 == "true" && / kpvm-huge / { print; exit }' "$OUT")
-check "exec_watch: a line for the exec with a 5000-character argument" [ -n "$hline" ]
-harg=$(echo "$hline" | awk '$NF == "..." { NF-- } { print $NF }')
-echo "# finding: exec_watch shows a 5000-character argument as ${#harg} characters"
+	line=$(ends "/bin/true /bin/true 'kpvm a b' $LONG end")
+	check "exec_watch --via=$VIA: exact argv of /bin/true: 'kpvm a b' quoted, a 1000-character argument whole, no ..." [ -n "$line" ]
+	[ -n "$line" ] || show 'kpvm a b' true
+	if [ -n "$line" ]; then
+		set -- $line
+		comm=$5 uid=${4%\*} ppid=$3 pid=$2
+		check "exec_watch --via=$VIA: its comm is true and uid 0 ($5, $4)" cond '[ "$comm" = true ] && [ "$uid" = 0 ]'
+		shpid=$(grep -F "kpvm a b" "$OUT" | awk '$5 == "sh" { print $2; exit }')
+		# busybox sh -c may also exec the last command itself: then pid = sh's
+		check "exec_watch --via=$VIA: its ppid ($3) is the sh that ran it ($shpid)" \
+			cond '[ -n "$shpid" ] && { [ "$ppid" = "$shpid" ] || [ "$pid" = "$shpid" ]; }'
+	fi
+	line=$(ends "/bin/echo /bin/echo a1 a2 a3 a4 a5 a6 a7 ...")
+	check "exec_watch --via=$VIA: 10 arguments: cut after 8, marked ..." [ -n "$line" ]
+	[ -n "$line" ] || show ' a1 a2 ' echo
+	line=$(ends "/bin/echo /bin/echo b1 b2 b3 b4 b5 b6 b7")
+	check "exec_watch --via=$VIA: exactly 8 arguments: all of them, no ..." [ -n "$line" ]
+	[ -n "$line" ] || show ' b1 b2 ' echo
+	# kpscript runs -c CMD as execl("/bin/sh", "sh", "-c", CMD) with those
+	# strings copied to the child's stack: in read-only data they would lie
+	# on a page the fresh fork has not mapped when execve starts, and a
+	# probe's read (which cannot fault) would get ""
+	line=$(awk '$5 == "sh" && /kpvm a b/ { print; exit }' "$OUT")
+	check "exec_watch --via=$VIA: argv of kpscript's own -c shell is sh -c '...' (strings in pages not faulted in yet)" \
+		[ -n "$(echo "$line" | grep -F " /bin/sh sh -c '/bin/true '\\''kpvm a b'\\'' ")" ]
+	[ -n "$(echo "$line" | grep -F ' /bin/sh sh -c ')" ] || show '/bin/sh .*kpvm a b' sh
+
+	# a 5000-character argument: longer than the kernel's MAX_STRING_SIZE (4096)
+	hline=$(awk '$5 == "true" && / kpvm-huge / { print; exit }' "$OUT")
+	check "exec_watch --via=$VIA: a line for the exec with a 5000-character argument" [ -n "$hline" ]
+	harg=$(echo "$hline" | awk '$NF == "..." { NF-- } { print $NF }')
+	echo "# finding: exec_watch --via=$VIA shows a 5000-character argument as ${#harg} characters"
+done
 
 # The kernel side of the same thing, with a kprobe written here: argv[i] of
 # __x64_sys_execve(struct pt_regs *regs) is the string at the user pointer
