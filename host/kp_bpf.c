@@ -9,10 +9,14 @@
  *   on every CPU, whatever CPU the event was opened on, from then until the
  *   event is closed, enabled or not (enabling only adds the event to the
  *   per-CPU lists the program runs before); when it returns 0 the event
- *   itself records nothing. So the attachment is made when the run starts
- *   and closed when it stops: a program running before its output events
+ *   itself records nothing. A program running before its output events
  *   are enabled could only count its records as lost (seen on 5.10 and
- *   6.18).
+ *   6.18), so it makes records only while its "armed" map says so: the
+ *   attachment itself stays from load to release, since each perf_event_open
+ *   and close of a tracepoint patches the kernel's text at its call sites
+ *   (a 6.12 guest under TCG once oopsed in __schedule, inside a half-patched
+ *   sched_switch site, while kpscript attached and detached at every
+ *   enable).
  * - bpf_perf_event_output() from a tracepoint program writes a sample to
  *   the BPF output event of the current CPU with the tracepoint's
  *   registers, so TID, TIME, CPU and a callchain are as a tracepoint's own.
@@ -37,8 +41,7 @@
 #include "kp_perf.h"
 
 struct kp_bpf {
-	int scratch, events, prog, tp; /* tp: the attachment while enabled, or -1 */
-	int tp_id;
+	int scratch, events, armed, prog, tp; /* tp: the attachment */
 	int ncpus; /* possible CPUs: the per-CPU value's count */
 };
 
@@ -63,13 +66,13 @@ static void kp_verifier_tail(const char *log, char *msg, size_t len)
 	snprintf(msg, len, "%.*s", (int)(log + n - p), p);
 }
 
-static int kp_bpf_attach(struct kp_bpf *b)
+static int kp_bpf_attach(struct kp_bpf *b, int tp_id)
 {
 	struct perf_event_attr a = { 0 };
 
 	a.size = sizeof(a);
 	a.type = PERF_TYPE_TRACEPOINT;
-	a.config = (uint64_t)b->tp_id;
+	a.config = (uint64_t)tp_id;
 	a.disabled = 1;
 	b->tp = (int)syscall(SYS_perf_event_open, &a, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
 	if (b->tp < 0)
@@ -99,8 +102,7 @@ struct kp_bpf *kp_bpf_load(const struct kp_bpf_prog *prog, int tp_id, const stru
 		errno = ENOMEM;
 		return NULL;
 	}
-	b->scratch = b->events = b->prog = b->tp = -1;
-	b->tp_id = tp_id;
+	b->scratch = b->events = b->armed = b->prog = b->tp = -1;
 	b->ncpus = libbpf_num_possible_cpus();
 	if (b->ncpus < 0) {
 		err = b->ncpus;
@@ -119,6 +121,12 @@ struct kp_bpf *kp_bpf_load(const struct kp_bpf_prog *prog, int tp_id, const stru
 	if (b->events < 0) {
 		err = -errno;
 		snprintf(msg, len, "creating its events map: %s", kp_strerror(err));
+		goto fail;
+	}
+	b->armed = bpf_map_create(BPF_MAP_TYPE_ARRAY, "kp_armed", 4, 4, 1, NULL);
+	if (b->armed < 0) {
+		err = -errno;
+		snprintf(msg, len, "creating its armed map: %s", kp_strerror(err));
 		goto fail;
 	}
 	for (size_t i = 0; i < kp_perf_count(out); i++) {
@@ -142,7 +150,9 @@ struct kp_bpf *kp_bpf_load(const struct kp_bpf_prog *prog, int tp_id, const stru
 	for (size_t i = 0; i < prog->n; i++)
 		if (insn[i].code == (BPF_LD | BPF_DW | BPF_IMM) &&
 		    insn[i].src_reg == BPF_PSEUDO_MAP_FD)
-			insn[i].imm = insn[i].imm == KP_BPF_MAP_SCRATCH ? b->scratch : b->events;
+			insn[i].imm = insn[i].imm == KP_BPF_MAP_SCRATCH	 ? b->scratch
+				      : insn[i].imm == KP_BPF_MAP_EVENTS ? b->events
+									 : b->armed;
 	b->prog =
 	    bpf_prog_load(BPF_PROG_TYPE_TRACEPOINT, "kpscript", "Dual MIT/GPL", insn, prog->n, &o);
 	if (b->prog < 0) {
@@ -169,12 +179,10 @@ struct kp_bpf *kp_bpf_load(const struct kp_bpf_prog *prog, int tp_id, const stru
 		goto fail;
 	}
 	free(log);
-	/* attached once here to learn whether it can be, then detached */
-	if ((err = kp_bpf_attach(b))) {
+	if ((err = kp_bpf_attach(b, tp_id))) {
 		snprintf(msg, len, "attaching the program to the tracepoint: %s", kp_strerror(err));
 		goto fail;
 	}
-	kp_bpf_enable(b, false);
 	return b;
 fail:
 	kp_bpf_close(b);
@@ -184,11 +192,10 @@ fail:
 
 int kp_bpf_enable(struct kp_bpf *b, bool on)
 {
-	if (on)
-		return b->tp < 0 ? kp_bpf_attach(b) : 0;
-	if (b->tp >= 0)
-		close(b->tp);
-	b->tp = -1;
+	uint32_t key = 0, v = on;
+
+	if (bpf_map_update_elem(b->armed, &key, &v, BPF_ANY))
+		return -errno;
 	return 0;
 }
 
@@ -230,6 +237,8 @@ void kp_bpf_close(struct kp_bpf *b)
 		close(b->prog);
 	if (b->events >= 0)
 		close(b->events);
+	if (b->armed >= 0)
+		close(b->armed);
 	if (b->scratch >= 0)
 		close(b->scratch);
 	free(b);

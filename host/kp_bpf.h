@@ -18,15 +18,15 @@ struct kp_bpf_prog;
 struct kp_perf;
 
 /**
- * kp_bpf_load() - load @prog for tracepoint @tp_id (attached only while
- * enabled: kp_bpf_enable());
+ * kp_bpf_load() - load @prog and attach it to tracepoint @tp_id, disarmed
+ * (kp_bpf_enable() arms it);
  * @out: BPF output events opened on every CPU (KP_PERF_BPF_OUTPUT)
  * Return: the loaded program, or NULL with errno and @msg (the verifier's
  * last lines when it refused the program).
  */
 struct kp_bpf *kp_bpf_load(const struct kp_bpf_prog *prog, int tp_id, const struct kp_perf *out,
 			   char *msg, size_t len);
-/* Run the program from now on (attach it), or stop (detach it). 0 or -errno. */
+/* Records from now on (arm it), or none (disarm it). 0 or -errno. */
 int kp_bpf_enable(struct kp_bpf *b, bool on);
 /* The program's counters over every CPU: its runs, the records perf could
  * not take (a full ring), the strings it could not read. 0 or -errno. */

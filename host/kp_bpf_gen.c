@@ -34,31 +34,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kp_bpf_emit.h"
+#include "kp_bpf_filter.h"
 #include "kp_bpf_gen.h"
 #include "kp_format.h"
-
-#define R0 0
-#define R1 1
-#define R2 2
-#define R3 3
-#define R4 4
-#define R5 5
-#define R6 6
-#define R7 7
-#define R8 8
-#define R9 9
-#define R10 10
 
 #define HDR 8 /* common_type, flags, preempt_count, common_pid */
 #define SLACK 8192 /* what r8 may pass CAP by, as the verifier sees it */
 #define STRMASK 0x1fff
 
 struct kp_gen {
-	struct bpf_insn *v;
-	size_t n, cap;
-	size_t *outs; /* jumps to the output, patched at the end */
-	size_t nouts, outcap;
-	bool oom;
+	struct kp_emit e;
+	int out; /* the label of the output */
+	int quit; /* the label of the end: no record */
 	size_t fixed, area; /* the fixed part's size; CAP */
 	char *fmt;
 	size_t fmtlen, fmtcap;
@@ -66,138 +54,28 @@ struct kp_gen {
 	size_t len;
 };
 
-static void em(struct kp_gen *g, uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm)
-{
-	if (g->n == g->cap) {
-		size_t cap = g->cap ? g->cap * 2 : 256;
-		struct bpf_insn *v = realloc(g->v, cap * sizeof(*v));
-
-		if (!v) {
-			g->oom = true;
-			return;
-		}
-		g->v = v;
-		g->cap = cap;
-	}
-	g->v[g->n] = (struct bpf_insn){
-		.code = code, .dst_reg = dst, .src_reg = src, .off = off, .imm = imm
-	};
-	g->n++;
-}
-
-static void mov(struct kp_gen *g, int dst, int src)
-{
-	em(g, BPF_ALU64 | BPF_MOV | BPF_X, dst, src, 0, 0);
-}
-
-static void movi(struct kp_gen *g, int dst, int32_t imm)
-{
-	em(g, BPF_ALU64 | BPF_MOV | BPF_K, dst, 0, 0, imm);
-}
-
-static void alui(struct kp_gen *g, int op, int dst, int32_t imm)
-{
-	em(g, BPF_ALU64 | op | BPF_K, dst, 0, 0, imm);
-}
-
-static void alu(struct kp_gen *g, int op, int dst, int src)
-{
-	em(g, BPF_ALU64 | op | BPF_X, dst, src, 0, 0);
-}
-
-static void ld64(struct kp_gen *g, int dst, uint64_t v)
-{
-	em(g, BPF_LD | BPF_DW | BPF_IMM, dst, 0, 0, (int32_t)(uint32_t)v);
-	em(g, 0, 0, 0, 0, (int32_t)(uint32_t)(v >> 32));
-}
-
-static void ldmap(struct kp_gen *g, int dst, enum kp_bpf_map m)
-{
-	em(g, BPF_LD | BPF_DW | BPF_IMM, dst, BPF_PSEUDO_MAP_FD, 0, (int32_t)m);
-	em(g, 0, 0, 0, 0, 0);
-}
-
-/* add a 64-bit constant */
-static void addi(struct kp_gen *g, int dst, int64_t v)
-{
-	if (!v)
-		return;
-	if (v >= INT32_MIN && v <= INT32_MAX) {
-		alui(g, BPF_ADD, dst, (int32_t)v);
-		return;
-	}
-	ld64(g, R2, (uint64_t)v);
-	alu(g, BPF_ADD, dst, R2);
-}
-
-static int bpf_size(unsigned int bytes)
-{
-	switch (bytes) {
-	case 1:
-		return BPF_B;
-	case 2:
-		return BPF_H;
-	case 4:
-		return BPF_W;
-	default:
-		return BPF_DW;
-	}
-}
-
-static void ldx(struct kp_gen *g, unsigned int size, int dst, int src, int16_t off)
-{
-	em(g, BPF_LDX | BPF_MEM | bpf_size(size), dst, src, off, 0);
-}
-
-static void stx(struct kp_gen *g, unsigned int size, int dst, int16_t off, int src)
-{
-	em(g, BPF_STX | BPF_MEM | bpf_size(size), dst, src, off, 0);
-}
-
-static void sti(struct kp_gen *g, unsigned int size, int dst, int16_t off, int32_t imm)
-{
-	em(g, BPF_ST | BPF_MEM | bpf_size(size), dst, 0, off, imm);
-}
-
-static void call(struct kp_gen *g, int fn)
-{
-	em(g, BPF_JMP | BPF_CALL, 0, 0, 0, fn);
-}
-
 /* if r8 > CAP: the strings' area is full, output what there is */
 static void jmp_full(struct kp_gen *g)
 {
-	if (g->nouts == g->outcap) {
-		size_t cap = g->outcap ? g->outcap * 2 : 16;
-		size_t *o = realloc(g->outs, cap * sizeof(*o));
-
-		if (!o) {
-			g->oom = true;
-			return;
-		}
-		g->outs = o;
-		g->outcap = cap;
-	}
-	g->outs[g->nouts++] = g->n;
-	em(g, BPF_JMP | BPF_JGT | BPF_K, R8, 0, 0, (int32_t)g->area);
+	kp_em_jmpi(&g->e, BPF_JGT, R8, (int32_t)g->area, g->out);
 }
 
 /* r3 = the 8 bytes at r3 (user or kernel memory); 0 when unreadable */
 static void read_ptr(struct kp_gen *g, bool user)
 {
-	mov(g, R1, R10);
-	alui(g, BPF_ADD, R1, -8);
-	movi(g, R2, 8);
-	call(g, user ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel);
-	ldx(g, 8, R3, R10, -8);
+	kp_em_mov(&g->e, R1, R10);
+	kp_em_alui(&g->e, BPF_ADD, R1, -8);
+	kp_em_movi(&g->e, R2, 8);
+	kp_em_call(&g->e, user ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel);
+	kp_em_ldx(&g->e, 8, R3, R10, -8);
 }
 
 /* counters[off] += reg */
 static void count(struct kp_gen *g, int16_t off, int reg)
 {
-	ldx(g, 8, R2, R7, off);
-	alu(g, BPF_ADD, R2, reg);
-	stx(g, 8, R7, off, R2);
+	kp_em_ldx(&g->e, 8, R2, R7, off);
+	kp_em_alu(&g->e, BPF_ADD, R2, reg);
+	kp_em_stx(&g->e, 8, R7, off, R2);
 }
 
 static void fmt_add(struct kp_gen *g, const char *f, ...) __attribute__((format(printf, 2, 3)));
@@ -211,7 +89,7 @@ static void fmt_add(struct kp_gen *g, const char *f, ...)
 		w = vsnprintf(g->fmt + g->fmtlen, g->fmtcap - g->fmtlen, f, ap);
 		va_end(ap);
 		if (w < 0) {
-			g->oom = true;
+			g->e.oom = true;
 			return;
 		}
 		if ((size_t)w < g->fmtcap - g->fmtlen) {
@@ -221,7 +99,7 @@ static void fmt_add(struct kp_gen *g, const char *f, ...)
 		char *n = realloc(g->fmt, g->fmtcap * 2 + (size_t)w);
 
 		if (!n) {
-			g->oom = true;
+			g->e.oom = true;
 			return;
 		}
 		g->fmt = n;
@@ -404,6 +282,29 @@ static int slot_of(struct kp_gen *g, const struct kp_format *tp, const struct kp
 	return 0;
 }
 
+/* A field name of the records' format: an identifier of at most 31 bytes
+ * (the kernel's MAX_ARG_NAME_LEN with its NUL), not common_*, once. */
+static int name_ok(struct kp_gen *g, const struct kp_bpf_arg *a, size_t i)
+{
+	const char *p = a[i].name;
+	size_t l = strlen(p);
+
+	if (!l || l > 31 ||
+	    strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_"
+		      "0123456789") != l ||
+	    (p[0] >= '0' && p[0] <= '9') || !strncmp(p, "common_", 7)) {
+		snprintf(g->msg, g->len,
+			 "argument name '%.40s' is not an identifier of at most 31 bytes "
+			 "(nor common_*)",
+			 p);
+		return -EINVAL;
+	}
+	for (size_t j = 0; j < i; j++)
+		if (!strcmp(a[j].name, p))
+			return refuse(g, &a[i], "named twice");
+	return 0;
+}
+
 /* ---- code ---------------------------------------------------------------- */
 
 /* r3 = the base: a field's value or address, or an immediate */
@@ -412,45 +313,45 @@ static void gen_base(struct kp_gen *g, const struct kp_fetch *f, const struct kp
 	const struct kp_field *fld = s->fld;
 
 	if (!fld) {
-		ld64(g, R3, (uint64_t)f->num);
+		kp_em_ld64(&g->e, R3, (uint64_t)f->num);
 		return;
 	}
 	if (fld->kind == KP_FIELD_DYN_STR) {
 		/* the text is at its __data_loc offset in the record */
-		ldx(g, 4, R3, R6, (int16_t)fld->offset);
-		alui(g, BPF_AND, R3, 0xffff);
+		kp_em_ldx(&g->e, 4, R3, R6, (int16_t)fld->offset);
+		kp_em_alui(&g->e, BPF_AND, R3, 0xffff);
 		if (fld->relative)
-			alui(g, BPF_ADD, R3, (int32_t)fld->offset + 4);
-		alu(g, BPF_ADD, R3, R6);
+			kp_em_alui(&g->e, BPF_ADD, R3, (int32_t)fld->offset + 4);
+		kp_em_alu(&g->e, BPF_ADD, R3, R6);
 		return;
 	}
 	if (fld->kind == KP_FIELD_CHARS) {
-		mov(g, R3, R6);
-		alui(g, BPF_ADD, R3, (int32_t)fld->offset);
+		kp_em_mov(&g->e, R3, R6);
+		kp_em_alui(&g->e, BPF_ADD, R3, (int32_t)fld->offset);
 		return;
 	}
 	if (fld->offset % fld->size == 0) {
-		ldx(g, fld->size, R3, R6, (int16_t)fld->offset);
+		kp_em_ldx(&g->e, fld->size, R3, R6, (int16_t)fld->offset);
 	} else {
-		mov(g, R1, R10);
-		alui(g, BPF_ADD, R1, -8);
-		movi(g, R2, (int32_t)fld->size);
-		mov(g, R3, R6);
-		alui(g, BPF_ADD, R3, (int32_t)fld->offset);
-		call(g, BPF_FUNC_probe_read_kernel);
-		ldx(g, fld->size, R3, R10, -8);
+		kp_em_mov(&g->e, R1, R10);
+		kp_em_alui(&g->e, BPF_ADD, R1, -8);
+		kp_em_movi(&g->e, R2, (int32_t)fld->size);
+		kp_em_mov(&g->e, R3, R6);
+		kp_em_alui(&g->e, BPF_ADD, R3, (int32_t)fld->offset);
+		kp_em_call(&g->e, BPF_FUNC_probe_read_kernel);
+		kp_em_ldx(&g->e, fld->size, R3, R10, -8);
 	}
 	if (fld->is_signed && fld->size < 8) {
-		alui(g, BPF_LSH, R3, 64 - 8 * (int32_t)fld->size);
-		alui(g, BPF_ARSH, R3, 64 - 8 * (int32_t)fld->size);
+		kp_em_alui(&g->e, BPF_LSH, R3, 64 - 8 * (int32_t)fld->size);
+		kp_em_alui(&g->e, BPF_ARSH, R3, 64 - 8 * (int32_t)fld->size);
 	}
 }
 
 /* a bitfield's bits of r3, at the bottom */
 static void bits(struct kp_gen *g, const struct kp_fetch_type *t)
 {
-	alui(g, BPF_LSH, R3, 64 - t->width - t->shift);
-	alui(g, BPF_RSH, R3, 64 - t->width);
+	kp_em_alui(&g->e, BPF_LSH, R3, 64 - t->width - t->shift);
+	kp_em_alui(&g->e, BPF_RSH, R3, 64 - t->width);
 }
 
 /*
@@ -460,12 +361,12 @@ static void bits(struct kp_gen *g, const struct kp_fetch_type *t)
 static void gen_string(struct kp_gen *g, bool user, size_t loc, bool nonnull_r9)
 {
 	jmp_full(g);
-	mov(g, R1, R7);
-	alui(g, BPF_ADD, R1, (int32_t)g->fixed);
-	alu(g, BPF_ADD, R1, R8);
-	sti(g, 1, R1, 0, 0);
-	movi(g, R2, KP_BPF_STR_MAX);
-	call(g, user ? BPF_FUNC_probe_read_user_str : BPF_FUNC_probe_read_kernel_str);
+	kp_em_mov(&g->e, R1, R7);
+	kp_em_alui(&g->e, BPF_ADD, R1, (int32_t)g->fixed);
+	kp_em_alu(&g->e, BPF_ADD, R1, R8);
+	kp_em_sti(&g->e, 1, R1, 0, 0);
+	kp_em_movi(&g->e, R2, KP_BPF_STR_MAX);
+	kp_em_call(&g->e, user ? BPF_FUNC_probe_read_user_str : BPF_FUNC_probe_read_kernel_str);
 	/*
 	 * The length with its NUL, without a branch and bounded as the
 	 * verifier sees it: a failed read (< 0) is 0, a fault; an empty
@@ -473,36 +374,36 @@ static void gen_string(struct kp_gen *g, bool user, size_t loc, bool nonnull_r9)
 	 * 6.18: seen).
 	 * r1 = fault ? -1 : 0, r2 = ~r1, r0 = (r0 & r2) + (r0 == 0 && !fault)
 	 */
-	mov(g, R1, R0);
-	alui(g, BPF_ARSH, R1, 63);
-	mov(g, R2, R1);
-	alui(g, BPF_XOR, R2, -1);
-	alu(g, BPF_AND, R0, R2);
-	mov(g, R3, R0);
-	alui(g, BPF_ADD, R3, -1);
-	alui(g, BPF_RSH, R3, 63);
-	alu(g, BPF_AND, R3, R2);
-	alu(g, BPF_ADD, R0, R3);
-	alui(g, BPF_AND, R0, STRMASK);
-	alui(g, BPF_AND, R1, 1);
+	kp_em_mov(&g->e, R1, R0);
+	kp_em_alui(&g->e, BPF_ARSH, R1, 63);
+	kp_em_mov(&g->e, R2, R1);
+	kp_em_alui(&g->e, BPF_XOR, R2, -1);
+	kp_em_alu(&g->e, BPF_AND, R0, R2);
+	kp_em_mov(&g->e, R3, R0);
+	kp_em_alui(&g->e, BPF_ADD, R3, -1);
+	kp_em_alui(&g->e, BPF_RSH, R3, 63);
+	kp_em_alu(&g->e, BPF_AND, R3, R2);
+	kp_em_alu(&g->e, BPF_ADD, R0, R3);
+	kp_em_alui(&g->e, BPF_AND, R0, STRMASK);
+	kp_em_alui(&g->e, BPF_AND, R1, 1);
 	if (nonnull_r9) {
 		/* ... where there was a pointer: (r9 | -r9) >> 63 */
-		mov(g, R2, R9);
-		alui(g, BPF_NEG, R2, 0);
-		alu(g, BPF_OR, R2, R9);
-		alui(g, BPF_RSH, R2, 63);
-		alu(g, BPF_AND, R1, R2);
+		kp_em_mov(&g->e, R2, R9);
+		kp_em_alui(&g->e, BPF_NEG, R2, 0);
+		kp_em_alu(&g->e, BPF_OR, R2, R9);
+		kp_em_alui(&g->e, BPF_RSH, R2, 63);
+		kp_em_alu(&g->e, BPF_AND, R1, R2);
 	}
-	mov(g, R9, R0); /* count() uses r2 */
+	kp_em_mov(&g->e, R9, R0); /* count() uses r2 */
 	count(g, KP_BPF_CNT_FAULTS, R1);
 	/* __data_loc: length << 16 | offset */
-	mov(g, R1, R9);
-	alui(g, BPF_LSH, R1, 16);
-	mov(g, R2, R8);
-	alui(g, BPF_ADD, R2, (int32_t)g->fixed);
-	alu(g, BPF_OR, R1, R2);
-	stx(g, 4, R7, (int16_t)loc, R1);
-	alu(g, BPF_ADD, R8, R9);
+	kp_em_mov(&g->e, R1, R9);
+	kp_em_alui(&g->e, BPF_LSH, R1, 16);
+	kp_em_mov(&g->e, R2, R8);
+	kp_em_alui(&g->e, BPF_ADD, R2, (int32_t)g->fixed);
+	kp_em_alu(&g->e, BPF_OR, R1, R2);
+	kp_em_stx(&g->e, 4, R7, (int16_t)loc, R1);
+	kp_em_alu(&g->e, BPF_ADD, R8, R9);
 }
 
 /*
@@ -513,22 +414,22 @@ static void gen_string(struct kp_gen *g, bool user, size_t loc, bool nonnull_r9)
  */
 static void gen_strings(struct kp_gen *g, const struct kp_slot *s, bool user_ptr)
 {
-	sti(g, 8, R10, -16, -1);
-	stx(g, 8, R10, -24, R3);
+	kp_em_sti(&g->e, 8, R10, -16, -1);
+	kp_em_stx(&g->e, 8, R10, -24, R3);
 	for (unsigned int i = 0; i < s->t.array; i++) {
-		ldx(g, 8, R3, R10, -24);
-		addi(g, R3, 8 * (int64_t)i);
+		kp_em_ldx(&g->e, 8, R3, R10, -24);
+		kp_em_addi(&g->e, R3, 8 * (int64_t)i);
 		read_ptr(g, user_ptr);
-		ldx(g, 8, R1, R10, -16);
-		alu(g, BPF_AND, R3, R1);
+		kp_em_ldx(&g->e, 8, R1, R10, -16);
+		kp_em_alu(&g->e, BPF_AND, R3, R1);
 		/* mask &= -(r3 != 0) */
-		mov(g, R2, R3);
-		alui(g, BPF_NEG, R2, 0);
-		alu(g, BPF_OR, R2, R3);
-		alui(g, BPF_ARSH, R2, 63);
-		alu(g, BPF_AND, R1, R2);
-		stx(g, 8, R10, -16, R1);
-		mov(g, R9, R3);
+		kp_em_mov(&g->e, R2, R3);
+		kp_em_alui(&g->e, BPF_NEG, R2, 0);
+		kp_em_alu(&g->e, BPF_OR, R2, R3);
+		kp_em_alui(&g->e, BPF_ARSH, R2, 63);
+		kp_em_alu(&g->e, BPF_AND, R1, R2);
+		kp_em_stx(&g->e, 8, R10, -16, R1);
+		kp_em_mov(&g->e, R9, R3);
 		gen_string(g, s->user_str, s->off + 4 * i, true);
 	}
 }
@@ -540,16 +441,32 @@ static void gen_arg(struct kp_gen *g, const struct kp_bpf_arg *a, const struct k
 
 	if (s->comm) {
 		jmp_full(g);
-		mov(g, R1, R7);
-		alui(g, BPF_ADD, R1, (int32_t)g->fixed);
-		alu(g, BPF_ADD, R1, R8);
-		movi(g, R2, 16);
-		call(g, BPF_FUNC_get_current_comm);
-		mov(g, R1, R8);
-		alui(g, BPF_ADD, R1, (int32_t)g->fixed);
-		alui(g, BPF_OR, R1, 16 << 16);
-		stx(g, 4, R7, (int16_t)s->off, R1);
-		alui(g, BPF_ADD, R8, 16);
+		kp_em_mov(&g->e, R1, R7);
+		kp_em_alui(&g->e, BPF_ADD, R1, (int32_t)g->fixed);
+		kp_em_alu(&g->e, BPF_ADD, R1, R8);
+		kp_em_movi(&g->e, R2, 16);
+		kp_em_call(&g->e, BPF_FUNC_get_current_comm);
+		/* its length with the NUL, as a string's: the helper pads the
+		 * name with NULs, so 1 + the bytes that are not NUL */
+		kp_em_mov(&g->e, R3, R7);
+		kp_em_alui(&g->e, BPF_ADD, R3, (int32_t)g->fixed);
+		kp_em_alu(&g->e, BPF_ADD, R3, R8);
+		kp_em_movi(&g->e, R9, 1);
+		for (int16_t i = 0; i < 15; i++) {
+			kp_em_ldx(&g->e, 1, R2, R3, i);
+			kp_em_mov(&g->e, R1, R2);
+			kp_em_alui(&g->e, BPF_NEG, R1, 0);
+			kp_em_alu(&g->e, BPF_OR, R1, R2);
+			kp_em_alui(&g->e, BPF_RSH, R1, 63);
+			kp_em_alu(&g->e, BPF_ADD, R9, R1);
+		}
+		kp_em_mov(&g->e, R1, R9);
+		kp_em_alui(&g->e, BPF_LSH, R1, 16);
+		kp_em_mov(&g->e, R2, R8);
+		kp_em_alui(&g->e, BPF_ADD, R2, (int32_t)g->fixed);
+		kp_em_alu(&g->e, BPF_OR, R1, R2);
+		kp_em_stx(&g->e, 4, R7, (int16_t)s->off, R1);
+		kp_em_alu(&g->e, BPF_ADD, R8, R9);
 		return;
 	}
 	if (s->immstr) {
@@ -559,18 +476,19 @@ static void gen_arg(struct kp_gen *g, const struct kp_bpf_arg *a, const struct k
 			uint32_t w = 0;
 
 			memcpy(&w, f->name + i, l - i < 4 ? l - i : 4);
-			sti(g, 4, R7, (int16_t)(s->imm_off + i), (int32_t)w);
+			kp_em_sti(&g->e, 4, R7, (int16_t)(s->imm_off + i), (int32_t)w);
 		}
-		sti(g, 4, R7, (int16_t)s->off, (int32_t)((uint32_t)l << 16 | (uint32_t)s->imm_off));
+		kp_em_sti(&g->e, 4, R7, (int16_t)s->off,
+			  (int32_t)((uint32_t)l << 16 | (uint32_t)s->imm_off));
 		return;
 	}
 	gen_base(g, f, s);
 	for (int i = 0; i + 1 < f->nderef; i++) {
-		addi(g, R3, f->deref[i].off);
+		kp_em_addi(&g->e, R3, f->deref[i].off);
 		read_ptr(g, f->deref[i].user);
 	}
 	if (f->nderef)
-		addi(g, R3, f->deref[f->nderef - 1].off);
+		kp_em_addi(&g->e, R3, f->deref[f->nderef - 1].off);
 	if (s->string && s->t.array) {
 		gen_strings(g, s, last_user);
 	} else if (s->string) {
@@ -578,23 +496,25 @@ static void gen_arg(struct kp_gen *g, const struct kp_bpf_arg *a, const struct k
 	} else if (!f->nderef) {
 		if (s->t.kind == KP_FETCH_BITFIELD)
 			bits(g, &s->t);
-		stx(g, s->t.size, R7, (int16_t)s->off, R3);
+		kp_em_stx(&g->e, s->t.size, R7, (int16_t)s->off, R3);
 	} else if (s->t.kind == KP_FETCH_BITFIELD) {
 		/* the container's bytes, zero-extended */
-		sti(g, 8, R10, -8, 0);
-		mov(g, R1, R10);
-		alui(g, BPF_ADD, R1, -8);
-		movi(g, R2, s->t.size);
-		call(g, last_user ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel);
-		ldx(g, 8, R3, R10, -8);
+		kp_em_sti(&g->e, 8, R10, -8, 0);
+		kp_em_mov(&g->e, R1, R10);
+		kp_em_alui(&g->e, BPF_ADD, R1, -8);
+		kp_em_movi(&g->e, R2, s->t.size);
+		kp_em_call(&g->e,
+			   last_user ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel);
+		kp_em_ldx(&g->e, 8, R3, R10, -8);
 		bits(g, &s->t);
-		stx(g, s->t.size, R7, (int16_t)s->off, R3);
+		kp_em_stx(&g->e, s->t.size, R7, (int16_t)s->off, R3);
 	} else {
 		/* straight into the record; a failed read leaves zeros there */
-		mov(g, R1, R7);
-		alui(g, BPF_ADD, R1, (int32_t)s->off);
-		movi(g, R2, (int32_t)s->size);
-		call(g, last_user ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel);
+		kp_em_mov(&g->e, R1, R7);
+		kp_em_alui(&g->e, BPF_ADD, R1, (int32_t)s->off);
+		kp_em_movi(&g->e, R2, (int32_t)s->size);
+		kp_em_call(&g->e,
+			   last_user ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel);
 	}
 }
 
@@ -628,50 +548,84 @@ static void fmt_field(struct kp_gen *g, const struct kp_bpf_arg *a, const struct
 
 static void gen_prologue(struct kp_gen *g, int id)
 {
-	mov(g, R6, R1);
-	sti(g, 4, R10, -4, 0);
-	mov(g, R2, R10);
-	alui(g, BPF_ADD, R2, -4);
-	ldmap(g, R1, KP_BPF_MAP_SCRATCH);
-	call(g, BPF_FUNC_map_lookup_elem);
-	em(g, BPF_JMP | BPF_JNE | BPF_K, R0, 0, 2, 0);
-	movi(g, R0, 0);
-	em(g, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
-	mov(g, R7, R0);
-	movi(g, R1, 1);
-	count(g, KP_BPF_CNT_HITS, R1);
+	kp_em_mov(&g->e, R6, R1);
+	kp_em_sti(&g->e, 4, R10, -4, 0);
+	/* nothing until the run starts: the program is attached from its
+	 * load to its release, and kpscript arms it while the run is on */
+	kp_em_mov(&g->e, R2, R10);
+	kp_em_alui(&g->e, BPF_ADD, R2, -4);
+	kp_em_ldmap(&g->e, R1, KP_BPF_MAP_ARMED);
+	kp_em_call(&g->e, BPF_FUNC_map_lookup_elem);
+	kp_em_jmpi(&g->e, BPF_JEQ, R0, 0, g->quit);
+	kp_em_ldx(&g->e, 4, R1, R0, 0);
+	kp_em_jmpi(&g->e, BPF_JEQ, R1, 0, g->quit);
+	kp_em_mov(&g->e, R2, R10);
+	kp_em_alui(&g->e, BPF_ADD, R2, -4);
+	kp_em_ldmap(&g->e, R1, KP_BPF_MAP_SCRATCH);
+	kp_em_call(&g->e, BPF_FUNC_map_lookup_elem);
+	kp_em_jmpi(&g->e, BPF_JEQ, R0, 0, g->quit);
+	kp_em_mov(&g->e, R7, R0);
 	/* a failed read, a cut list and a skipped argument read 0 */
 	for (size_t o = HDR; o < g->fixed; o += 8)
-		sti(g, 8, R7, (int16_t)o, 0);
-	sti(g, 2, R7, 0, id);
-	sti(g, 2, R7, 2, 0);
-	call(g, BPF_FUNC_get_current_pid_tgid);
-	stx(g, 4, R7, 4, R0);
-	movi(g, R8, 0);
+		kp_em_sti(&g->e, 8, R7, (int16_t)o, 0);
+	kp_em_sti(&g->e, 2, R7, 0, id);
+	kp_em_sti(&g->e, 2, R7, 2, 0);
+	kp_em_call(&g->e, BPF_FUNC_get_current_pid_tgid);
+	kp_em_stx(&g->e, 4, R7, 4, R0);
+	kp_em_movi(&g->e, R8, 0);
 }
 
-static void gen_epilogue(struct kp_gen *g)
+/* The record is built (or its strings' area is full): the filter, then
+ * out it goes, counted as a hit; a record the filter drops is no hit. */
+static int gen_epilogue(struct kp_gen *g, const char *filter, const struct kp_bpf_field *f,
+			size_t n)
 {
-	for (size_t i = 0; i < g->nouts; i++)
-		g->v[g->outs[i]].off = (int16_t)(g->n - g->outs[i] - 1);
-	mov(g, R5, R8);
-	alui(g, BPF_ADD, R5, (int32_t)g->fixed);
-	mov(g, R4, R7);
-	em(g, BPF_ALU | BPF_MOV | BPF_K, R3, 0, 0, -1); /* BPF_F_CURRENT_CPU */
-	ldmap(g, R2, KP_BPF_MAP_EVENTS);
-	mov(g, R1, R6);
-	call(g, BPF_FUNC_perf_event_output);
-	alui(g, BPF_RSH, R0, 63);
+	int drop = g->quit, err;
+
+	kp_em_place(&g->e, g->out);
+	if (filter && (err = kp_bpf_filter_gen(filter, f, n, &g->e, drop, KP_BPF_SCRATCH_SIZE,
+					       g->msg, g->len)))
+		return err;
+	kp_em_movi(&g->e, R1, 1);
+	count(g, KP_BPF_CNT_HITS, R1);
+	kp_em_mov(&g->e, R5, R8);
+	kp_em_alui(&g->e, BPF_ADD, R5, (int32_t)g->fixed);
+	kp_em_mov(&g->e, R4, R7);
+	kp_em(&g->e, BPF_ALU | BPF_MOV | BPF_K, R3, 0, 0, -1); /* BPF_F_CURRENT_CPU */
+	kp_em_ldmap(&g->e, R2, KP_BPF_MAP_EVENTS);
+	kp_em_mov(&g->e, R1, R6);
+	kp_em_call(&g->e, BPF_FUNC_perf_event_output);
+	kp_em_alui(&g->e, BPF_RSH, R0, 63);
 	count(g, KP_BPF_CNT_LOST, R0);
-	movi(g, R0, 0);
-	em(g, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+	kp_em_place(&g->e, drop);
+	kp_em_movi(&g->e, R0, 0);
+	kp_em(&g->e, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+	return 0;
+}
+
+/* What a filter may compare: the arguments as the record holds them. */
+static struct kp_bpf_field *filter_fields(const struct kp_bpf_arg *a, const struct kp_slot *s,
+					  size_t n)
+{
+	struct kp_bpf_field *f = calloc(n ? n : 1, sizeof(*f));
+
+	for (size_t i = 0; f && i < n; i++) {
+		f[i].name = a[i].name;
+		f[i].off = s[i].off;
+		f[i].size = s[i].t.size;
+		f[i].is_signed = s[i].t.kind == KP_FETCH_SINT;
+		f[i].string = s[i].string && !s[i].t.array;
+		f[i].other = s[i].t.array > 0;
+	}
+	return f;
 }
 
 int kp_bpf_gen(const struct kp_format *tp, int id, const char *name, const struct kp_bpf_arg *a,
-	       size_t n, struct kp_bpf_prog *out, char *msg, size_t len)
+	       size_t n, const char *filter, struct kp_bpf_prog *out, char *msg, size_t len)
 {
 	struct kp_gen g = { .msg = msg, .len = len, .fmtcap = 1024 };
 	struct kp_slot *s = calloc(n ? n : 1, sizeof(*s));
+	struct kp_bpf_field *ff = NULL;
 	size_t off = HDR;
 	int err = -ENOMEM;
 
@@ -680,7 +634,7 @@ int kp_bpf_gen(const struct kp_format *tp, int id, const char *name, const struc
 	if (!s || !g.fmt)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
-		if ((err = slot_of(&g, tp, &a[i], &s[i])))
+		if ((err = name_ok(&g, a, i)) || (err = slot_of(&g, tp, &a[i], &s[i])))
 			goto out;
 		s[i].off = off;
 		off += s[i].size;
@@ -704,26 +658,34 @@ int kp_bpf_gen(const struct kp_format *tp, int id, const char *name, const struc
 		    "\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n"
 		    "\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n"
 		    "\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n");
+	g.out = kp_em_label(&g.e);
+	g.quit = kp_em_label(&g.e);
 	gen_prologue(&g, id);
 	for (size_t i = 0; i < n; i++) {
 		gen_arg(&g, &a[i], &s[i]);
 		fmt_field(&g, &a[i], &s[i]);
 	}
 	fmt_add(&g, "\nprint fmt: \"\"\n");
-	gen_epilogue(&g);
-	err = g.oom ? -ENOMEM : 0;
+	ff = filter_fields(a, s, n);
+	if (!ff || (err = gen_epilogue(&g, filter, ff, n)))
+		goto out;
+	err = kp_em_finish(&g.e);
+	if (err == -EINVAL)
+		snprintf(msg, len,
+			 "the program is too long (a jump of more than 32767 instructions)");
 out:
 	if (err == -ENOMEM)
 		snprintf(msg, len, "out of memory");
 	free(s);
-	free(g.outs);
+	free(ff);
+	kp_em_release(&g.e);
 	if (err) {
-		free(g.v);
+		free(g.e.v);
 		free(g.fmt);
 		return err;
 	}
-	out->insn = g.v;
-	out->n = g.n;
+	out->insn = g.e.v;
+	out->n = g.e.n;
 	out->fixed = g.fixed;
 	out->format = g.fmt;
 	return 0;

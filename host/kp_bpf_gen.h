@@ -31,6 +31,7 @@ struct kp_format;
 enum kp_bpf_map {
 	KP_BPF_MAP_SCRATCH, /* per-CPU array, one value: the record and the counters */
 	KP_BPF_MAP_EVENTS, /* perf event array: one BPF output event per CPU */
+	KP_BPF_MAP_ARMED, /* array, one u32: the program makes records while not 0 */
 };
 
 /* The scratch value: the record is built at 0, the counters sit at its end. */
@@ -60,12 +61,14 @@ struct kp_bpf_prog {
  * kp_bpf_gen() - compile @n arguments on the tracepoint of format @tp.
  * @id: the record's common_type (the tracepoint's id)
  * @name: the format's event name
+ * @filter: the probe's filter (kp_bpf_filter.h), applied by the program to
+ *          the record it built; NULL for none
  *
  * Return: 0 and @out (kp_bpf_prog_free() it); -EINVAL with @msg naming the
  * argument and what of it this backend cannot do; -ENOMEM.
  */
 int kp_bpf_gen(const struct kp_format *tp, int id, const char *name, const struct kp_bpf_arg *a,
-	       size_t n, struct kp_bpf_prog *out, char *msg, size_t len);
+	       size_t n, const char *filter, struct kp_bpf_prog *out, char *msg, size_t len);
 void kp_bpf_prog_free(struct kp_bpf_prog *p);
 
 /**

@@ -40,6 +40,36 @@ static const char *alu_op(int op)
 	}
 }
 
+static const char *jmp_op(int op)
+{
+	switch (op) {
+	case BPF_JEQ:
+		return "==";
+	case BPF_JNE:
+		return "!=";
+	case BPF_JGT:
+		return ">";
+	case BPF_JGE:
+		return ">=";
+	case BPF_JLT:
+		return "<";
+	case BPF_JLE:
+		return "<=";
+	case BPF_JSGT:
+		return "s>";
+	case BPF_JSGE:
+		return "s>=";
+	case BPF_JSLT:
+		return "s<";
+	case BPF_JSLE:
+		return "s<=";
+	case BPF_JSET:
+		return "&";
+	default:
+		return "?";
+	}
+}
+
 static const char *helper_name(int fn)
 {
 	switch (fn) {
@@ -83,7 +113,9 @@ static int insn_text(const struct bpf_insn *in, const struct bpf_insn *next, cha
 	case BPF_LD:
 		if (in->src_reg == BPF_PSEUDO_MAP_FD)
 			return snprintf(b, l, "r%d = map[%s] ll", in->dst_reg,
-					in->imm == KP_BPF_MAP_SCRATCH ? "scratch" : "events");
+					in->imm == KP_BPF_MAP_SCRATCH  ? "scratch"
+					: in->imm == KP_BPF_MAP_EVENTS ? "events"
+								       : "armed");
 		return snprintf(b, l, "r%d = 0x%llx ll", in->dst_reg,
 				(unsigned long long)((uint64_t)(uint32_t)next->imm << 32 |
 						     (uint32_t)in->imm));
@@ -100,11 +132,13 @@ static int insn_text(const struct bpf_insn *in, const struct bpf_insn *next, cha
 			return snprintf(b, l, "call %s", helper_name(in->imm));
 		if (op == BPF_EXIT)
 			return snprintf(b, l, "exit");
-		return snprintf(b, l, "if r%d %s %d goto %+d", in->dst_reg,
-				op == BPF_JGT	? ">"
-				: op == BPF_JNE ? "!="
-						: "?",
-				in->imm, in->off);
+		if (op == BPF_JA)
+			return snprintf(b, l, "goto %+d", in->off);
+		if (BPF_SRC(in->code) == BPF_X)
+			return snprintf(b, l, "if r%d %s r%d goto %+d", in->dst_reg, jmp_op(op),
+					in->src_reg, in->off);
+		return snprintf(b, l, "if r%d %s %d goto %+d", in->dst_reg, jmp_op(op), in->imm,
+				in->off);
 	default:
 		return snprintf(b, l, "(code 0x%02x)", in->code);
 	}

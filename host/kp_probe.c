@@ -176,14 +176,8 @@ static int kp_probe_bpf(struct kp_probe *p, const struct kp_popts *o,
 	char why[2048];
 
 	/* a program runs before the tracepoint's perf filter would: the
-	 * filter has to be the program's own */
-	if (o->filter) {
-		snprintf(msg, len,
-			 "%s: a filter on a tracepoint with fetch arguments is not compiled into "
-			 "its BPF program yet; filter in the handler",
-			 p->name);
-		return -ENOTSUP;
-	}
+	 * filter is the program's own (kp_bpf_gen compiled it in) */
+	(void)o;
 	p->by_bpf = true;
 	p->fmt_text = strdup(prog->format);
 	p->bpf = kp_bpf_load(prog, kp_format_id(p->fmt), p->perf, why, sizeof(why));

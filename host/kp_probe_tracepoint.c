@@ -95,7 +95,8 @@ static int kp_tp_compile(const struct kp_probe_spec *s, struct kp_probe_def *d, 
 		goto fail;
 	if ((err = kp_tp_parse_args(d->name, s->args, buf, a, &n, msg, len)))
 		goto fail;
-	err = kp_bpf_gen(d->fmt, kp_format_id(d->fmt), s->event, a, n, prog, why, sizeof(why));
+	err = kp_bpf_gen(d->fmt, kp_format_id(d->fmt), s->event, a, n, s->opts.filter, prog, why,
+			 sizeof(why));
 	if (err) {
 		snprintf(msg, len, "%s: %s", d->name, why);
 		goto fail;

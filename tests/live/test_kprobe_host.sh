@@ -46,5 +46,5 @@ check "kprobe_host: cred_watch.lua says why ($(cat "$TMP/err"))" grep -q 'no kpr
 
 kp -d 0.2 exec_watch.lua
 check "kprobe_host: exec_watch.lua falls back to a path without kprobes ($(head -1 "$TMP/err"))" \
-	grep -q '^exec_watch: tracing execs via \(uprobe\|sched_process_exec\)' "$TMP/err"
+	grep -q '^exec_watch: tracing execs via \(tracepoints\|uprobe\|sched_process_exec\)' "$TMP/err"
 none_new "kprobe_host: nothing left registered" "$before"

@@ -104,9 +104,32 @@ kp -e 'kp.tracepoint("syscalls:sys_enter_openat", { p = "+0($flags:ustring" }, p
 check "syntax: the column is named" grep -q "argument p = '+0(\$flags:ustring': at column" "$TMP/err"
 kp -e 'kp.tracepoint("sched:sched_process_exec", { p = "+0($pid):u32" }, print)'
 check "not a pointer: said" grep -q 'pid is not a pointer' "$TMP/err"
-kp -e 'kp.tracepoint("syscalls:sys_enter_openat", { p = "+0($filename):ustring" }, { filter = "flags == 0" }, print)'
-exits "filter: not compiled yet, exit status 1" 1
-check "filter: says so" grep -q 'is not compiled into its BPF program yet' "$TMP/err"
+kp -e 'kp.tracepoint("syscalls:sys_enter_openat", { p = "+0($filename):ustring" }, { filter = "p ~ \"*etc*\"" }, print)'
+exits "filter: what BPF cannot apply is refused, exit status 1" 1
+check "filter: says which part, at which column" grep -q "filter 'p ~ \"\*etc\*\"': at column 5: a '\*text\*' glob is not compiled into BPF" "$TMP/err"
+
+# a filter applied by the program: exactly the events the same test in Lua passes
+cat >"$TMP/filter.lua" <<'EOF'
+local args = { p = "+0($filename):ustring", c = "$comm", f = "$flags:s32" }
+local F = [[c == "cat" && (p == "/etc/hostname" || p ~ "/usr/lib/locale/*" || p ~ "*.so.6") && !(p ~ "*LC_CTYPE") && f >= 0]]
+local function passes(e)
+  local p = e.p
+  return e.c == "cat" and (p == "/etc/hostname" or p:find("^/usr/lib/locale/") ~= nil
+    or p:find("%.so%.6$") ~= nil) and not p:find("LC_CTYPE$") and e.f >= 0
+end
+kp.tracepoint("syscalls:sys_enter_openat", args, { filter = F }, function(e) print("F " .. e.p) end)
+kp.tracepoint("syscalls:sys_enter_openat", args, function(e)
+  if e.c == "cat" then print(passes(e) and "W " .. e.p or "X " .. e.p) end
+end)
+EOF
+kp -c "cat /etc/hostname /etc/os-release >/dev/null; ls / >/dev/null" "$TMP/filter.lua"
+exits "filter: exit status 0" 0
+sed -n 's/^F //p' "$TMP/out" | sort >"$TMP/f"
+sed -n 's/^W //p' "$TMP/out" | sort >"$TMP/w"
+check "filter: the program passed exactly the events the filter names ($(wc -l <"$TMP/f") of $(grep -c '^[WX] ' "$TMP/out"))" \
+	cond 'cmp -s "$TMP/f" "$TMP/w" && [ -s "$TMP/f" ] && grep -q "^X " "$TMP/out"'
+check "filter: /etc/hostname passed, /etc/os-release did not" \
+	cond 'grep -qx "F /etc/hostname" "$TMP/out" && ! grep -q "^F /etc/os-release" "$TMP/out"'
 check "errors: no program left" [ "$(progs_left)" -eq "$before" ]
 
 # nothing left: normal exit, SIGTERM, SIGKILL

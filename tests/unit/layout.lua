@@ -5,10 +5,10 @@ local MAX_C_LINES, MAX_LUA_LINES, MAX_FN_LINES = 800, 420, 120
 
 -- the modules with no I/O of their own: fed bytes by the tests
 local PURE = { "err", "near", "file", "format", "decode", "perf_parse", "maps", "agg",
-  "record_write", "record_read", "comm", "proc", "proc_parse", "fetch", "bpf_gen", "bpf_listing" }
+  "record_write", "record_read", "comm", "proc", "proc_parse", "fetch", "bpf_gen", "bpf_listing", "bpf_emit", "bpf_filter" }
 -- of those, the ones the issue names: each has a unit test or a fuzzer
 local TESTED = { "format", "decode", "perf_parse", "maps", "agg", "record_write", "record_read",
-  "comm", "proc", "proc_parse", "fetch", "bpf_gen", "bpf_listing" }
+  "comm", "proc", "proc_parse", "fetch", "bpf_gen", "bpf_listing", "bpf_emit", "bpf_filter" }
 -- headers of code that touches the kernel, the host, or Lua
 local NOT_PURE = { "lua.h", "lauxlib.h", "lualib.h", "kp_tracefs.h", "kp_perf.h", "kp_ring.h",
   "kp_procfs.h", "kp_host.h", "kp_host_int.h", "kp_usym.h", "kp_elf.h", "kp_ksyms.h", "kp_btf.h",

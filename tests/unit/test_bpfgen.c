@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kp_bpf_emit.h"
+#include "kp_bpf_filter.h"
 #include "kp_bpf_gen.h"
 #include "kp_decode.h"
 #include "kp_err.h"
@@ -83,7 +85,8 @@ static int args_of(const char *spec, char *buf, struct kp_bpf_arg *a, size_t *n,
 	return 0;
 }
 
-static int gen(const char *event, const char *spec, struct kp_bpf_prog *p, char *msg)
+static int gen(const char *event, const char *spec, const char *filter, struct kp_bpf_prog *p,
+	       char *msg)
 {
 	struct kp_format *tp = fixture(event);
 	struct kp_bpf_arg a[16];
@@ -95,20 +98,20 @@ static int gen(const char *event, const char *spec, struct kp_bpf_prog *p, char 
 		return -ENOENT;
 	err = args_of(spec, buf, a, &n, msg);
 	if (!err)
-		err = kp_bpf_gen(tp, 7, "ev", a, n, p, msg, 512);
+		err = kp_bpf_gen(tp, 7, "ev", a, n, filter, p, msg, 512);
 	kp_format_free(tp);
 	return err;
 }
 
 /* The corpus: each spec's format and listing, exactly. */
-static void golden(const char *name, const char *event, const char *spec)
+static void golden(const char *name, const char *event, const char *spec, const char *filter)
 {
 	static char listing[1 << 20];
 	char path[PATH_MAX + 128], msg[512] = "";
 	struct kp_bpf_prog p;
 	char *want, *got;
 	size_t len;
-	int err = gen(event, spec, &p, msg);
+	int err = gen(event, spec, filter, &p, msg);
 
 	T_OK(!err, "%s: '%s' compiles (%s)", name, spec, msg);
 	if (err)
@@ -146,7 +149,7 @@ static void corpus(void)
 	if (!f)
 		return;
 	while (fgets(line, sizeof(line), f)) {
-		char name[64], event[128], *args, *colon;
+		char name[64], event[128], *args, *colon, *filter;
 		int used;
 
 		if (line[0] == '#' || line[0] == '\n')
@@ -155,21 +158,26 @@ static void corpus(void)
 		if (sscanf(line, "%63s %127s %n", name, event, &used) != 2)
 			continue;
 		args = line + used;
+		filter = strstr(args, " | ");
+		if (filter) {
+			*filter = '\0';
+			filter += 3;
+		}
 		colon = strchr(event, ':');
 		if (colon)
 			*colon = '.';
-		golden(name, event, args);
+		golden(name, event, args, filter);
 		n++;
 	}
 	fclose(f);
 	T_OK(n >= 8, "the corpus has %d specs", n);
 }
 
-static void refused(const char *event, const char *spec, const char *want)
+static void refused(const char *event, const char *spec, const char *filter, const char *want)
 {
 	char msg[512] = "";
 	struct kp_bpf_prog p;
-	int err = gen(event, spec, &p, msg);
+	int err = gen(event, spec, filter, &p, msg);
 
 	T_OK(err == -EINVAL && strstr(msg, want), "'%s' on %s is refused with '%s' (got %d: %s)",
 	     spec, event, want, err, msg);
@@ -192,21 +200,21 @@ static void helpers(void)
 	struct kp_bpf_prog p;
 	char msg[512];
 
-	if (gen("syscalls.sys_enter_execve", "argv=+u0($argv):ustring[3] f=$filename:ustring", &p,
-		msg))
+	if (gen("syscalls.sys_enter_execve", "argv=+u0($argv):ustring[3] f=$filename:ustring", NULL,
+		&p, msg))
 		return;
 	T_EQ_INT(calls(&p, BPF_FUNC_probe_read_user), 3, "argv: 3 pointers read from user memory");
 	T_EQ_INT(calls(&p, BPF_FUNC_probe_read_user_str), 4, "argv and filename: 4 user strings");
 	T_EQ_INT(calls(&p, BPF_FUNC_probe_read_kernel_str), 0, "no kernel string");
 	kp_bpf_prog_free(&p);
 	if (gen("syscalls.sys_enter_connect", "x=+8(+0($uservaddr)):u16 k=+4($uservaddr):string",
-		&p, msg))
+		NULL, &p, msg))
 		return;
 	T_EQ_INT(calls(&p, BPF_FUNC_probe_read_kernel), 2, "+N(...): kernel reads");
 	T_EQ_INT(calls(&p, BPF_FUNC_probe_read_kernel_str), 1, ":string: a kernel string");
 	kp_bpf_prog_free(&p);
 	if (gen("syscalls.sys_enter_connect", "x=+u8(+u0($uservaddr)):u16 k=+u4($uservaddr):string",
-		&p, msg))
+		NULL, &p, msg))
 		return;
 	T_EQ_INT(calls(&p, BPF_FUNC_probe_read_user), 2, "+uN(...): user reads");
 	T_EQ_INT(calls(&p, BPF_FUNC_probe_read_user_str), 1, "+uN(...):string reads user memory");
@@ -231,7 +239,7 @@ static void decode_back(void)
 	uint32_t fd = 0xfffffff6u;
 
 	if (gen("syscalls.sys_enter_openat",
-		"argv=+u0($filename):ustring[3] d=$dfd:s32 p=$filename:ustring", &p, msg))
+		"argv=+u0($filename):ustring[3] d=$dfd:s32 p=$filename:ustring", NULL, &p, msg))
 		return;
 	fmt = kp_format_parse(p.format, strlen(p.format), "kpscript");
 	T_OK(fmt != NULL, "the generated format parses");
@@ -276,6 +284,48 @@ static void decode_back(void)
 	kp_format_free(fmt);
 }
 
+/* The emitter's labels: a jump lands where its label is placed; a label
+ * never placed is an error, not a jump into the blue. */
+static void labels(void)
+{
+	struct kp_emit e = { 0 };
+	int l = kp_em_label(&e), never = kp_em_label(&e);
+
+	kp_em_jmpi(&e, BPF_JEQ, R1, 0, l);
+	kp_em_movi(&e, R0, 1);
+	kp_em_movi(&e, R0, 2);
+	kp_em_place(&e, l);
+	kp_em_movi(&e, R0, 3);
+	T_EQ_INT(kp_em_finish(&e), 0, "a placed label: finish succeeds");
+	T_EQ_INT(e.v[0].off, 2, "the jump skips the two instructions before its label");
+	kp_em_jmpi(&e, BPF_JA, 0, 0, never);
+	T_EQ_INT(kp_em_finish(&e), -EINVAL, "a label never placed: -EINVAL");
+	kp_em_release(&e);
+	free(e.v);
+}
+
+/* The jump a one-predicate filter compiles to: it drops what fails. */
+static void filter_jump(const char *text, int op, int32_t imm)
+{
+	const struct kp_bpf_field f[] = { { .name = "a", .off = 8, .size = 4 },
+					  { .name = "b", .off = 12, .size = 4, .is_signed = true } };
+	struct kp_emit e = { 0 };
+	char msg[256] = "";
+	int drop = kp_em_label(&e), err;
+	const struct bpf_insn *j = NULL;
+
+	err = kp_bpf_filter_gen(text, f, 2, &e, drop, 32768, msg, sizeof(msg));
+	kp_em_place(&e, drop);
+	for (size_t i = 0; !err && i < e.n; i++)
+		if (BPF_CLASS(e.v[i].code) == BPF_JMP)
+			j = &e.v[i];
+	T_OK(!err && j && BPF_OP(j->code) == op && j->imm == imm,
+	     "filter '%s' drops with jump op 0x%x imm %d (got %s op 0x%x imm %d)", text, op, imm,
+	     err ? msg : "ok", j ? BPF_OP(j->code) : 0, j ? j->imm : 0);
+	kp_em_release(&e);
+	free(e.v);
+}
+
 int main(int argc, char **argv)
 {
 	const char *env = getenv("KP_FIXTURE_DIR");
@@ -291,21 +341,52 @@ int main(int argc, char **argv)
 
 	corpus();
 	helpers();
-	refused("syscalls.sys_enter_openat", "p=+0($filenam):ustring",
+	refused("syscalls.sys_enter_openat", "p=+0($filenam):ustring", NULL,
 		"no field 'filenam' (its fields: __syscall_nr, dfd, filename, flags, mode)");
-	refused("sched.sched_process_exec", "p=+0($pid):u32", "$pid is not a pointer");
-	refused("sched.sched_process_exec", "p=+0($filename):u32", "$filename is not a pointer");
-	refused("sched.sched_process_exec", "p=$filename:u64", "$filename is not an integer field");
-	refused("syscalls.sys_enter_openat", "p=$filename:u32[4]", "an array is read from memory");
-	refused("syscalls.sys_enter_openat", "p=+0($filename):symstr", "symstr needs");
-	refused("syscalls.sys_enter_openat", "p=$comm:u32", "$comm is a string");
-	refused("syscalls.sys_enter_openat", "p=\\1:string", "a number is not a string");
-	refused("syscalls.sys_enter_openat", "p=%di", "a tracepoint's arguments are its fields");
+	refused("sched.sched_process_exec", "p=+0($pid):u32", NULL, "$pid is not a pointer");
+	refused("sched.sched_process_exec", "p=+0($filename):u32", NULL,
+		"$filename is not a pointer");
+	refused("sched.sched_process_exec", "p=$filename:u64", NULL,
+		"$filename is not an integer field");
+	refused("syscalls.sys_enter_openat", "p=$filename:u32[4]", NULL,
+		"an array is read from memory");
+	refused("syscalls.sys_enter_openat", "p=+0($filename):symstr", NULL, "symstr needs");
+	refused("syscalls.sys_enter_openat", "p=$comm:u32", NULL, "$comm is a string");
+	refused("syscalls.sys_enter_openat", "p=\\1:string", NULL, "a number is not a string");
+	refused("syscalls.sys_enter_openat", "p=%di", NULL,
+		"a tracepoint's arguments are its fields");
 	refused("syscalls.sys_enter_openat",
 		"a=+0($filename):u64[64] b=+0($filename):u64[64] c=+0($filename):u64[64] "
 		"d=+0($filename):u64[64] e=+0($filename):u64[64] f=+0($filename):u64[64] "
 		"g=+0($filename):u64[64] h=+0($filename):u64[64] i=+0($filename):u64[64]",
-		"the arguments take 4616 bytes of a record; the most is 4096");
+		NULL, "the arguments take 4616 bytes of a record; the most is 4096");
+	/* filters: what the program cannot apply is refused, with the column */
+	refused("syscalls.sys_enter_openat", "p=$filename:ustring f=$flags", "nope == 1",
+		"filter 'nope == 1': at column 1: no field 'nope' (the record's fields: p, f)");
+	refused("syscalls.sys_enter_openat", "p=$filename:ustring f=$flags", "p > 3",
+		"at column 3: 'p' is a string: it takes ==, != or ~");
+	refused("syscalls.sys_enter_openat", "p=$filename:ustring f=$flags", "f == \"x\"",
+		"at column 6: 'f' is a number: compare it with a number");
+	refused("syscalls.sys_enter_openat", "p=$filename:ustring f=$flags", "p ~ \"*etc*\"",
+		"at column 5: a '*text*' glob is not compiled into BPF");
+	refused("syscalls.sys_enter_openat", "p=$filename:ustring f=$flags", "p ~ \"/e?c\"",
+		"'?' and '[...]' globs are not compiled into BPF");
+	refused("syscalls.sys_enter_openat", "p=$filename:ustring f=$flags", "(f == 1",
+		"at column 2: '(' is not closed");
+	refused("syscalls.sys_enter_openat", "p=$filename:ustring f=$flags", "f == 1 junk",
+		"at column 8: 'junk' was not expected here");
+	refused("syscalls.sys_enter_openat", "p=$filename:ustring f=$flags", "f ~ 1",
+		"'~' is for strings; 'f' is a number");
+	refused("syscalls.sys_enter_execve", "argv=+u0($argv):ustring[3]", "argv == \"x\"",
+		"'argv' is an array or a list");
+	labels();
+	filter_jump("a > 5", BPF_JLE, 5);
+	filter_jump("!(a > 5)", BPF_JGT, 5);
+	filter_jump("a <= 7", BPF_JGT, 7);
+	filter_jump("b < -3", BPF_JSGE, -3);
+	filter_jump("b >= 0", BPF_JSLT, 0);
+	filter_jump("a != 9", BPF_JEQ, 9);
+	filter_jump("!(a & 4)", BPF_JSET, 0);
 	decode_back();
 	return T_DONE();
 }

@@ -12,10 +12,17 @@ fi
 n=0
 while read -r name event args; do
 	case "$name" in '' | '#'*) continue ;; esac
+	opts="{}"
+	case "$args" in
+	*" | "*)
+		opts="{ filter = [==[${args#* | }]==] }"
+		args=${args%% | *}
+		;;
+	esac
 	tbl=""
 	for a in $args; do tbl="$tbl ${a%%=*} = [==[${a#*=}]==],"; done
 	"$KPSCRIPT" -e "local n = 0
-kp.tracepoint('$event', {$tbl}, function() n = n + 1 end)
+kp.tracepoint('$event', {$tbl}, $opts, function() n = n + 1 end)
 kp.run()
 print('RUNS', kp.counters()['tracepoint:$event'].events)" -c 'cat /etc/hostname >/dev/null; ls / >/dev/null; sleep 0.1' >"$TMP/c.out" 2>"$TMP/c.err"
 	rc=$?
