@@ -2,8 +2,12 @@
 /*
  * gen: the getppid() load generator of the pipeline benchmark.
  *
- *   gen [-c CPU] SECONDS     call getppid() for SECONDS (fractions allowed)
- *   gen [-c CPU] -n COUNT    call getppid() COUNT times
+ *   gen [-c CPU] [-o PATH] SECONDS     call getppid() for SECONDS (fractions allowed)
+ *   gen [-c CPU] [-o PATH] -n COUNT    call getppid() COUNT times
+ *
+ * With -o PATH each call is openat(AT_FDCWD, PATH, O_RDONLY) instead (and
+ * close() when it opened something): the load for fetch arguments that
+ * read the path (bench/open.lua).
  *
  * Pins itself to CPU (default 0), calls syscall(SYS_getppid) in a loop and
  * prints "calls N secs S rate R" (R in calls per second) on stdout at the end,
@@ -11,6 +15,7 @@
  * time can be told apart from its -c child's).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +24,20 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+static const char *open_path;
+
+static void one(void)
+{
+	if (open_path) {
+		long fd = syscall(SYS_openat, AT_FDCWD, open_path, O_RDONLY);
+
+		if (fd >= 0)
+			close((int)fd);
+		return;
+	}
+	syscall(SYS_getppid);
+}
 
 static double now_s(void)
 {
@@ -30,7 +49,7 @@ static double now_s(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: gen [-c CPU] SECONDS | gen [-c CPU] -n COUNT\n");
+	fprintf(stderr, "usage: gen [-c CPU] [-o PATH] SECONDS | gen [-c CPU] [-o PATH] -n COUNT\n");
 	exit(2);
 }
 
@@ -42,8 +61,11 @@ int main(int argc, char **argv)
 	char *e;
 	cpu_set_t set;
 
-	while ((opt = getopt(argc, argv, "c:n:")) != -1) {
+	while ((opt = getopt(argc, argv, "c:n:o:")) != -1) {
 		switch (opt) {
+		case 'o':
+			open_path = optarg;
+			break;
 		case 'c':
 			cpu = (int)strtol(optarg, &e, 10);
 			if (*e || cpu < 0 || cpu >= CPU_SETSIZE)
@@ -77,7 +99,7 @@ int main(int argc, char **argv)
 	start = now_s();
 	if (count) {
 		for (calls = 0; calls < count; calls++)
-			syscall(SYS_getppid);
+			one();
 		end = now_s();
 	} else {
 		double stop = start + secs;
@@ -86,7 +108,7 @@ int main(int argc, char **argv)
 		 * a traced getppid() several hundred */
 		for (;;) {
 			for (int i = 0; i < 1024; i++)
-				syscall(SYS_getppid);
+				one();
 			calls += 1024;
 			end = now_s();
 			if (end >= stop)

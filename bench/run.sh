@@ -11,8 +11,9 @@
 #   -s REPS   repetitions of each start-time measurement (default 10; 0: skip)
 #   -T N      also time the first event with N idle threads parked on the
 #             machine (build/bench/threads; default 4000, 0: skip)
-#   -k KINDS  reader kinds, of: plain kpscript bt_printf bt_count plain_burn
-#             (default: all five)
+#   -k KINDS  reader kinds, of: plain kpscript bt_printf bt_count plain_burn,
+#             and for the open benchmark gen_open tp_open bpf_open bt_open
+#             (default: the first five)
 #   -o DIR    raw logs and summary.md (default build/bench/run-DATE)
 #   -w SECS   before each run, wait up to SECS for the machine to be idle
 #             (under 10% of one CPU busy over 1 s; default 0: do not wait)
@@ -30,6 +31,13 @@
 #              sample (about kpscript's per-event cost), a control that tells
 #              the effect of the reader's CPU use on the generator apart from
 #              kpscript's own behaviour
+# The open benchmark (issue 16): the generator calls openat() of a path
+# that does not exist (gen -o OPEN_PATH) instead of getppid():
+#   gen_open   the generator alone
+#   tp_open    kpscript, sys_enter_openat without arguments (bench/open.lua plain)
+#   bpf_open   kpscript, sys_enter_openat with path = "+0($filename):ustring"
+#              read by the BPF backend (bench/open.lua bpf)
+#   bt_open    bpftrace printf of pid and str(args->filename)
 # under /usr/bin/time -v (peak RSS, CPU time). Medians over the runs.
 #
 # Start time: REPS times each of the commands in the "start" section below,
@@ -50,7 +58,7 @@ while getopts "r:d:s:k:o:T:w:Bh" opt; do
 	T) THREADS=$OPTARG ;;
 	w) WAIT=$OPTARG ;;
 	B) BUILD=0 ;;
-	*) sed -n '4,37p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+	*) sed -n '4,/^set -u/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 2 ;;
 	esac
 done
 
@@ -61,6 +69,8 @@ mkdir -p "$OUT"
 TP=syscalls:sys_enter_getppid
 BT_PRINTF='tracepoint:syscalls:sys_enter_getppid /comm == "gen"/ { printf("%d %d\n", pid, args->__syscall_nr); }'
 BT_COUNT='tracepoint:syscalls:sys_enter_getppid /comm == "gen"/ { @ = count(); }'
+OPEN_PATH=/nonexistent/kpbench/a/path/of/some/length
+BT_OPEN='tracepoint:syscalls:sys_enter_openat /comm == "gen"/ { printf("%d %s\n", pid, str(args->filename)); }'
 
 say() { printf '%s\n' "$*" >&2; }
 
@@ -86,7 +96,7 @@ fi
 if ! command -v bpftrace >/dev/null; then
 	say "run.sh: bpftrace missing, installing it"
 	apt-get install -y bpftrace >/dev/null 2>&1 ||
-		{ say "run.sh: no bpftrace: skipping bt_* kinds"; KINDS=${KINDS//bt_printf/}; KINDS=${KINDS//bt_count/}; }
+		{ say "run.sh: no bpftrace: skipping bt_* kinds"; KINDS=${KINDS//bt_printf/}; KINDS=${KINDS//bt_count/}; KINDS=${KINDS//bt_open/}; }
 fi
 if [ "$BUILD" = 1 ]; then
 	make -s build/bench/gen build/bench/reader build/bench/threads || exit 1
@@ -163,6 +173,7 @@ printf 'kind\trun\tevents_s\tlost\tgen_calls_s\trss_kb\treader_cpu_pct\tfirst_ms
 
 run_one() { # run_one KIND RUN
 	local k=$1 r=$2 log=$OUT/$1.$2 gcmd="exec build/bench/gen -c 0 $DUR" t0
+	local ocmd="exec build/bench/gen -c 0 -o $OPEN_PATH $DUR"
 	local calls secs rate gu gs tu ts rss delivered lost cpu first fms evs nspe=- b0 b1 other
 
 	[ "$WAIT" -gt 0 ] && wait_idle
@@ -187,6 +198,15 @@ run_one() { # run_one KIND RUN
 	bt_count)
 		/usr/bin/time -v -o "$log.time" taskset -c 1 bpftrace \
 			-c "build/bench/gen -c 0 $DUR" -e "$BT_COUNT" >"$log.out" 2>"$log.err" ;;
+	gen_open)
+		/usr/bin/time -v -o "$log.time" taskset -c 0 build/bench/gen -c 0 -o "$OPEN_PATH" \
+			"$DUR" >"$log.out" 2>"$log.err" ;;
+	tp_open | bpf_open)
+		/usr/bin/time -v -o "$log.time" taskset -c 1 build/kpscript -c "$ocmd" \
+			bench/open.lua "${k%_open}" >"$log.out" 2>"$log.err" ;;
+	bt_open)
+		/usr/bin/time -v -o "$log.time" taskset -c 1 bpftrace -o "$log.bt" \
+			-c "build/bench/gen -c 0 -o $OPEN_PATH $DUR" -e "$BT_OPEN" >"$log.out" 2>"$log.err" ;;
 	esac
 	b1=$(busy_s)
 	calls=$(kv "$log.out" calls calls) secs=$(kv "$log.out" calls secs) rate=$(kv "$log.out" calls rate)
@@ -197,17 +217,17 @@ run_one() { # run_one KIND RUN
 	first=$(kv "$log.out" first_delivery_realtime_ns first_delivery_realtime_ns)
 	delivered=- lost=- cpu=- fms=-
 	case $k in
-	plain | kpscript | plain_burn)
+	plain | kpscript | plain_burn | tp_open | bpf_open)
 		delivered=$(kv "$log.out" delivered delivered)
 		lost=$(kv "$log.out" delivered lost) ;;
-	bt_printf)
-		delivered=$(grep -cE '^[0-9]+ [0-9]+$' "$log.bt")
+	bt_printf | bt_open)
+		delivered=$(grep -cE '^[0-9]+ [0-9/a-z]+$' "$log.bt")
 		lost=$(cat "$log.bt" "$log.out" "$log.err" |
 			sed -n 's/.*Lost \([0-9]*\) events.*/\1/p' | awk '{ s += $1 } END { print s + 0 }') ;;
 	bt_count)
 		delivered=$(sed -n 's/^@: \([0-9]*\)$/\1/p' "$log.out")
 		lost=0 ;;
-	gen)
+	gen | gen_open)
 		rss=- ;;
 	esac
 	if [ -z "$calls" ] || [ -z "$delivered" ]; then
@@ -217,7 +237,7 @@ run_one() { # run_one KIND RUN
 	fi
 	# the reader's CPU time: /usr/bin/time's (reader + the generator it
 	# waited for) minus what the generator reports for itself
-	if [ "$k" != gen ]; then
+	if [ "$k" != gen ] && [ "$k" != gen_open ]; then
 		cpu=$(awk -v a="$tu" -v b="$ts" -v c="$gu" -v d="$gs" -v s="$secs" \
 			'BEGIN { v = (a + b - c - d) / s * 100; printf "%.1f", v < 0 ? 0 : v }')
 		nspe=$(awk -v a="$tu" -v b="$ts" -v c="$gu" -v d="$gs" -v n="$delivered" \
