@@ -156,3 +156,36 @@ maps_left() { bpftool map show 2>/dev/null | grep -c -E ' name (kp_scratch|kp_ev
 i=0
 while [ "$(maps_left)" -ne 0 ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
 check "SIGKILL: no map left ($(maps_left))" [ "$(maps_left)" -eq 0 ]
+
+# --record and --replay: the same lines; a kernel stack from the program's
+# records (the tracepoint's registers)
+cat >"$TMP/rec.lua" <<'EOF2'
+kp.tracepoint("syscalls:sys_enter_openat", { path = "+0($filename):ustring" }, { stack = "kernel" }, function(e)
+  if e.comm == "cat" then print("P", e.path, #(e.stack or {}) > 0 and kp.ksym(e.stack[1]) or "-") end
+end)
+EOF2
+kp --record "$TMP/r.rec" -c "cat /etc/hostname >/dev/null" "$TMP/rec.lua"
+cp "$TMP/out" "$TMP/live.out"
+kp --replay "$TMP/r.rec" "$TMP/rec.lua"
+check "record: the open of /etc/hostname seen live" grep -q "^P	/etc/hostname	" "$TMP/live.out"
+check "replay: the same lines as live ($(grep -c . "$TMP/out") lines)" cmp -s "$TMP/live.out" "$TMP/out"
+check "stack: a kernel frame named for each event ($(head -1 "$TMP/live.out"))" \
+	not grep -q '	-$' "$TMP/live.out"
+
+# -p PID with a compiled filter: the process's calls only
+N=7
+launch a "$PROGS/gen_getppid" wait $N "$TMP/pa"
+launch b "$PROGS/gen_getppid" wait 11 "$TMP/pb"
+wait_file "$TMP/pid_a" "$TMP/pid_b"
+pa=$(cat "$TMP/pid_a")
+cat >"$TMP/p.lua" <<'EOF2'
+local n = 0
+local p = kp.tracepoint("syscalls:sys_enter_getppid", { nr = "$__syscall_nr", c = "$comm" },
+  { filter = 'c == "gen_getppid"' }, function(e) n = n + 1 end)
+kp.run()
+print("mine " .. n .. " events " .. kp.counters()[p.name].events)
+EOF2
+kp_run -p "$pa" -c "$(release_cmd b 1000); $(release_cmd a 1000)" "$TMP/p.lua"
+release a b
+wait
+check "-p: the process's $N calls, none of the other's ($(oneline "$TMP/out"))" grep -qx "mine $N events $N" "$TMP/out"
