@@ -88,9 +88,11 @@ static int kp_bpf_attach(struct kp_bpf *b, int tp_id)
 	return 0;
 }
 
-struct kp_bpf *kp_bpf_load(const struct kp_bpf_prog *prog, int tp_id, const struct kp_perf *out,
-			   char *msg, size_t len)
+struct kp_bpf *kp_bpf_load(const struct kp_bpf_prog *prog, int tp_id, const char *raw_name,
+			   const struct kp_perf *out, char *msg, size_t len)
 {
+	enum bpf_prog_type type = prog->raw ? BPF_PROG_TYPE_RAW_TRACEPOINT
+					    : BPF_PROG_TYPE_TRACEPOINT;
 	LIBBPF_OPTS(bpf_prog_load_opts, o);
 	struct kp_bpf *b = calloc(1, sizeof(*b));
 	struct bpf_insn *insn = NULL;
@@ -162,8 +164,8 @@ struct kp_bpf *kp_bpf_load(const struct kp_bpf_prog *prog, int tp_id, const stru
 			o.log_buf = log;
 			o.log_size = KP_VERIFIER_LOG;
 			o.log_level = 1;
-			b->prog = bpf_prog_load(BPF_PROG_TYPE_TRACEPOINT, "kpscript",
-						"Dual MIT/GPL", insn, prog->n, &o);
+			b->prog =
+			    bpf_prog_load(type, "kpscript", "Dual MIT/GPL", insn, prog->n, &o);
 		}
 	}
 	err = b->prog < 0 ? -errno : 0;
@@ -179,8 +181,16 @@ struct kp_bpf *kp_bpf_load(const struct kp_bpf_prog *prog, int tp_id, const stru
 		goto fail;
 	}
 	free(log);
-	if ((err = kp_bpf_attach(b, tp_id))) {
-		snprintf(msg, len, "attaching the program to the tracepoint: %s", kp_strerror(err));
+	if (prog->raw) {
+		/* the raw tracepoint holds the program while this fd lives */
+		b->tp = bpf_raw_tracepoint_open(raw_name, b->prog);
+		err = b->tp < 0 ? -errno : 0;
+	} else {
+		err = kp_bpf_attach(b, tp_id);
+	}
+	if (err) {
+		snprintf(msg, len, "attaching the program to the %stracepoint: %s",
+			 prog->raw ? "raw " : "", kp_strerror(err));
 		goto fail;
 	}
 	return b;

@@ -18,14 +18,14 @@ struct kp_bpf_prog;
 struct kp_perf;
 
 /**
- * kp_bpf_load() - load @prog and attach it to tracepoint @tp_id, disarmed
- * (kp_bpf_enable() arms it);
+ * kp_bpf_load() - load @prog and attach it to tracepoint @tp_id (a raw
+ * program: to raw tracepoint @raw_name), disarmed (kp_bpf_enable() arms it);
  * @out: BPF output events opened on every CPU (KP_PERF_BPF_OUTPUT)
  * Return: the loaded program, or NULL with errno and @msg (the verifier's
  * last lines when it refused the program).
  */
-struct kp_bpf *kp_bpf_load(const struct kp_bpf_prog *prog, int tp_id, const struct kp_perf *out,
-			   char *msg, size_t len);
+struct kp_bpf *kp_bpf_load(const struct kp_bpf_prog *prog, int tp_id, const char *raw_name,
+			   const struct kp_perf *out, char *msg, size_t len);
 /* Records from now on (arm it), or none (disarm it). 0 or -errno. */
 int kp_bpf_enable(struct kp_bpf *b, bool on);
 /* The program's counters over every CPU: its runs, the records perf could

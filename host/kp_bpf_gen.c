@@ -47,6 +47,7 @@ struct kp_gen {
 	struct kp_emit e;
 	int out; /* the label of the output */
 	int quit; /* the label of the end: no record */
+	bool raw; /* the context is a raw tracepoint's arguments */
 	size_t fixed, area; /* the fixed part's size; CAP */
 	char *fmt;
 	size_t fmtlen, fmtcap;
@@ -199,7 +200,14 @@ static int slot_of(struct kp_gen *g, const struct kp_format *tp, const struct kp
 
 	memset(s, 0, sizeof(*s));
 	s->t = f->type;
-	s->fld = base_field(tp, f, name, sizeof(name));
+	if (g->raw && f->base == KP_FETCH_ARG) {
+		if (f->num < 1 || f->num > 12)
+			return refuse(g, a, "a raw tracepoint has arguments $arg1 to $arg12");
+	} else if (g->raw && f->base != KP_FETCH_COMM && f->base != KP_FETCH_IMM &&
+		   f->base != KP_FETCH_IMMSTR) {
+		return refuse(g, a, "on a raw tracepoint only $argN, $comm and immediates");
+	}
+	s->fld = g->raw ? NULL : base_field(tp, f, name, sizeof(name));
 	if (f->base == KP_FETCH_COMM && !s->fld) {
 		s->comm = true;
 		if (f->nderef || (s->t.kind != KP_FETCH_DEFAULT && !is_string(s->t.kind)))
@@ -210,8 +218,11 @@ static int slot_of(struct kp_gen *g, const struct kp_format *tp, const struct kp
 		return 0;
 	}
 	switch (f->base) {
-	case KP_FETCH_FIELD:
 	case KP_FETCH_ARG:
+		if (g->raw)
+			break;
+		/* fall through */ /* on a tracepoint, a field so named */
+	case KP_FETCH_FIELD:
 	case KP_FETCH_RETVAL:
 	case KP_FETCH_STACK:
 	case KP_FETCH_STACKN:
@@ -312,6 +323,11 @@ static void gen_base(struct kp_gen *g, const struct kp_fetch *f, const struct kp
 {
 	const struct kp_field *fld = s->fld;
 
+	if (g->raw && f->base == KP_FETCH_ARG) {
+		/* the raw tracepoint's argument N, a u64 */
+		kp_em_ldx(&g->e, 8, R3, R6, (int16_t)(8 * (f->num - 1)));
+		return;
+	}
 	if (!fld) {
 		kp_em_ld64(&g->e, R3, (uint64_t)f->num);
 		return;
@@ -620,10 +636,11 @@ static struct kp_bpf_field *filter_fields(const struct kp_bpf_arg *a, const stru
 	return f;
 }
 
-int kp_bpf_gen(const struct kp_format *tp, int id, const char *name, const struct kp_bpf_arg *a,
-	       size_t n, const char *filter, struct kp_bpf_prog *out, char *msg, size_t len)
+int kp_bpf_gen(const struct kp_format *tp, int id, const char *name, bool raw,
+	       const struct kp_bpf_arg *a, size_t n, const char *filter, struct kp_bpf_prog *out,
+	       char *msg, size_t len)
 {
-	struct kp_gen g = { .msg = msg, .len = len, .fmtcap = 1024 };
+	struct kp_gen g = { .msg = msg, .len = len, .fmtcap = 1024, .raw = raw };
 	struct kp_slot *s = calloc(n ? n : 1, sizeof(*s));
 	struct kp_bpf_field *ff = NULL;
 	size_t off = HDR;
@@ -687,6 +704,7 @@ out:
 	out->insn = g.e.v;
 	out->n = g.e.n;
 	out->fixed = g.fixed;
+	out->raw = raw;
 	out->format = g.fmt;
 	return 0;
 }

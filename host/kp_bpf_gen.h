@@ -54,6 +54,7 @@ struct kp_bpf_prog {
 	struct bpf_insn *insn;
 	size_t n;
 	size_t fixed; /* bytes before the strings' area */
+	bool raw; /* a raw tracepoint program (BPF_PROG_TYPE_RAW_TRACEPOINT) */
 	char *format; /* the records' format text */
 };
 
@@ -61,14 +62,18 @@ struct kp_bpf_prog {
  * kp_bpf_gen() - compile @n arguments on the tracepoint of format @tp.
  * @id: the record's common_type (the tracepoint's id)
  * @name: the format's event name
+ * @raw: for the raw tracepoint of that name (its context is the TP_PROTO's
+ *       arguments, $arg1 the first, read as u64), not the tracepoint's
+ *       record (whose fields are $NAME)
  * @filter: the probe's filter (kp_bpf_filter.h), applied by the program to
  *          the record it built; NULL for none
  *
  * Return: 0 and @out (kp_bpf_prog_free() it); -EINVAL with @msg naming the
  * argument and what of it this backend cannot do; -ENOMEM.
  */
-int kp_bpf_gen(const struct kp_format *tp, int id, const char *name, const struct kp_bpf_arg *a,
-	       size_t n, const char *filter, struct kp_bpf_prog *out, char *msg, size_t len);
+int kp_bpf_gen(const struct kp_format *tp, int id, const char *name, bool raw,
+	       const struct kp_bpf_arg *a, size_t n, const char *filter, struct kp_bpf_prog *out,
+	       char *msg, size_t len);
 void kp_bpf_prog_free(struct kp_bpf_prog *p);
 
 /**

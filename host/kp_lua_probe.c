@@ -190,6 +190,28 @@ static void kp_read_opts(lua_State *L, int i, struct kp_popts *o)
 	o->wakeup = (unsigned int)wakeup;
 }
 
+/* The arguments by name at @i, { { name = N|nil, expr = "new->uid" }, ... }
+ * or nil, into @s (a scratch userdata on the stack holds them; the strings
+ * stay in the table). */
+static void kp_read_btf(lua_State *L, int i, struct kp_probe_spec *s)
+{
+	struct kp_btf_name *btf = NULL;
+
+	s->nbtf = lua_istable(L, i) ? lua_objlen(L, i) : 0;
+	if (s->nbtf)
+		btf = lua_newuserdata(L, s->nbtf * sizeof(*btf));
+	for (size_t k = 0; k < s->nbtf; k++) {
+		lua_rawgeti(L, i, (int)k + 1);
+		luaL_checktype(L, -1, LUA_TTABLE);
+		lua_getfield(L, -1, "expr");
+		btf[k].expr = lua_tostring(L, -1);
+		lua_getfield(L, -2, "name");
+		btf[k].name = lua_tostring(L, -1);
+		lua_pop(L, 3);
+	}
+	s->btf = btf;
+}
+
 /*
  * Make the probe @s declares, its handler the function at @fn_index (or
  * nil). Pushes the probe, or nil, msg, errname.
@@ -217,8 +239,9 @@ static int kp_declare(lua_State *L, const struct kp_probe_spec *s, int fn_index)
 }
 
 /*
- * core.tracepoint(sys, event, args, opts, fn) -> probe | nil, msg, errname
- * @args: "name=FETCHARG ..." or "" (opts.backend picks how they are read)
+ * core.tracepoint(sys, event, args, opts, fn, btf) -> probe | nil, msg, errname
+ * @args: "name=FETCHARG ..." or "" (opts.backend picks how they are read);
+ * @btf: arguments by name from the tracepoint's prototype, as for kprobes
  */
 static int kp_core_tracepoint(lua_State *L)
 {
@@ -233,6 +256,7 @@ static int kp_core_tracepoint(lua_State *L)
 		s.backend = lua_tostring(L, -1); /* the string stays in the table */
 		lua_pop(L, 1);
 	}
+	kp_read_btf(L, 6, &s);
 	return kp_declare(L, &s, 5);
 }
 
@@ -265,7 +289,6 @@ static int kp_core_kprobe(lua_State *L)
 {
 	struct kp_probe_spec s = { 0 };
 	const char **targets;
-	struct kp_btf_name *btf = NULL;
 
 	luaL_checktype(L, 1, LUA_TTABLE);
 	s.kind = lua_toboolean(L, 2) ? KP_KRETPROBE : KP_KPROBE;
@@ -286,19 +309,7 @@ static int kp_core_kprobe(lua_State *L)
 			return luaL_argerror(L, 1, "kernel function names must be strings");
 	}
 	s.targets = targets;
-	s.nbtf = lua_istable(L, 7) ? lua_objlen(L, 7) : 0;
-	if (s.nbtf)
-		btf = lua_newuserdata(L, s.nbtf * sizeof(*btf));
-	for (size_t i = 0; i < s.nbtf; i++) {
-		lua_rawgeti(L, 7, (int)i + 1);
-		luaL_checktype(L, -1, LUA_TTABLE);
-		lua_getfield(L, -1, "expr");
-		btf[i].expr = lua_tostring(L, -1);
-		lua_getfield(L, -2, "name");
-		btf[i].name = lua_tostring(L, -1);
-		lua_pop(L, 3);
-	}
-	s.btf = btf;
+	kp_read_btf(L, 7, &s);
 	return kp_declare(L, &s, 5);
 }
 

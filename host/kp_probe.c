@@ -180,7 +180,8 @@ static int kp_probe_bpf(struct kp_probe *p, const struct kp_popts *o,
 	(void)o;
 	p->by_bpf = true;
 	p->fmt_text = strdup(prog->format);
-	p->bpf = kp_bpf_load(prog, kp_format_id(p->fmt), p->perf, why, sizeof(why));
+	p->bpf = kp_bpf_load(prog, kp_format_id(p->fmt), kp_format_name(p->fmt), p->perf, why,
+			     sizeof(why));
 	if (!p->bpf || !p->fmt_text) {
 		int err = p->bpf ? -ENOMEM : -errno;
 

@@ -12,6 +12,7 @@
 
 #include "kp_bpf.h"
 #include "kp_bpf_gen.h"
+#include "kp_btf.h"
 #include "kp_err.h"
 #include "kp_fetch.h"
 #include "kp_format.h"
@@ -78,25 +79,132 @@ static int kp_tp_parse_args(const char *probe, const char *args, char *buf, stru
 	return 0;
 }
 
-/* The arguments compiled for the tracepoint of format d->fmt: d->fmt
- * becomes the records' format, d->prog the program. */
-static int kp_tp_compile(const struct kp_probe_spec *s, struct kp_probe_def *d, char *msg,
-			 size_t len)
+/*
+ * A fetch argument compiled from BTF for a kprobe on __bpf_trace_EVENT
+ * (the function the raw tracepoint calls, whose parameters are the
+ * tracepoint's TP_PROTO after a void *__data) made one of the raw
+ * tracepoint's: the parameters' registers become its arguments, %si the
+ * first ($arg1).
+ */
+static int kp_tp_regs_to_args(char *fetch, size_t len)
 {
-	size_t n, ll = 1 << 16;
-	char *buf = malloc(strlen(s->args) + 1);
+	static const char *const regs[] = { "%si", "%dx", "%cx", "%r8", "%r9" };
+	char out[1024];
+	size_t u = 0;
+
+	for (const char *p = fetch; *p;) {
+		int k = -1;
+
+		for (int i = 0; i < 5; i++)
+			if (!strncmp(p, regs[i], 3))
+				k = i;
+		if ((*p == '%' && k < 0) || !strncmp(p, "$stack", 6) || u + 8 > sizeof(out))
+			return -EINVAL;
+		if (k >= 0) {
+			u += (size_t)snprintf(out + u, sizeof(out) - u, "$arg%d", k + 1);
+			p += 3;
+		} else {
+			out[u++] = *p++;
+		}
+	}
+	out[u] = '\0';
+	snprintf(fetch, len, "%s", out);
+	return 0;
+}
+
+/* @s's arguments by name, compiled from the tracepoint's prototype into
+ * "name=FETCHARG ..." at @args (size @len) for the raw tracepoint. */
+static int kp_tp_btf_args(struct kp_host *h, const struct kp_probe_spec *s, const char *probe,
+			  char *args, size_t len, char *msg, size_t mlen)
+{
+	const struct kp_btf *b = kp_host_btf(h);
+	char func[160];
+
+	snprintf(func, sizeof(func), "__bpf_trace_%s", s->event);
+	if (!b) {
+		snprintf(msg, mlen,
+			 "%s: names from the tracepoint's prototype need the kernel's BTF "
+			 "(/sys/kernel/btf/vmlinux): read its fields as $NAME",
+			 probe);
+		return -ENOTSUP;
+	}
+	for (size_t i = 0; i < s->nbtf; i++) {
+		char name[128], fetch[1024], why[2048];
+		const char *expr = s->btf[i].expr ? s->btf[i].expr : "";
+		size_t used = strlen(args);
+		int rc = kp_btf_fetch(b, func, false, expr, name, sizeof(name), fetch,
+				      sizeof(fetch), why, sizeof(why));
+
+		if (rc == -ENOENT) {
+			snprintf(msg, mlen,
+				 "%s: '%s': this tracepoint has no prototype in BTF (no %s): names "
+				 "from BTF work on tracepoints with a TP_PROTO of their own, and "
+				 "syscall tracepoints have none: read their fields as $NAME "
+				 "('+0($filename):ustring')",
+				 probe, expr, func);
+			return rc;
+		}
+		if (rc) {
+			snprintf(msg, mlen, "%s: %.1500s", probe, why);
+			return rc;
+		}
+		if (kp_tp_regs_to_args(fetch, sizeof(fetch))) {
+			snprintf(msg, mlen,
+				 "%s: '%s' is not among the raw tracepoint's first five "
+				 "arguments",
+				 probe, expr);
+			return -EINVAL;
+		}
+		if (s->btf[i].name)
+			snprintf(name, sizeof(name), "%s", s->btf[i].name);
+		if (kp_is_builtin(name)) {
+			snprintf(msg, mlen,
+				 "%s: '%s' would be named '%s', which is reserved: give it a name, "
+				 "{ myname = '%s' }",
+				 probe, expr, name, expr);
+			return -EEXIST;
+		}
+		if (used + strlen(name) + strlen(fetch) + 3 > len) {
+			snprintf(msg, mlen, "%s: too many arguments", probe);
+			return -E2BIG;
+		}
+		snprintf(args + used, len - used, "%s%s=%s", used ? " " : "", name, fetch);
+	}
+	return 0;
+}
+
+/* The arguments compiled for the tracepoint of format d->fmt: d->fmt
+ * becomes the records' format, d->prog the program. With arguments by
+ * name the program runs on the raw tracepoint, whose arguments are the
+ * TP_PROTO's; it cannot read the format's fields as well. */
+static int kp_tp_compile(struct kp_host *h, const struct kp_probe_spec *s, struct kp_probe_def *d,
+			 char *msg, size_t len)
+{
+	size_t n, ll = 1 << 16, alen = strlen(s->args) + 16384;
+	char *args = calloc(1, alen), *buf = malloc(alen);
 	struct kp_bpf_arg *a = calloc(KP_TP_MAX_ARGS, sizeof(*a));
 	struct kp_bpf_prog *prog = calloc(1, sizeof(*prog));
 	struct kp_format *out = NULL;
+	bool raw = s->nbtf > 0;
 	char why[1024];
 	int err = -ENOMEM;
 
-	if (!buf || !a || !prog)
+	if (!args || !buf || !a || !prog)
 		goto fail;
-	if ((err = kp_tp_parse_args(d->name, s->args, buf, a, &n, msg, len)))
+	if (raw && s->args[0]) {
+		snprintf(msg, len,
+			 "%s: the tracepoint's fields ($NAME) and names from its prototype "
+			 "cannot be read by one declaration: declare two",
+			 d->name);
+		err = -EINVAL;
 		goto fail;
-	err = kp_bpf_gen(d->fmt, kp_format_id(d->fmt), s->event, a, n, s->opts.filter, prog, why,
-			 sizeof(why));
+	}
+	snprintf(args, alen, "%s", s->args);
+	err = raw ? kp_tp_btf_args(h, s, d->name, args, alen, msg, len) : 0;
+	if (err || (err = kp_tp_parse_args(d->name, args, buf, a, &n, msg, len)))
+		goto fail;
+	err = kp_bpf_gen(d->fmt, kp_format_id(d->fmt), s->event, raw, a, n, s->opts.filter, prog,
+			 why, sizeof(why));
 	if (err) {
 		snprintf(msg, len, "%s: %s", d->name, why);
 		goto fail;
@@ -116,14 +224,17 @@ static int kp_tp_compile(const struct kp_probe_spec *s, struct kp_probe_def *d, 
 	kp_format_free(d->fmt);
 	d->fmt = out;
 	d->prog = prog;
+	free(args);
 	free(buf);
 	free(a);
 	return 0;
 fail:
 	if (err == -ENOMEM)
 		snprintf(msg, len, "%s: out of memory", d->name);
-	kp_bpf_prog_free(prog);
+	if (prog)
+		kp_bpf_prog_free(prog);
 	free(prog);
+	free(args);
 	free(buf);
 	free(a);
 	return err;
@@ -158,7 +269,7 @@ static int kp_tp_backend(const struct kp_probe_spec *s, const char *name, bool d
 static int kp_tp_define(struct kp_host *h, const struct kp_probe_spec *s, int i, bool dry,
 			struct kp_probe_def *d, bool *next, char *msg, size_t len)
 {
-	bool args = s->args && s->args[0];
+	bool args = (s->args && s->args[0]) || s->nbtf;
 	int err;
 
 	(void)h, (void)next;
@@ -187,7 +298,7 @@ static int kp_tp_define(struct kp_host *h, const struct kp_probe_spec *s, int i,
 			 kp_perm_hint(err));
 		return err;
 	}
-	if (args && (err = kp_tp_compile(s, d, msg, len))) {
+	if (args && (err = kp_tp_compile(h, s, d, msg, len))) {
 		kp_format_free(d->fmt);
 		d->fmt = NULL;
 	}

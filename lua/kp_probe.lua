@@ -59,11 +59,13 @@ end
 function M.is_probe(v) return S.handlers[v] ~= nil end
 
 -- In kp.tracepoint(name, T, fn), is T the arguments (a BTF name in its
--- array part, or a value that starts as a fetch argument does) or opts?
+-- array part, a value that starts as a fetch argument does or a BTF path
+-- with ->) or opts?
 local function is_args(t)
   if type(t) ~= "table" then return false end
   for k, v in pairs(t) do
-    if type(k) == "number" or (type(v) == "string" and v:match("^[%$%+%-\\@%%]")) then
+    if type(k) == "number" or (type(v) == "string" and (v:match("^[%$%+%-\\@%%]")
+        or v:find("->", 1, true))) then
       return true
     end
   end
@@ -100,26 +102,20 @@ function M.tracepoint(name, args, opts, fn)
   if not sys then
     fail(2, "kp.tracepoint: '%s' is not of the form 'group:event' (e.g. 'sched:sched_process_exec')", name)
   end
-  if type(args) == "table" then
-    for k, v in pairs(args) do
-      if type(k) == "number" then
-        fail(2, "kp.tracepoint: args[%d] = %s: names from BTF are not read on tracepoints yet; "
-          .. "name a fetch argument on the tracepoint's fields, { name = '+0($field):ustring' }",
-          k, tostring(v))
-      end
-    end
-  end
-  local argstr = compile_args("kp.tracepoint", args, false)
+  local argstr, btf = compile_args("kp.tracepoint", args, true)
   opts = check_opts("kp.tracepoint", opts)
-  if opts.backend and argstr == "" then
+  if opts.backend and argstr == "" and #btf == 0 then
     fail(2, "kp.tracepoint: opts.backend is for a tracepoint with fetch arguments")
   end
   check_fn("kp.tracepoint", fn, 3)
-  local key = "tp|" .. sys .. ":" .. ev .. "|" .. argstr .. "|" .. optkey(opts)
+  local names = {}
+  for i, b in ipairs(btf) do names[i] = (b.name or "") .. "=" .. b.expr end
+  local key = "tp|" .. sys .. ":" .. ev .. "|" .. argstr .. "|" .. table.concat(names, " ") .. "|"
+    .. optkey(opts)
   local p = reused(key)
   if not p then
     local err
-    p, err = core.tracepoint(sys, ev, argstr, opts, fn)
+    p, err = core.tracepoint(sys, ev, argstr, opts, fn, btf)
     if not p then raise(err) end
     remember(key, p)
   end
@@ -166,10 +162,6 @@ function compile_args(fname, args, btf_ok)
     end
     -- for user probes $retval is the kernel's own fetch argument
     if is_btf(v) and (btf_ok or v:sub(1, 1) ~= "$") then
-      if fname == "kp.tracepoint" then
-        fail(4, "%s: '%s' is not a fetch argument: a tracepoint's fields are $NAME "
-          .. "('+0($filename):ustring', '$flags')", fname, v)
-      end
       if not btf_ok then
         fail(4, "%s: '%s' looks like a parameter name: user probes take fetch arguments "
           .. "('%%di', '+0(%%si):ustring'); names from debug info work for kernel functions "

@@ -58,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		n++;
 	}
 	msg[0] = '\0';
-	if (kp_bpf_gen(tp, 782, "ev", a, n, filter, &p, msg, sizeof(msg))) {
+	if (kp_bpf_gen(tp, 782, "ev", size & 1, a, n, filter, &p, msg, sizeof(msg))) {
 		FZ_CHECK(msg[0]);
 		goto out;
 	}

@@ -189,3 +189,23 @@ kp_run -p "$pa" -c "$(release_cmd b 1000); $(release_cmd a 1000)" "$TMP/p.lua"
 release a b
 wait
 check "-p: the process's $N calls, none of the other's ($(oneline "$TMP/out"))" grep -qx "mine $N events $N" "$TMP/out"
+
+# names from the tracepoint's prototype (BTF): the raw tracepoint's program
+cat >"$TMP/b.lua" <<'EOF2'
+kp.tracepoint("sched:sched_process_exec", { "p->real_parent->tgid", "bprm->filename", op = "old_pid" },
+  function(e) print("X", e.comm, e.pid, e.tgid, e.op, e.filename) end)
+EOF2
+kp -c "/bin/true; /bin/true" "$TMP/b.lua"
+sh_pid=$(awk '$2 == "sh" { print $3; exit }' "$TMP/out")
+line=$(awk -v s="$sh_pid" '$2 == "true" && $4 == s { print; exit }' "$TMP/out")
+file=$(echo "$line" | awk '{ print $6 }')
+check "btf names: /bin/true's parent is the sh ($sh_pid) and its file /bin/true ($line)" \
+	cond '[ -n "$line" ] && [ "$file" = /bin/true ]'
+kp -e 'kp.tracepoint("syscalls:sys_enter_openat", { "filename" }, print)'
+exits "btf names on a syscall tracepoint: exit status 1" 1
+check "btf names on a syscall tracepoint: says why and what instead" \
+	grep -q "syscall tracepoints have none: read their fields as \$NAME" "$TMP/err"
+kp -e 'kp.tracepoint("sched:sched_process_exec", { "p->pid", f = "$filename" }, print)'
+check "btf names and fields together: refused" grep -q 'cannot be read by one declaration' "$TMP/err"
+kp -e 'kp.tracepoint("sched:sched_process_exec", { "p->comm" }, print)'
+check "btf names: a reserved name is refused" grep -q "would be named 'comm', which is reserved" "$TMP/err"

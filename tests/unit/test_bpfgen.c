@@ -88,7 +88,9 @@ static int args_of(const char *spec, char *buf, struct kp_bpf_arg *a, size_t *n,
 static int gen(const char *event, const char *spec, const char *filter, struct kp_bpf_prog *p,
 	       char *msg)
 {
-	struct kp_format *tp = fixture(event);
+	/* "raw:GROUP.EVENT": the raw tracepoint's program ($argN) */
+	bool raw = !strncmp(event, "raw:", 4);
+	struct kp_format *tp = fixture(raw ? event + 4 : event);
 	struct kp_bpf_arg a[16];
 	char buf[1024];
 	size_t n;
@@ -98,7 +100,7 @@ static int gen(const char *event, const char *spec, const char *filter, struct k
 		return -ENOENT;
 	err = args_of(spec, buf, a, &n, msg);
 	if (!err)
-		err = kp_bpf_gen(tp, 7, "ev", a, n, filter, p, msg, 512);
+		err = kp_bpf_gen(tp, 7, "ev", raw, a, n, filter, p, msg, 512);
 	kp_format_free(tp);
 	return err;
 }
@@ -163,7 +165,7 @@ static void corpus(void)
 			*filter = '\0';
 			filter += 3;
 		}
-		colon = strchr(event, ':');
+		colon = strrchr(event, ':');
 		if (colon)
 			*colon = '.';
 		golden(name, event, args, filter);
@@ -355,6 +357,9 @@ int main(int argc, char **argv)
 	refused("syscalls.sys_enter_openat", "p=\\1:string", NULL, "a number is not a string");
 	refused("syscalls.sys_enter_openat", "p=%di", NULL,
 		"a tracepoint's arguments are its fields");
+	refused("raw:sched.sched_process_exec", "p=$pid", NULL, "on a raw tracepoint only $argN");
+	refused("raw:sched.sched_process_exec", "p=$arg13", NULL, "arguments $arg1 to $arg12");
+	refused("sched.sched_process_exec", "p=$arg1", NULL, "the tracepoint has no field 'arg1'");
 	refused("syscalls.sys_enter_openat",
 		"a=+0($filename):u64[64] b=+0($filename):u64[64] c=+0($filename):u64[64] "
 		"d=+0($filename):u64[64] e=+0($filename):u64[64] f=+0($filename):u64[64] "
