@@ -175,7 +175,8 @@ struct kp_bpf *kp_bpf_load(const struct kp_bpf_prog *prog, int tp_id, const char
 
 		if (log)
 			kp_verifier_tail(log, tail, sizeof(tail));
-		snprintf(msg, len, "the kernel refused the program: %s%s%s", kp_strerror(err),
+		snprintf(msg, len, "the kernel refused the program for '%s': %s%s%s",
+			 prog->spec ? prog->spec : "", kp_strerror(err),
 			 tail[0] ? "; the verifier said:\n" : "", tail);
 		free(log);
 		goto fail;

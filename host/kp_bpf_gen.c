@@ -713,5 +713,6 @@ void kp_bpf_prog_free(struct kp_bpf_prog *p)
 {
 	free(p->insn);
 	free(p->format);
+	free(p->spec);
 	memset(p, 0, sizeof(*p));
 }

@@ -55,6 +55,7 @@ struct kp_bpf_prog {
 	size_t n;
 	size_t fixed; /* bytes before the strings' area */
 	bool raw; /* a raw tracepoint program (BPF_PROG_TYPE_RAW_TRACEPOINT) */
+	char *spec; /* what it was made from, for messages (the caller's; freed with it) */
 	char *format; /* the records' format text */
 };
 

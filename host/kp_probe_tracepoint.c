@@ -224,6 +224,15 @@ static int kp_tp_compile(struct kp_host *h, const struct kp_probe_spec *s, struc
 	kp_format_free(d->fmt);
 	d->fmt = out;
 	d->prog = prog;
+	/* the arguments as compiled, with any filter, for the verifier's refusal */
+	if (s->opts.filter) {
+		size_t l = strlen(args) + strlen(s->opts.filter) + 16;
+
+		if ((prog->spec = malloc(l)))
+			snprintf(prog->spec, l, "%s filter=%s", args, s->opts.filter);
+	} else {
+		prog->spec = strdup(args);
+	}
 	free(args);
 	free(buf);
 	free(a);
