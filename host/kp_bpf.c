@@ -155,8 +155,7 @@ struct kp_bpf *kp_bpf_load(const struct kp_bpf_prog *prog, int tp_id, const char
 			insn[i].imm = insn[i].imm == KP_BPF_MAP_SCRATCH	 ? b->scratch
 				      : insn[i].imm == KP_BPF_MAP_EVENTS ? b->events
 									 : b->armed;
-	b->prog =
-	    bpf_prog_load(BPF_PROG_TYPE_TRACEPOINT, "kpscript", "Dual MIT/GPL", insn, prog->n, &o);
+	b->prog = bpf_prog_load(type, "kpscript", "Dual MIT/GPL", insn, prog->n, &o);
 	if (b->prog < 0) {
 		/* again, with the verifier's log */
 		log = calloc(1, KP_VERIFIER_LOG);

@@ -21,7 +21,7 @@
 #define KP_FILTER_STR_MAX 256
 
 enum kp_node_kind { N_PRED, N_AND, N_OR, N_NOT };
-enum kp_glob { G_EXACT, G_PREFIX, G_SUFFIX };
+enum kp_glob { G_EXACT, G_PREFIX, G_SUFFIX, G_ANY };
 
 struct kp_node {
 	enum kp_node_kind kind;
@@ -42,6 +42,7 @@ struct kp_fp {
 	int n;
 	char *msg;
 	size_t len;
+	int depth; /* of ! and ( being parsed */
 	bool failed;
 };
 
@@ -126,7 +127,10 @@ static int quoted(struct kp_fp *fp, struct kp_node *n, bool glob)
 		return fail(fp, at,
 			    "a '*text*' glob is not compiled into BPF: use 'prefix*', "
 			    "'*suffix' or the whole string, or match in the handler");
-	if (glob && l && s[l - 1] == '*') {
+	if (glob && l == 1 && s[0] == '*') {
+		n->glob = G_ANY;
+		l = 0;
+	} else if (glob && l && s[l - 1] == '*') {
 		n->glob = G_PREFIX;
 		l--;
 	} else if (glob && l && s[0] == '*') {
@@ -141,6 +145,39 @@ static int quoted(struct kp_fp *fp, struct kp_node *n, bool glob)
 		return fail(fp, at, "a string of more than %d bytes", KP_FILTER_STR_MAX - 1);
 	memcpy(n->str, s, l);
 	n->slen = l;
+	return 0;
+}
+
+/*
+ * The number at fp->p into @n, as the kernel's filter compares it: cast to
+ * the field's type ((u32)val, (s16)val), so "x == 0x80000000" on an s32
+ * means INT32_MIN; a negative number on an unsigned field is refused, as
+ * the kernel refuses it.
+ */
+static int number(struct kp_fp *fp, struct kp_node *n, const char *at)
+{
+	const struct kp_bpf_field *f = n->field;
+	bool neg = *fp->p == '-';
+	unsigned int bits = 8 * f->size;
+	unsigned long long u;
+	char *end;
+
+	errno = 0;
+	u = neg ? (unsigned long long)strtoll(fp->p, &end, 0) : strtoull(fp->p, &end, 0);
+	if (end == fp->p || errno)
+		return fail(fp, at, "'%s' is a number: compare it with a number", f->name);
+	if (neg && !f->is_signed)
+		return fail(fp, at, "'%s' is unsigned: a negative number is no value of it",
+			    f->name);
+	fp->p = end;
+	if (bits < 64) {
+		unsigned long long mask = (1ULL << bits) - 1;
+
+		u &= mask;
+		if (f->is_signed && (u >> (bits - 1)) & 1)
+			u |= ~mask;
+	}
+	n->num = (long long)u;
 	return 0;
 }
 
@@ -198,16 +235,8 @@ static int pred(struct kp_fp *fp)
 	}
 	if (n->op == -1)
 		return fail(fp, opat, "'~' is for strings; '%s' is a number", n->field->name);
-	{
-		char *end;
-
-		errno = 0;
-		n->num = strtoll(fp->p, &end, 0);
-		if (end == fp->p || errno)
-			return fail(fp, at, "'%s' is a number: compare it with a number",
-				    n->field->name);
-		fp->p = end;
-	}
+	if (number(fp, n, at))
+		return -1;
 	return i;
 }
 
@@ -217,21 +246,23 @@ static int unary(struct kp_fp *fp)
 {
 	int a;
 
+	if (++fp->depth > KP_FILTER_MAX_NODES)
+		return fail(fp, fp->p, "nested more than %d deep", KP_FILTER_MAX_NODES);
+
 	if (eat(fp, "!")) {
-		if ((a = unary(fp)) < 0)
-			return -1;
-		return node(fp, N_NOT, a, -1);
-	}
-	if (eat(fp, "(")) {
+		a = unary(fp);
+		a = a < 0 ? -1 : node(fp, N_NOT, a, -1);
+	} else if (eat(fp, "(")) {
 		const char *at = fp->p;
 
-		if ((a = expr_or(fp)) < 0)
-			return -1;
-		if (!eat(fp, ")"))
-			return fail(fp, at, "'(' is not closed");
-		return a;
+		a = expr_or(fp);
+		if (a >= 0 && !eat(fp, ")"))
+			a = fail(fp, at, "'(' is not closed");
+	} else {
+		a = pred(fp);
 	}
-	return pred(fp);
+	fp->depth--;
+	return a;
 }
 
 static int expr_and(struct kp_fp *fp)
@@ -332,6 +363,9 @@ static void gen_str(const struct kp_node *n, struct kp_emit *e, int miss, size_t
 {
 	const struct kp_bpf_field *f = n->field;
 	int32_t need = (int32_t)n->slen + 1; /* the length counts the NUL */
+
+	if (n->glob == G_ANY) /* "*": every string, read or not, as the kernel's */
+		return;
 
 	kp_em_ldx(e, 4, R1, R7, (int16_t)f->off);
 	kp_em_mov(e, R2, R1);

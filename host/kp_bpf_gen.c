@@ -370,19 +370,39 @@ static void bits(struct kp_gen *g, const struct kp_fetch_type *t)
 	kp_em_alui(&g->e, BPF_RSH, R3, 64 - t->width);
 }
 
+/* Where a string is read from: user memory (ustring, +u), kernel memory
+ * (the record's own text), or as the kernel's :string reads, by address. */
+enum kp_str_mem { STR_USER, STR_KERNEL, STR_EITHER };
+
 /*
- * The string at r3 into the strings' area, its __data_loc at record
+ * The string at r3 (at most @room bytes with its NUL) into the strings'
+ * area, its __data_loc at record
  * offset @loc. r9 != 0 marks a string whose failure counts as a fault.
  */
-static void gen_string(struct kp_gen *g, bool user, size_t loc, bool nonnull_r9)
+static void gen_string(struct kp_gen *g, enum kp_str_mem mem, int32_t room, size_t loc,
+		       bool nonnull_r9)
 {
 	jmp_full(g);
 	kp_em_mov(&g->e, R1, R7);
 	kp_em_alui(&g->e, BPF_ADD, R1, (int32_t)g->fixed);
 	kp_em_alu(&g->e, BPF_ADD, R1, R8);
 	kp_em_sti(&g->e, 1, R1, 0, 0);
-	kp_em_movi(&g->e, R2, KP_BPF_STR_MAX);
-	kp_em_call(&g->e, user ? BPF_FUNC_probe_read_user_str : BPF_FUNC_probe_read_kernel_str);
+	kp_em_movi(&g->e, R2, room);
+	if (mem == STR_EITHER) {
+		/* as the kernel's own string fetch: an address below the
+		 * kernel's half (the sign bit clear on x86-64) is user memory */
+		int kernel = kp_em_label(&g->e), join = kp_em_label(&g->e);
+
+		kp_em_jmpi(&g->e, BPF_JSLT, R3, 0, kernel);
+		kp_em_call(&g->e, BPF_FUNC_probe_read_user_str);
+		kp_em_jmpi(&g->e, BPF_JA, 0, 0, join);
+		kp_em_place(&g->e, kernel);
+		kp_em_call(&g->e, BPF_FUNC_probe_read_kernel_str);
+		kp_em_place(&g->e, join);
+	} else {
+		kp_em_call(&g->e, mem == STR_USER ? BPF_FUNC_probe_read_user_str
+						  : BPF_FUNC_probe_read_kernel_str);
+	}
 	/*
 	 * The length with its NUL, without a branch and bounded as the
 	 * verifier sees it: a failed read (< 0) is 0, a fault; an empty
@@ -446,7 +466,8 @@ static void gen_strings(struct kp_gen *g, const struct kp_slot *s, bool user_ptr
 		kp_em_alu(&g->e, BPF_AND, R1, R2);
 		kp_em_stx(&g->e, 8, R10, -16, R1);
 		kp_em_mov(&g->e, R9, R3);
-		gen_string(g, s->user_str, s->off + 4 * i, true);
+		gen_string(g, s->user_str ? STR_USER : STR_EITHER, KP_BPF_STR_MAX, s->off + 4 * i,
+			   true);
 	}
 }
 
@@ -508,7 +529,17 @@ static void gen_arg(struct kp_gen *g, const struct kp_bpf_arg *a, const struct k
 	if (s->string && s->t.array) {
 		gen_strings(g, s, last_user);
 	} else if (s->string) {
-		gen_string(g, s->user_str, s->off, false);
+		/* the record's own text is kernel memory: a char array's
+		 * string is cut at its size, as it may have no NUL */
+		bool text = s->fld && s->fld->kind != KP_FIELD_INT;
+		int32_t room = s->fld && s->fld->kind == KP_FIELD_CHARS ? (int32_t)s->fld->size + 1
+									: KP_BPF_STR_MAX;
+
+		gen_string(g,
+			   text		 ? STR_KERNEL
+			   : s->user_str ? STR_USER
+					 : STR_EITHER,
+			   room, s->off, false);
 	} else if (!f->nderef) {
 		if (s->t.kind == KP_FETCH_BITFIELD)
 			bits(g, &s->t);

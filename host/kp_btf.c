@@ -245,3 +245,123 @@ int kp_btf_each_func(const struct kp_btf *b, int (*fn)(const char *name, void *c
 	}
 	return 0;
 }
+
+/* @q's parameters have @p's types, one for one (vmlinux BTF is deduplicated:
+ * the same type is the same id). */
+static bool kp_same_params(const struct btf_type *p, const struct btf_type *q)
+{
+	const struct btf_param *a = btf_params(p), *b = btf_params(q);
+
+	if (btf_vlen(p) != btf_vlen(q))
+		return false;
+	for (int i = 0; i < btf_vlen(p); i++)
+		if (a[i].type != b[i].type)
+			return false;
+	return true;
+}
+
+/* Do @p and @q name their parameters alike? */
+static bool kp_same_names(const struct btf *btf, const struct btf_type *p, const struct btf_type *q)
+{
+	const struct btf_param *a = btf_params(p), *b = btf_params(q);
+
+	for (int i = 0; i < btf_vlen(p); i++)
+		if (strcmp(btf__name_by_offset(btf, a[i].name_off),
+			   btf__name_by_offset(btf, b[i].name_off)))
+			return false;
+	return true;
+}
+
+/*
+ * Does class @cls (__bpf_trace_CLS) lay its records out with the fields
+ * @names (the event's format, common ones left out)? Its record is struct
+ * trace_event_raw_CLS: ent, the fields, then __data[].
+ */
+static bool kp_class_fields(const struct btf *btf, const char *cls, const char *const *names,
+			    size_t n)
+{
+	char sname[256];
+	const struct btf_type *t;
+	const struct btf_member *m;
+	size_t k = 0;
+	__s32 id;
+
+	snprintf(sname, sizeof(sname), "trace_event_raw_%s", cls);
+	id = btf__find_by_name_kind(btf, sname, BTF_KIND_STRUCT);
+	if (id < 0)
+		return false;
+	t = btf__type_by_id(btf, (__u32)id);
+	m = btf_members(t);
+	for (int i = 0; i < btf_vlen(t); i++, m++) {
+		const char *mn = btf__name_by_offset(btf, m->name_off);
+
+		if (!strcmp(mn, "ent") || !strcmp(mn, "__data"))
+			continue;
+		/* a dynamic field's loc word: __data_loc_NAME, __rel_loc_NAME */
+		if (!strncmp(mn, "__data_loc_", 11))
+			mn += 11;
+		else if (!strncmp(mn, "__rel_loc_", 10))
+			mn += 10;
+		if (k == n || strcmp(mn, names[k]))
+			return false;
+		k++;
+	}
+	return k == n;
+}
+
+int kp_btf_tp_func(const struct kp_btf *b, const char *event, const char *const *fields,
+		   size_t nfields, char *func, size_t len, char *err, size_t errlen)
+{
+	const struct btf *btf = b->btf;
+	const struct btf_type *t, *proto, *found = NULL;
+	char name[256];
+	__s32 id;
+	__u32 n = btf__type_cnt(btf);
+
+	snprintf(func, len, "__bpf_trace_%s", event);
+	if (btf__find_by_name_kind(btf, func, BTF_KIND_FUNC) >= 0)
+		return 0;
+	/* an event of a class: btf_trace_EVENT is a pointer to its prototype */
+	snprintf(name, sizeof(name), "btf_trace_%s", event);
+	id = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF);
+	t = id >= 0 ? btf__type_by_id(btf, btf__type_by_id(btf, (__u32)id)->type) : NULL;
+	proto = t && btf_is_ptr(t) ? btf__type_by_id(btf, t->type) : NULL;
+	if (!proto || !btf_is_func_proto(proto)) {
+		snprintf(err, errlen, "no %s nor %s in the kernel's BTF", func, name);
+		return -ENOENT;
+	}
+	func[0] = '\0';
+	for (__u32 i = 1; i < n; i++) {
+		const struct btf_type *f = btf__type_by_id(btf, i), *q;
+		const char *fn;
+
+		if (!btf_is_func(f))
+			continue;
+		fn = btf__name_by_offset(btf, f->name_off);
+		if (strncmp(fn, "__bpf_trace_", 12))
+			continue;
+		q = btf__type_by_id(btf, f->type);
+		if (!q || !btf_is_func_proto(q) || !kp_same_params(proto, q) ||
+		    !kp_class_fields(btf, fn + 12, fields, nfields))
+			continue;
+		if (found && !kp_same_names(btf, found, q)) {
+			snprintf(err, errlen,
+				 "the event classes %s and %s take the same types under other "
+				 "names and make the same fields: which one %s comes from is "
+				 "not in BTF",
+				 func, fn, event);
+			return -EEXIST;
+		}
+		if (!found)
+			snprintf(func, len, "%s", fn);
+		found = q;
+	}
+	if (!found) {
+		snprintf(err, errlen,
+			 "no __bpf_trace_ function in the kernel's BTF takes %s's types and "
+			 "makes its fields",
+			 name);
+		return -ENOENT;
+	}
+	return 0;
+}

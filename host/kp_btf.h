@@ -46,6 +46,19 @@ int kp_btf_member(const struct kp_btf *b, const char *strct, const char *path, s
 int kp_btf_fetch(const struct kp_btf *b, const char *func, bool ret, const char *expr, char *name,
 		 size_t namelen, char *fetch, size_t fetchlen, char *err, size_t errlen);
 
+/*
+ * kp_btf_tp_func() - the function the raw tracepoint @event calls, whose
+ * parameters are named as its TP_PROTO (after a void *__data):
+ * __bpf_trace_EVENT, or for an event defined from a class (DEFINE_EVENT)
+ * __bpf_trace_CLASS, found as the one whose parameters have the types of
+ * btf_trace_EVENT's and whose record (struct trace_event_raw_CLASS) has
+ * the event's @fields (its format's, common ones left out, in order).
+ * Return: 0 and @func; -ENOENT (none: older BTF leaves these static
+ * functions out) or -EEXIST (two classes fit, naming their parameters
+ * differently) with @err.
+ */
+int kp_btf_tp_func(const struct kp_btf *b, const char *event, const char *const *fields,
+		   size_t nfields, char *func, size_t len, char *err, size_t errlen);
 /* kp_btf_proto() - "long do_sys_openat2(int dfd, const char *filename, ...)". */
 int kp_btf_proto(const struct kp_btf *b, const char *func, char *buf, size_t len);
 

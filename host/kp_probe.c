@@ -228,11 +228,12 @@ static int kp_probe_attach(struct kp_probe *p, const struct kp_popts *o,
 	/* user frames will be named: follow processes' maps from now on */
 	if (o->stack & KP_PERF_STACK_USER)
 		kp_host_usym(h);
-	if (h->running && p->bpf && (err = kp_bpf_enable(p->bpf, true))) {
+	/* the outputs first, then the program that writes to them */
+	if (h->running && (err = kp_perf_enable(p->perf, true))) {
 		snprintf(msg, len, "%s: enable: %s", p->name, kp_strerror(err));
 		return err;
 	}
-	if (h->running && (err = kp_perf_enable(p->perf, true))) {
+	if (h->running && p->bpf && (err = kp_bpf_enable(p->bpf, true))) {
 		snprintf(msg, len, "%s: enable: %s", p->name, kp_strerror(err));
 		return err;
 	}

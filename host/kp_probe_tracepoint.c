@@ -112,15 +112,36 @@ static int kp_tp_regs_to_args(char *fetch, size_t len)
 	return 0;
 }
 
+/* The function whose parameters are the tracepoint's TP_PROTO (kp_btf.h). */
+static int kp_tp_func(const struct kp_btf *b, const char *event, const struct kp_format *fmt,
+		      char *func, size_t len, char *err, size_t errlen)
+{
+	size_t n = 0, nf = kp_format_nfields(fmt);
+	const char **names = calloc(nf ? nf : 1, sizeof(*names));
+	int rc;
+
+	if (!names) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < nf; i++)
+		if (!kp_format_field(fmt, i)->common)
+			names[n++] = kp_format_field(fmt, i)->name;
+	rc = kp_btf_tp_func(b, event, names, n, func, len, err, errlen);
+	free(names);
+	return rc;
+}
+
 /* @s's arguments by name, compiled from the tracepoint's prototype into
  * "name=FETCHARG ..." at @args (size @len) for the raw tracepoint. */
-static int kp_tp_btf_args(struct kp_host *h, const struct kp_probe_spec *s, const char *probe,
-			  char *args, size_t len, char *msg, size_t mlen)
+static int kp_tp_btf_args(struct kp_host *h, const struct kp_probe_spec *s,
+			  const struct kp_format *fmt, const char *probe, char *args, size_t len,
+			  char *msg, size_t mlen)
 {
 	const struct kp_btf *b = kp_host_btf(h);
-	char func[160];
+	char func[256], nofunc[512];
+	int frc;
 
-	snprintf(func, sizeof(func), "__bpf_trace_%s", s->event);
 	if (!b) {
 		snprintf(msg, mlen,
 			 "%s: names from the tracepoint's prototype need the kernel's BTF "
@@ -128,20 +149,26 @@ static int kp_tp_btf_args(struct kp_host *h, const struct kp_probe_spec *s, cons
 			 probe);
 		return -ENOTSUP;
 	}
+	frc = kp_tp_func(b, s->event, fmt, func, sizeof(func), nofunc, sizeof(nofunc));
+	if (frc == -EEXIST) {
+		snprintf(msg, mlen, "%s: %s: read its fields as $NAME", probe, nofunc);
+		return frc;
+	}
 	for (size_t i = 0; i < s->nbtf; i++) {
 		char name[128], fetch[1024], why[2048];
 		const char *expr = s->btf[i].expr ? s->btf[i].expr : "";
 		size_t used = strlen(args);
-		int rc = kp_btf_fetch(b, func, false, expr, name, sizeof(name), fetch,
-				      sizeof(fetch), why, sizeof(why));
+		int rc = frc ? frc
+			     : kp_btf_fetch(b, func, false, expr, name, sizeof(name), fetch,
+					    sizeof(fetch), why, sizeof(why));
 
 		if (rc == -ENOENT) {
 			snprintf(msg, mlen,
-				 "%s: '%s': this tracepoint has no prototype in BTF (no %s): names "
+				 "%s: '%s': this tracepoint has no prototype in BTF (%s): names "
 				 "from BTF work on tracepoints with a TP_PROTO of their own, and "
 				 "syscall tracepoints have none: read their fields as $NAME "
 				 "('+0($filename):ustring')",
-				 probe, expr, func);
+				 probe, expr, frc ? nofunc : func);
 			return rc;
 		}
 		if (rc) {
@@ -200,7 +227,7 @@ static int kp_tp_compile(struct kp_host *h, const struct kp_probe_spec *s, struc
 		goto fail;
 	}
 	snprintf(args, alen, "%s", s->args);
-	err = raw ? kp_tp_btf_args(h, s, d->name, args, alen, msg, len) : 0;
+	err = raw ? kp_tp_btf_args(h, s, d->fmt, d->name, args, alen, msg, len) : 0;
 	if (err || (err = kp_tp_parse_args(d->name, args, buf, a, &n, msg, len)))
 		goto fail;
 	err = kp_bpf_gen(d->fmt, kp_format_id(d->fmt), s->event, raw, a, n, s->opts.filter, prog,

@@ -58,14 +58,14 @@ end
 --- M.is_probe(v): was v declared (by this version)?
 function M.is_probe(v) return S.handlers[v] ~= nil end
 
--- In kp.tracepoint(name, T, fn), is T the arguments (a BTF name in its
--- array part, a value that starts as a fetch argument does or a BTF path
--- with ->) or opts?
+-- In kp.tracepoint(name, T, fn), is T the arguments or opts? Arguments:
+-- a BTF name in its array part, or a key that is no probe option holding a
+-- string (a fetch argument or a BTF path; an option misspelt with a string
+-- value is then refused as an argument, naming it: args.filtr).
 local function is_args(t)
   if type(t) ~= "table" then return false end
   for k, v in pairs(t) do
-    if type(k) == "number" or (type(v) == "string" and (v:match("^[%$%+%-\\@%%]")
-        or v:find("->", 1, true))) then
+    if type(k) == "number" or (not check.PROBE_OPTS[k] and type(v) == "string") then
       return true
     end
   end

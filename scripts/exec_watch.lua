@@ -124,9 +124,13 @@ if may("bpf") and kp.has("bpf") then
     for i = 1, math.min(#e.argv, MAXARGS) do words[i] = util.quote(e.argv[i]) end
     argvs[e.tid] = table.concat(words, " ") .. (#e.argv > MAXARGS and " ..." or "")
   end
+  -- an exec that fails leaves no argv behind for the thread's next one
+  local function on_exit(e) if e.ret < 0 then argvs[e.tid] = nil end end
   local ok, err = pcall(function()
     kp.tracepoint("syscalls:sys_enter_execve", args, { wakeup = 1 }, on_entry)
     kp.tracepoint("syscalls:sys_enter_execveat", args, { wakeup = 1 }, on_entry)
+    kp.tracepoint("syscalls:sys_exit_execve", { wakeup = 1 }, on_exit)
+    kp.tracepoint("syscalls:sys_exit_execveat", { wakeup = 1 }, on_exit)
   end)
   if ok then
     path = "tracepoints sys_enter_execve/sys_enter_execveat (BPF) + sched_process_exec"

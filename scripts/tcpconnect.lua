@@ -6,7 +6,9 @@
 --
 -- Columns, as bpftrace's tcpconnect.bt with RESULT added: TIME, PID, COMM,
 -- SADDR, SPORT, DADDR, DPORT (IPv4 and IPv6), RESULT (0, or the errno's
--- name: ECONNREFUSED, ETIMEDOUT; EINPROGRESS is followed to its end). -x
+-- name: ECONNREFUSED, ETIMEDOUT; a non-blocking connect (EINPROGRESS) is
+-- followed to its end: 0, or "failed" when the handshake did not complete,
+-- refused and timed out alike; "EINPROGRESS" when the run ended first). -x
 -- shows failed connects only. With -o json each connect is one record with
 -- the fields saddr, sport, daddr, dport and result.
 --
@@ -19,8 +21,9 @@
 -- result is sys_exit_connect's, or for a non-blocking connect the state the
 -- socket reaches next. Needs: BPF tracepoint programs (kp.has("bpf")).
 -- Blind spots: connects made without connect() (sendto with MSG_FASTOPEN,
--- io_uring) are not seen; a sockaddr on a page the caller has not touched
--- cannot be read (the line shows its address as "?").
+-- io_uring) are not seen; a connect that fails before the SYN is sent (no
+-- route: ENETUNREACH) is not told from a UDP one and is not shown; a
+-- sockaddr on a page the caller has not touched cannot be read.
 local failed_only = false
 for _, a in ipairs(arg) do
   if a == "-x" then
@@ -79,7 +82,7 @@ local function show(c)
   c.shown = true
   if c.sk then by_sock[c.sk] = nil end
   if failed_only and c.result == 0 then return end
-  local result = ERRNO[c.result] or tostring(c.result)
+  local result = c.result == nil and "EINPROGRESS" or ERRNO[c.result] or tostring(c.result)
   if json then
     kp.emit({ pid = c.pid, tid = c.tid, comm = c.comm, saddr = c.saddr, sport = c.sport,
       daddr = c.daddr, dport = c.dport, result = result })
@@ -117,8 +120,9 @@ kp.tracepoint("sock:inet_sock_set_state", { wakeup = 1 }, function(e)
   c = by_sock[tostring(e.skaddr)]
   if not c or e.oldstate ~= TCP_SYN_SENT then return end
   if e.sport ~= 0 then c.sport = e.sport end
-  -- how the handshake ended: established, or refused or timed out
-  c.ended = e.newstate == TCP_ESTABLISHED and 0 or 111
+  -- how the handshake ended: established, or not (refused, timed out,
+  -- closed: the state does not say which)
+  c.ended = e.newstate == TCP_ESTABLISHED and 0 or "failed"
   if c.result == 115 then
     c.result = c.ended
     show(c)

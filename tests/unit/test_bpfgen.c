@@ -384,6 +384,16 @@ int main(int argc, char **argv)
 		"'~' is for strings; 'f' is a number");
 	refused("syscalls.sys_enter_execve", "argv=+u0($argv):ustring[3]", "argv == \"x\"",
 		"'argv' is an array or a list");
+	refused("syscalls.sys_enter_openat", "p=$filename:ustring f=$flags", "f == -1",
+		"'f' is unsigned: a negative number is no value of it");
+	{
+		char deep[400];
+
+		memset(deep, '!', 200);
+		snprintf(deep + 200, sizeof(deep) - 200, "(f == 1)");
+		refused("syscalls.sys_enter_openat", "p=$filename:ustring f=$flags", deep,
+			"nested more than 64 deep");
+	}
 	labels();
 	filter_jump("a > 5", BPF_JLE, 5);
 	filter_jump("!(a > 5)", BPF_JGT, 5);
@@ -392,6 +402,9 @@ int main(int argc, char **argv)
 	filter_jump("b >= 0", BPF_JSLT, 0);
 	filter_jump("a != 9", BPF_JEQ, 9);
 	filter_jump("!(a & 4)", BPF_JSET, 0);
+	/* numbers cast to the field's type, as the kernel compares them */
+	filter_jump("b == 0xfffffffd", BPF_JNE, -3);
+	filter_jump("a == 0x100000005", BPF_JNE, 5);
 	decode_back();
 	return T_DONE();
 }
