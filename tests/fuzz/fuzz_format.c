@@ -58,6 +58,24 @@ static void decode_all(const struct kp_format *fmt, const unsigned char *rec, si
 			/* out of range reads as 0 */
 			FZ_CHECK(kp_value_elem_u(&v, v.len) == 0);
 			break;
+		case KP_VAL_STRS:
+			/* each string inside the record, without its NUL */
+			for (size_t k = 0; k < v.len; k++) {
+				const char *str;
+				size_t len;
+				int src = kp_value_str(&v, rec, rec_size, k, &str, &len);
+
+				FZ_CHECK(src == 0 || src == 1 || src == -KP_EBOUNDS);
+				if (src)
+					continue;
+				FZ_CHECK((const unsigned char *)str >= rec && len <= rec_size &&
+					 (const unsigned char *)str - rec <=
+					     (ptrdiff_t)(rec_size - len));
+				FZ_CHECK(!memchr(str, '\0', len));
+			}
+			FZ_CHECK(kp_value_str(&v, rec, rec_size, v.len, &(const char *){ NULL },
+					      &(size_t){ 0 }) == -KP_EBOUNDS);
+			break;
 		default:
 			FZ_CHECK(!"unknown value type");
 		}

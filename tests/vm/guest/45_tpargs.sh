@@ -72,8 +72,8 @@ file=$(echo "$line" | awk '{ print $6 }')
 case "$(uname -r)" in
 5.10.*)
 	# 5.10's BTF has no __bpf_trace_* functions (tests/vm/KERNELS.md)
-	check "tpargs: BTF names on sched_process_exec on 5.10: one clear line, no prototype in BTF" \
-		cond 'grep -q "this tracepoint has no prototype in BTF (no __bpf_trace_sched_process_exec)" "$TMP/b.err" && [ "$(wc -l <"$TMP/b.err")" -eq 1 ]'
+	check "tpargs: BTF names on sched_process_exec on 5.10: one clear line, no prototype in BTF ($(head -c 300 "$TMP/b.err"))" \
+		cond 'grep -q "this tracepoint has no prototype in BTF (no __bpf_trace_.*in the kernel.s BTF" "$TMP/b.err" && [ "$(wc -l <"$TMP/b.err")" -eq 1 ]'
 	;;
 *)
 	check "tpargs: BTF names on sched_process_exec: /bin/true's parent is the sh ($sh_pid), its file /bin/true ($line)" \
