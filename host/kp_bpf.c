@@ -47,8 +47,7 @@ struct kp_bpf {
 
 #define KP_VERIFIER_LOG (1u << 20)
 
-/* The verifier's last lines: what it refused comes at the end. */
-static void kp_verifier_tail(const char *log, char *msg, size_t len)
+void kp_bpf_log_tail(const char *log, char *msg, size_t len)
 {
 	size_t n = strlen(log);
 	const char *p = log + n;
@@ -173,7 +172,7 @@ struct kp_bpf *kp_bpf_load(const struct kp_bpf_prog *prog, int tp_id, const char
 		char tail[1024] = "";
 
 		if (log)
-			kp_verifier_tail(log, tail, sizeof(tail));
+			kp_bpf_log_tail(log, tail, sizeof(tail));
 		snprintf(msg, len, "the kernel refused the program for '%s': %s%s%s",
 			 prog->spec ? prog->spec : "", kp_strerror(err),
 			 tail[0] ? "; the verifier said:\n" : "", tail);

@@ -33,6 +33,10 @@ int kp_bpf_enable(struct kp_bpf *b, bool on);
 int kp_bpf_counts(const struct kp_bpf *b, uint64_t *hits, uint64_t *lost, uint64_t *faults);
 void kp_bpf_close(struct kp_bpf *b);
 
+/* The verifier's log's last four lines (what it refused comes at the
+ * end), trailing newlines and spaces left out, into @msg. */
+void kp_bpf_log_tail(const char *log, char *msg, size_t len);
+
 /* Can this process load a tracepoint program? 0, or -errno with @msg. */
 int kp_bpf_available(char *msg, size_t len);
 

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kp_bpf.h"
 #include "kp_bpf_emit.h"
 #include "kp_bpf_filter.h"
 #include "kp_bpf_gen.h"
@@ -328,6 +329,23 @@ static void filter_jump(const char *text, int op, int32_t imm)
 	free(e.v);
 }
 
+/* What a refusal quotes of the verifier's log: its last four lines. */
+static void log_tail(void)
+{
+	char out[256];
+
+	kp_bpf_log_tail("0: R1=ctx() R10=fp0\n0: (bf) r6 = r1\n1: (85) call bpf_x#999\n"
+			"invalid func unknown#999\nprocessed 2 insns (limit 1000000)\n\n",
+			out, sizeof(out));
+	T_OK(!strcmp(out, "0: (bf) r6 = r1\n1: (85) call bpf_x#999\ninvalid func unknown#999\n"
+			  "processed 2 insns (limit 1000000)"),
+	     "the verifier's last four lines, the trailing newlines left out");
+	kp_bpf_log_tail("one line", out, sizeof(out));
+	T_EQ_STR(out, "one line", "a one-line log whole");
+	kp_bpf_log_tail("", out, sizeof(out));
+	T_EQ_STR(out, "", "an empty log: nothing");
+}
+
 int main(int argc, char **argv)
 {
 	const char *env = getenv("KP_FIXTURE_DIR");
@@ -395,6 +413,7 @@ int main(int argc, char **argv)
 			"nested more than 64 deep");
 	}
 	labels();
+	log_tail();
 	filter_jump("a > 5", BPF_JLE, 5);
 	filter_jump("!(a > 5)", BPF_JGT, 5);
 	filter_jump("a <= 7", BPF_JGT, 7);
