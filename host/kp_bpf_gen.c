@@ -431,7 +431,10 @@ static void gen_string(struct kp_gen *g, enum kp_str_mem mem, int32_t room, size
 		kp_em_alu(&g->e, BPF_AND, R1, R2);
 	}
 	kp_em_mov(&g->e, R9, R0); /* count() uses r2 */
-	count(g, KP_BPF_CNT_FAULTS, R1);
+	/* counted once the record passes the filter (r10-32 holds them) */
+	kp_em_ldx(&g->e, 8, R2, R10, -32);
+	kp_em_alu(&g->e, BPF_ADD, R2, R1);
+	kp_em_stx(&g->e, 8, R10, -32, R2);
 	/* __data_loc: length << 16 | offset */
 	kp_em_mov(&g->e, R1, R9);
 	kp_em_alui(&g->e, BPF_LSH, R1, 16);
@@ -620,6 +623,7 @@ static void gen_prologue(struct kp_gen *g, int id)
 	kp_em_call(&g->e, BPF_FUNC_get_current_pid_tgid);
 	kp_em_stx(&g->e, 4, R7, 4, R0);
 	kp_em_movi(&g->e, R8, 0);
+	kp_em_sti(&g->e, 8, R10, -32, 0); /* the record's faults */
 }
 
 /* The record is built (or its strings' area is full): the filter, then
@@ -635,6 +639,8 @@ static int gen_epilogue(struct kp_gen *g, const char *filter, const struct kp_bp
 		return err;
 	kp_em_movi(&g->e, R1, 1);
 	count(g, KP_BPF_CNT_HITS, R1);
+	kp_em_ldx(&g->e, 8, R1, R10, -32);
+	count(g, KP_BPF_CNT_FAULTS, R1);
 	kp_em_mov(&g->e, R5, R8);
 	kp_em_alui(&g->e, BPF_ADD, R5, (int32_t)g->fixed);
 	kp_em_mov(&g->e, R4, R7);

@@ -70,6 +70,15 @@ check "fault: the open of a path not yet faulted in is seen with an empty path (
 	grep -qx 'PATH \[\]' "$TMP/out"
 f=$(val FAULTS)
 check "fault: kp.counters() counts it (faults = $f)" [ "${f:-0}" -ge 1 ]
+# the same, every record dropped by the filter: their faults do not count
+cat >"$TMP/f2.lua" <<'EOF2'
+local p = kp.tracepoint("syscalls:sys_enter_openat", { path = "+0($filename):ustring", c = "$comm" },
+  { filter = 'c == "no-such-comm"' }, function() end)
+kp.run()
+print("FAULTS " .. kp.counters()[p.name].faults .. " EVENTS " .. kp.counters()[p.name].events)
+EOF2
+kp -c "$S fault $TMP/pathfile" "$TMP/f2.lua"
+check "fault: not counted in records the filter dropped ($(oneline "$TMP/out"))" grep -qx "FAULTS 0 EVENTS 0" "$TMP/out"
 
 # --dry-run: the records' format and the program, nothing loaded
 kp --dry-run -e 'kp.tracepoint("syscalls:sys_enter_openat", { path = "+0($filename):ustring" }, print)'
