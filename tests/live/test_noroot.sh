@@ -29,3 +29,12 @@ for kind in tracepoint uprobe; do
 	names_line "noroot/$kind: the line names the script line" -e:1
 done
 none_new "noroot: nothing new registered" "$before"
+
+# fetch arguments on a tracepoint: BPF is what is missing, said so; the
+# same tracepoint without arguments is refused for tracefs instead
+asnobody "$KPSCRIPT" -e 'kp.tracepoint("syscalls:sys_enter_openat", { p = "+0($filename):ustring" }, function() end)' >"$TMP/out" 2>"$TMP/err"
+rc=$?
+exits "noroot/tracepoint args: exit status 1" 1
+one_err_line "noroot/tracepoint args: one line on stderr (got $(wc -l <"$TMP/err"))"
+check "noroot/tracepoint args: says BPF is not allowed and what it needs ($(head -c 240 "$TMP/err"))" \
+	grep -q 'fetch arguments on a tracepoint need BPF or event probes: BPF is not allowed here: .*CAP_BPF and CAP_PERFMON' "$TMP/err"
