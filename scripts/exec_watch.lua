@@ -33,11 +33,13 @@
 --            Programs that never call it get /proc/PID/cmdline when it is
 --            still readable (marked "(proc)"), else "?";
 --   proc     /proc/PID/cmdline alone, read when the line is printed.
--- The parent comes from sched_process_fork (no /proc read for processes
--- started while we watch). The uid is the real uid from /proc/PID/status;
--- for a process already gone, the uid its parent had at fork, marked "*"
--- (real uids survive fork and exec; a setuid() between the two would not
--- show); "?" when neither is known.
+-- The parent and the real uid come from the task at the exec where the
+-- kernel's BTF describes sched_process_exec's prototype (6.1 and later,
+-- with the bpf path). Elsewhere the parent comes from sched_process_fork
+-- (no /proc read for processes started while we watch) and the uid is
+-- the real uid from /proc/PID/status; for a process already gone, the uid
+-- its parent had at fork, marked "*" (real uids survive fork and exec; a
+-- setuid() between the two would not show); "?" when neither is known.
 local util = require "kp.util"
 
 local quiet, via = false, nil
@@ -63,8 +65,9 @@ local argvs = {}   -- tid -> argv read at execve entry (kprobe path)
 
 local function emit(e, argv)
   local uid, inherited = procs:uid(e.pid)
+  if e.ruid then uid, inherited = e.ruid, false end
   io.write(string.format("%s %-7d %-7s %-5s %-16s %s %s\n",
-    kp.strftime("%H:%M:%S.%N", e.time), e.pid, tostring(procs:ppid(e.pid) or "?"),
+    kp.strftime("%H:%M:%S.%N", e.time), e.pid, tostring(e.ppid or procs:ppid(e.pid) or "?"),
     uid and (uid .. (inherited and "*" or "")) or "?", e.comm, e.filename, argv))
   io.flush()
 end
@@ -168,7 +171,7 @@ if not path and may("kprobe") and kp.has("kprobe") then
   end
 end
 
-kp.tracepoint("sched:sched_process_exec", { wakeup = 1 }, function(e)
+local function on_exec(e)
   if at_entry then
     -- the exec'ing thread's tid before exec is old_pid
     local argv = argvs[e.old_pid] or proc_argv(e.pid)
@@ -179,7 +182,17 @@ kp.tracepoint("sched:sched_process_exec", { wakeup = 1 }, function(e)
   if pending[e.pid] then flush() end
   pending[e.pid] = { time = e.time, pid = e.pid, comm = e.comm, filename = e.filename }
   order[#order + 1] = e.pid
-end)
+end
+
+-- Where the kernel's BTF names the exec tracepoint's prototype (6.1 and
+-- later), the parent and the real uid come from the task at the exec, by
+-- a BPF program on the raw tracepoint, not from /proc when the line is
+-- printed: exact for a process that is gone by then
+local exact = at_entry and kp.has("btf") and pcall(kp.tracepoint, "sched:sched_process_exec",
+  { filename = "bprm->filename", old_pid = "old_pid", ppid = "p->real_parent->tgid",
+    ruid = "p->real_cred->uid.val" }, { wakeup = 1 }, on_exec)
+if not exact then kp.tracepoint("sched:sched_process_exec", { wakeup = 1 }, on_exec) end
+if exact and path then path = path .. " (parent and uid read at the exec)" end
 
 if not path and via and via ~= "uprobe" and via ~= "proc" then
   io.stderr:write("exec_watch: the " .. via .. " path is not available on this kernel\n")

@@ -19,6 +19,9 @@ check "exec_watch: ppid of the target is the sh that ran it ($tppid = $shpid)" \
 	cond '[ -n "$shpid" ] && [ "$tppid" = "$shpid" ]'
 tuid=$(echo "$line" | awk '{ print $4 }')
 check "exec_watch: uid of the target is 0 (got $tuid)" [ "${tuid%\*}" = 0 ]
+if grep -q '(parent and uid read at the exec)' "$TMP/err"; then
+	check "exec_watch: uid read at the exec, not inherited from the parent (got $tuid)" [ "$tuid" = 0 ]
+fi
 echoline=$(grep ' echo .*/bin/echo a1 a2 a3 a4 a5 a6 a7 \.\.\.$' "$TMP/out")
 check "exec_watch: argv cut after 8 arguments, marked ... ($echoline)" [ -n "$echoline" ]
 bbline=$(grep ' busybox .* busybox echo static-busybox arg2$' "$TMP/out")
