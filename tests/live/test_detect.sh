@@ -3,13 +3,14 @@
 # on what they are for and stay quiet on the benign neighbours; their alerts
 # (-o json) parse and name their rule; nothing stays registered.
 #
-# sensitive_write (on this kernel: uprobes on glibc's open, openat, creat,
-# unlink, unlinkat, rename, renameat, renameat2): a write to a unique file
+# sensitive_write (on this kernel: the syscalls' tracepoints with the paths
+# read by BPF; uprobes on glibc where BPF is not allowed): a write to a unique file
 # under /etc (medium), its rename (medium) and its deletion (medium), an
 # open of /etc/passwd for appending that writes nothing (high), a write and
 # a deletion of a unique file in /root/.ssh (high; the directory is made
 # when missing and removed again then), a relative path in /etc (made
-# absolute from the process's cwd); quiet: reading /etc/hostname, reading
+# absolute from the process's cwd), and where the paths come from the
+# kernel a static busybox's write and deletion under /etc; quiet: reading /etc/hostname, reading
 # the ~/.ssh file, writing under /tmp, writing /dev/null.
 #
 # shell_spawn: a shell exec'd by a process whose comm is a service's name
@@ -50,18 +51,24 @@ cat /etc/hostname >/dev/null
 echo y >$TMP/$U.tmp
 cd /etc && exec 3>$U.rel && sleep 0.5
 rm /etc/$U.rel
+busybox sh -c 'echo z >/etc/$U.bb; rm /etc/$U.bb'
 EOF
 kp_run -o json -c "sh $TMP/writes.sh" scripts/sensitive_write.lua
 exits "detect/sensitive_write: exit status 0 ($(oneline "$TMP/err"))" 0
 check "detect/sensitive_write: says which path it watches" grep -q '^sensitive_write: watching via ' "$TMP/err"
 none_left "detect/sensitive_write"
 check "detect/sensitive_write: the test's files are gone" \
-	cond '[ ! -e "/etc/$U.w" ] && [ ! -e "/etc/$U.r" ] && [ ! -e "/etc/$U.rel" ] && [ ! -e "/root/.ssh/$U" ]'
-python3 - "$TMP/out" "$U" "$(cat "$TMP/sh.pid")" "$TMP" <<'EOF'
+	cond '[ ! -e "/etc/$U.w" ] && [ ! -e "/etc/$U.r" ] && [ ! -e "/etc/$U.rel" ] && [ ! -e "/etc/$U.bb" ] && [ ! -e "/root/.ssh/$U" ]'
+# a static program (busybox) is seen where the paths come from the kernel
+# (kprobes or BPF), not through glibc uprobes
+static=1
+grep -q '^sensitive_write: watching via uprobes' "$TMP/err" && static=0
+python3 - "$TMP/out" "$U" "$(cat "$TMP/sh.pid")" "$TMP" "$static" <<'EOF'
 import os, sys
 sys.path.insert(0, sys.argv[4])
 from lib import res, records
 path, U, shpid, tmp = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+static = sys.argv[5] == "1"
 recs, other = records(path)
 res("detect/sensitive_write: every stdout line is a JSON object", not other, repr(other[:3]))
 res("detect/sensitive_write: every record is an alert with a rule", recs and all(
@@ -96,11 +103,18 @@ one("unlink in /root/.ssh", "sensitive_unlink_high", S, "high", "deletes %s" % S
 pw = [r for r in alerts("sensitive_write_high", "/etc/passwd") if r.get("pid") == shpid]
 res("detect/sensitive_write: /etc/passwd opened to append: one high alert of our shell",
     len(pw) == 1 and pw[0].get("severity") == "high", repr(pw))
-res("detect/sensitive_write: each of our paths alerts exactly as listed (no duplicate rule per path)",
-    sorted((r.get("rule"), f(r).get("path")) for r in recs if U in str(f(r).get("path"))) == sorted([
-        ("sensitive_write_medium", E + ".w"), ("sensitive_rename_medium", E + ".w"),
+if static:
+    one("busybox (static) writes under /etc", "sensitive_write_medium", E + ".bb", "medium",
+        "busybox", {"op": "open-write"})
+    one("busybox (static) deletes under /etc", "sensitive_unlink_medium", E + ".bb", "medium",
+        "deletes %s.bb" % E)
+want = [("sensitive_write_medium", E + ".w"), ("sensitive_rename_medium", E + ".w"),
         ("sensitive_unlink_medium", E + ".r"), ("sensitive_write_medium", E + ".rel"),
-        ("sensitive_unlink_medium", E + ".rel"), ("sensitive_write_high", S), ("sensitive_unlink_high", S)]),
+        ("sensitive_unlink_medium", E + ".rel"), ("sensitive_write_high", S), ("sensitive_unlink_high", S)]
+if static:
+    want += [("sensitive_write_medium", E + ".bb"), ("sensitive_unlink_medium", E + ".bb")]
+res("detect/sensitive_write: each of our paths alerts exactly as listed (no duplicate rule per path)",
+    sorted((r.get("rule"), f(r).get("path")) for r in recs if U in str(f(r).get("path"))) == sorted(want),
     repr(sorted((r.get("rule"), f(r).get("path")) for r in recs if U in str(f(r).get("path")))))
 # quiet
 quiet = [r for r in recs if f(r).get("path") in ("/etc/hostname", "/dev/null")
