@@ -28,19 +28,26 @@ local function optkey(opts)
   return table.concat(t, ",")
 end
 
--- The probe the running version declared the same way, or nil.
-local function reused(key)
+-- The probe declared as @key: the running version's, carried over, or one
+-- create() makes (it returns the probe, or nil and the host's message).
+local function obtain(key, create)
   local p = S.staging and S.pool[key]
   if p and not S.claimed[key] then
     S.claimed[key] = true
-    S.current[key] = p
-    return p
+  else
+    local err
+    p, err = create()
+    if not p then raise(err) end
   end
-end
-
-local function remember(key, p)
   S.current[key] = p
   return p
+end
+
+-- The arguments by name as part of a declaration's key.
+local function btf_key(btf)
+  local t = {}
+  for i, b in ipairs(btf) do t[i] = tostring(b.name) .. "=" .. b.expr end
+  return table.concat(t, ",")
 end
 
 local function declared(p, fn, fname)
@@ -108,17 +115,8 @@ function M.tracepoint(name, args, opts, fn)
     fail(2, "kp.tracepoint: opts.backend is for a tracepoint with fetch arguments")
   end
   check_fn("kp.tracepoint", fn, 3)
-  local names = {}
-  for i, b in ipairs(btf) do names[i] = (b.name or "") .. "=" .. b.expr end
-  local key = "tp|" .. sys .. ":" .. ev .. "|" .. argstr .. "|" .. table.concat(names, " ") .. "|"
-    .. optkey(opts)
-  local p = reused(key)
-  if not p then
-    local err
-    p, err = core.tracepoint(sys, ev, argstr, opts, fn, btf)
-    if not p then raise(err) end
-    remember(key, p)
-  end
+  local key = "tp|" .. sys .. ":" .. ev .. "|" .. argstr .. "|" .. btf_key(btf) .. "|" .. optkey(opts)
+  local p = obtain(key, function() return core.tracepoint(sys, ev, argstr, opts, fn, btf) end)
   return declared(p, fn, "kp.tracepoint")
 end
 
@@ -218,13 +216,7 @@ local function uprobe(fname, ret, spec, args, opts, fn)
     argstr = argstr .. (argstr ~= "" and " " or "") .. "__kp_ra=+0(%sp):x64"
   end
   local key = fname .. "|" .. spec .. "|" .. argstr .. "|" .. optkey(opts)
-  local p = reused(key)
-  if not p then
-    local err
-    p, err = core.uprobe(path, sym, off, ret, argstr, opts, fn)
-    if not p then raise(err) end
-    remember(key, p)
-  end
+  local p = obtain(key, function() return core.uprobe(path, sym, off, ret, argstr, opts, fn) end)
   return declared(p, fn, fname)
 end
 
@@ -299,18 +291,12 @@ local function kprobe(fname, ret, sym, args, opts, fn)
         tostring(maxactive))
     end
   end
-  local bk = {}
-  for i, b in ipairs(btf) do bk[i] = tostring(b.name) .. "=" .. b.expr end
-  local key = fname .. "|" .. table.concat(list, ",") .. "|" .. argstr .. "|" ..
-    table.concat(bk, ",") .. "|" .. optkey(opts)
-  local p = reused(key)
-  if not p then
-    local err
+  local key = fname .. "|" .. table.concat(list, ",") .. "|" .. argstr .. "|" .. btf_key(btf)
+    .. "|" .. optkey(opts)
+  local p = obtain(key, function()
     stack_order(fname, ret, list, opts)
-    p, err = core.kprobe(list, ret, argstr, opts, fn, maxactive, btf)
-    if not p then raise(err) end
-    remember(key, p)
-  end
+    return core.kprobe(list, ret, argstr, opts, fn, maxactive, btf)
+  end)
   return declared(p, fn, fname)
 end
 
@@ -349,14 +335,10 @@ function M.probe(def, opts, fn)
   check_fn("kp.probe", fn, 2)
   if maxactive ~= "" then opts.maxactive = tonumber(maxactive) end
   local key = "kp.probe|" .. def .. "|" .. optkey(opts)
-  local p = reused(key)
-  if not p then
-    local err
+  local p = obtain(key, function()
     stack_order("kp.probe", ret, list, opts)
-    p, err = core.kprobe(list, ret, rest, opts, fn, opts.maxactive)
-    if not p then raise(err) end
-    remember(key, p)
-  end
+    return core.kprobe(list, ret, rest, opts, fn, opts.maxactive)
+  end)
   return declared(p, fn, "kp.probe")
 end
 
