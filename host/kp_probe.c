@@ -34,6 +34,39 @@ bool kp_is_builtin(const char *name)
 	return false;
 }
 
+/* Is NAME= already among the arguments in @args ("a=%di b=+8(%si):u32")? */
+static bool kp_args_have(const char *args, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = args; *p; p += strcspn(p, " "), p += *p == ' ') {
+		if (!strncmp(p, name, n) && p[n] == '=')
+			return true;
+	}
+	return false;
+}
+
+int kp_probe_arg_append(char *args, size_t len, const char *name, const char *fetch,
+			const char *expr, char *err, size_t errlen)
+{
+	size_t used = strlen(args);
+
+	if (kp_is_builtin(name) || !strncmp(name, "common_", 7) || kp_args_have(args, name)) {
+		snprintf(err, errlen,
+			 "'%s' would be named '%s', which %s: give it a name, "
+			 "{ myname = '%s' }",
+			 expr, name,
+			 kp_args_have(args, name) ? "another argument has" : "is reserved", expr);
+		return -EEXIST;
+	}
+	if (used + strlen(name) + strlen(fetch) + 3 > len) {
+		snprintf(err, errlen, "too many arguments");
+		return -E2BIG;
+	}
+	snprintf(args + used, len - used, "%s%s=%s", used ? " " : "", name, fetch);
+	return 0;
+}
+
 const char *kp_perm_hint(int err)
 {
 	if (err == -EACCES || err == -EPERM)

@@ -129,6 +129,15 @@ extern const char *const kp_builtin_names[];
 /* Is @name one of them? */
 bool kp_is_builtin(const char *name);
 
+/*
+ * kp_probe_arg_append() - " NAME=FETCH" added to @args (size @len), an
+ * argument compiled from BTF expression @expr: refused when NAME is a
+ * builtin, common_* or already there (-EEXIST), or when it does not fit
+ * (-E2BIG), with @err.
+ */
+int kp_probe_arg_append(char *args, size_t len, const char *name, const char *fetch,
+			const char *expr, char *err, size_t errlen);
+
 /* " (kpscript needs root...)" after a message for EACCES or EPERM, else "". */
 const char *kp_perm_hint(int err);
 

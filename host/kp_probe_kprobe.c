@@ -49,18 +49,6 @@ static int kp_kp_available(const struct kp_probe_spec *s, char *msg, size_t len)
 				      kp_no_kprobes_hint, msg, len);
 }
 
-/* Is NAME= already among the arguments in @args ("a=%di b=+8(%si):u32")? */
-static bool kp_args_have(const char *args, const char *name)
-{
-	size_t n = strlen(name);
-
-	for (const char *p = args; *p; p += strcspn(p, " "), p += *p == ' ') {
-		if (!strncmp(p, name, n) && p[n] == '=')
-			return true;
-	}
-	return false;
-}
-
 /*
  * The BTF that describes kernel function @func: vmlinux's, or its module's
  * split BTF; NULL with @nobtf saying why there is none. *@func loses a
@@ -122,7 +110,6 @@ static int kp_kp_btf_args(struct kp_host *h, const struct kp_probe_spec *s, cons
 	for (size_t i = 0; i < s->nbtf; i++) {
 		char name[128], fetch[1024], why[2048];
 		const char *expr = s->btf[i].expr, *given = s->btf[i].name;
-		size_t used = strlen(args);
 		int rc;
 
 		rc = b ? kp_btf_fetch(b, func, ret, expr ? expr : "", name, sizeof(name), fetch,
@@ -143,21 +130,8 @@ static int kp_kp_btf_args(struct kp_host *h, const struct kp_probe_spec *s, cons
 			snprintf(err, errlen, "%.1500s", why);
 			return rc;
 		}
-		if (kp_is_builtin(name) || !strncmp(name, "common_", 7) ||
-		    kp_args_have(args, name)) {
-			snprintf(err, errlen,
-				 "'%s' would be named '%s', which %s: give it a name, "
-				 "{ myname = '%s' }",
-				 expr, name,
-				 kp_args_have(args, name) ? "another argument has" : "is reserved",
-				 expr);
-			return -EEXIST;
-		}
-		if (used + strlen(name) + strlen(fetch) + 3 > len) {
-			snprintf(err, errlen, "too many arguments");
-			return -E2BIG;
-		}
-		snprintf(args + used, len - used, "%s%s=%s", used ? " " : "", name, fetch);
+		if ((rc = kp_probe_arg_append(args, len, name, fetch, expr, err, errlen)))
+			return rc;
 	}
 	return 0;
 }

@@ -157,7 +157,6 @@ static int kp_tp_btf_args(struct kp_host *h, const struct kp_probe_spec *s,
 	for (size_t i = 0; i < s->nbtf; i++) {
 		char name[128], fetch[1024], why[2048];
 		const char *expr = s->btf[i].expr ? s->btf[i].expr : "";
-		size_t used = strlen(args);
 		int rc = frc ? frc
 			     : kp_btf_fetch(b, func, false, expr, name, sizeof(name), fetch,
 					    sizeof(fetch), why, sizeof(why));
@@ -184,18 +183,10 @@ static int kp_tp_btf_args(struct kp_host *h, const struct kp_probe_spec *s,
 		}
 		if (s->btf[i].name)
 			snprintf(name, sizeof(name), "%s", s->btf[i].name);
-		if (kp_is_builtin(name)) {
-			snprintf(msg, mlen,
-				 "%s: '%s' would be named '%s', which is reserved: give it a name, "
-				 "{ myname = '%s' }",
-				 probe, expr, name, expr);
-			return -EEXIST;
+		if ((rc = kp_probe_arg_append(args, len, name, fetch, expr, why, sizeof(why)))) {
+			snprintf(msg, mlen, "%s: %s", probe, why);
+			return rc;
 		}
-		if (used + strlen(name) + strlen(fetch) + 3 > len) {
-			snprintf(msg, mlen, "%s: too many arguments", probe);
-			return -E2BIG;
-		}
-		snprintf(args + used, len - used, "%s%s=%s", used ? " " : "", name, fetch);
 	}
 	return 0;
 }
