@@ -113,6 +113,14 @@ void kp_em_call(struct kp_emit *e, int fn)
 	kp_em(e, BPF_JMP | BPF_CALL, 0, 0, 0, fn);
 }
 
+void kp_em_sext(struct kp_emit *e, int reg, unsigned int size)
+{
+	if (size >= 8)
+		return;
+	kp_em_alui(e, BPF_LSH, reg, 64 - 8 * (int32_t)size);
+	kp_em_alui(e, BPF_ARSH, reg, 64 - 8 * (int32_t)size);
+}
+
 int kp_em_label(struct kp_emit *e)
 {
 	if (!grow((void **)&e->at, &e->labelcap, e->nlabels, sizeof(*e->at), 16)) {

@@ -56,6 +56,8 @@ void kp_em_ldx(struct kp_emit *e, unsigned int size, int dst, int src, int16_t o
 void kp_em_stx(struct kp_emit *e, unsigned int size, int dst, int16_t off, int src);
 void kp_em_sti(struct kp_emit *e, unsigned int size, int dst, int16_t off, int32_t imm);
 void kp_em_call(struct kp_emit *e, int fn);
+/* reg, a loaded @size-byte value (zero-extended), sign-extended to 64 bits */
+void kp_em_sext(struct kp_emit *e, int reg, unsigned int size);
 
 /* A new label, placed later with kp_em_place(); jumps to it only forward. */
 int kp_em_label(struct kp_emit *e);

@@ -335,10 +335,8 @@ static void gen_num(const struct kp_node *n, bool want, struct kp_emit *e, int l
 	bool small = n->num >= INT32_MIN && n->num <= INT32_MAX;
 
 	kp_em_ldx(e, f->size, R1, R7, (int16_t)f->off);
-	if (is_signed && f->size < 8) {
-		kp_em_alui(e, BPF_LSH, R1, 64 - 8 * (int32_t)f->size);
-		kp_em_alui(e, BPF_ARSH, R1, 64 - 8 * (int32_t)f->size);
-	}
+	if (is_signed)
+		kp_em_sext(e, R1, f->size);
 	if (!small || n->op == BPF_JSET)
 		kp_em_ld64(e, R2, (uint64_t)n->num);
 	if (n->op == BPF_JSET) {

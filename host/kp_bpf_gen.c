@@ -357,10 +357,8 @@ static void gen_base(struct kp_gen *g, const struct kp_fetch *f, const struct kp
 		kp_em_call(&g->e, BPF_FUNC_probe_read_kernel);
 		kp_em_ldx(&g->e, fld->size, R3, R10, -8);
 	}
-	if (fld->is_signed && fld->size < 8) {
-		kp_em_alui(&g->e, BPF_LSH, R3, 64 - 8 * (int32_t)fld->size);
-		kp_em_alui(&g->e, BPF_ARSH, R3, 64 - 8 * (int32_t)fld->size);
-	}
+	if (fld->is_signed)
+		kp_em_sext(&g->e, R3, fld->size);
 }
 
 /* a bitfield's bits of r3, at the bottom */
@@ -368,6 +366,20 @@ static void bits(struct kp_gen *g, const struct kp_fetch_type *t)
 {
 	kp_em_alui(&g->e, BPF_LSH, R3, 64 - t->width - t->shift);
 	kp_em_alui(&g->e, BPF_RSH, R3, 64 - t->width);
+}
+
+/* The string just written at the strings' area's end, r9 bytes with its
+ * NUL: its __data_loc (length << 16 | offset) at record offset @loc, and
+ * the area grown by it. */
+static void put_loc(struct kp_gen *g, size_t loc)
+{
+	kp_em_mov(&g->e, R1, R9);
+	kp_em_alui(&g->e, BPF_LSH, R1, 16);
+	kp_em_mov(&g->e, R2, R8);
+	kp_em_alui(&g->e, BPF_ADD, R2, (int32_t)g->fixed);
+	kp_em_alu(&g->e, BPF_OR, R1, R2);
+	kp_em_stx(&g->e, 4, R7, (int16_t)loc, R1);
+	kp_em_alu(&g->e, BPF_ADD, R8, R9);
 }
 
 /* Where a string is read from: user memory (ustring, +u), kernel memory
@@ -435,14 +447,7 @@ static void gen_string(struct kp_gen *g, enum kp_str_mem mem, int32_t room, size
 	kp_em_ldx(&g->e, 8, R2, R10, -32);
 	kp_em_alu(&g->e, BPF_ADD, R2, R1);
 	kp_em_stx(&g->e, 8, R10, -32, R2);
-	/* __data_loc: length << 16 | offset */
-	kp_em_mov(&g->e, R1, R9);
-	kp_em_alui(&g->e, BPF_LSH, R1, 16);
-	kp_em_mov(&g->e, R2, R8);
-	kp_em_alui(&g->e, BPF_ADD, R2, (int32_t)g->fixed);
-	kp_em_alu(&g->e, BPF_OR, R1, R2);
-	kp_em_stx(&g->e, 4, R7, (int16_t)loc, R1);
-	kp_em_alu(&g->e, BPF_ADD, R8, R9);
+	put_loc(g, loc);
 }
 
 /*
@@ -500,13 +505,7 @@ static void gen_arg(struct kp_gen *g, const struct kp_bpf_arg *a, const struct k
 			kp_em_alui(&g->e, BPF_RSH, R1, 63);
 			kp_em_alu(&g->e, BPF_ADD, R9, R1);
 		}
-		kp_em_mov(&g->e, R1, R9);
-		kp_em_alui(&g->e, BPF_LSH, R1, 16);
-		kp_em_mov(&g->e, R2, R8);
-		kp_em_alui(&g->e, BPF_ADD, R2, (int32_t)g->fixed);
-		kp_em_alu(&g->e, BPF_OR, R1, R2);
-		kp_em_stx(&g->e, 4, R7, (int16_t)s->off, R1);
-		kp_em_alu(&g->e, BPF_ADD, R8, R9);
+		put_loc(g, s->off);
 		return;
 	}
 	if (s->immstr) {
