@@ -15,6 +15,7 @@
 #include "kp_btf.h"
 #include "kp_err.h"
 #include "kp_fetch.h"
+#include "kp_features.h"
 #include "kp_format.h"
 #include "kp_host_int.h"
 #include "kp_probe.h"
@@ -280,7 +281,8 @@ static int kp_tp_backend(const struct kp_probe_spec *s, const char *name, bool d
 			 name);
 		return -ENOTSUP;
 	}
-	if (!dry && (err = kp_bpf_available(msg, len))) {
+	/* kp.has("bpf") is asked once per run; the reason only when it is no */
+	if (!dry && kp_feature_has("bpf") != 1 && (err = kp_bpf_available(msg, len))) {
 		char why[512];
 
 		snprintf(why, sizeof(why), "%s", msg);
