@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/sysmacros.h>
@@ -18,6 +19,8 @@
 #include <lua.h>
 
 #include "kp_comm.h"
+#include "kp_format.h"
+#include "kp_ftrace.h"
 #include "kp_host_int.h"
 #include "kp_lua.h"
 #include "kp_probe.h"
@@ -50,11 +53,58 @@ static const char *kp_comm_of(struct kp_host *h, uint32_t pid, uint32_t tid)
 	return c ? c : "";
 }
 
+/* The process of thread @tid, for records that name only the thread (an
+ * ftrace ring's): the comm table's, else /proc's (remembered), else @tid. */
+static uint32_t kp_tgid_of(struct kp_host *h, uint32_t tid)
+{
+	int32_t pid = h->comm ? kp_comm_pid(h->comm, (int32_t)tid) : -1;
+	char buf[1024], *at;
+	ssize_t n;
+
+	if (pid > 0 || tid == 0 || !h->src->local)
+		return pid > 0 ? (uint32_t)pid : tid;
+	/* /proc/TID is there for a thread too, though not listed */
+	n = kp_procfs_read((int32_t)tid, "status", buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	at = strstr(buf, "\nTgid:");
+	pid = at ? (int32_t)strtol(at + 6, NULL, 10) : 0;
+	if (pid <= 0)
+		return tid;
+	if (h->comm && (at = strstr(buf, "Name:\t"))) {
+		at += 6;
+		at[strcspn(at, "\n")] = '\0';
+		kp_comm_set(h->comm, pid, (int32_t)tid, at);
+	}
+	return (uint32_t)pid;
+}
+
+/* Strings the kernel could not read in an event probe's record: a
+ * __data_loc of length 0 (an empty string is 1 long, its NUL). */
+static void kp_count_faults(struct kp_probe *p, const struct kp_sample *s)
+{
+	for (size_t i = 0; i < p->nfields; i++) {
+		const struct kp_field *f = kp_format_field(p->fmt, p->fields[i]);
+		uint32_t loc;
+
+		if (f->kind != KP_FIELD_DYN_STR || f->offset + 4 > s->raw_size)
+			continue;
+		memcpy(&loc, (const unsigned char *)s->raw + f->offset, 4);
+		p->faults += (loc >> 16) == 0;
+	}
+}
+
 static void kp_on_sample(struct kp_host *h, struct kp_probe *p, const struct kp_sample *s)
 {
 	lua_State *L = h->L;
 	int top = lua_gettop(L);
+	struct kp_sample named;
 
+	if (p->by_ftrace && s->pid == KP_FTRACE_NOPID) {
+		named = *s;
+		named.pid = kp_tgid_of(h, s->tid);
+		s = &named;
+		kp_count_faults(p, s);
+	}
 	p->received++;
 	if (h->rec)
 		kp_record_tap_sample(h, p, s);

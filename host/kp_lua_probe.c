@@ -351,8 +351,9 @@ static int kp_core_stats(lua_State *L)
 		lua_setfield(L, -2, "bad_fields");
 		lua_pushnumber(L, (lua_Number)p->discarded);
 		lua_setfield(L, -2, "discarded");
-		if (p->by_bpf) {
-			/* the program's own count, read when the run ends */
+		if (p->by_bpf || p->by_ftrace) {
+			/* a program's own count, read when the run ends; an
+			 * event probe's, counted as its records are read */
 			lua_pushnumber(L, (lua_Number)p->faults);
 			lua_setfield(L, -2, "faults");
 		}

@@ -13,6 +13,7 @@
 #include "kp_bpf_gen.h"
 #include "kp_err.h"
 #include "kp_format.h"
+#include "kp_ftrace.h"
 #include "kp_host_int.h"
 #include "kp_perf.h"
 #include "kp_perf_parse.h"
@@ -124,6 +125,9 @@ void kp_probe_release(struct kp_probe *p)
 	/* the program first: it writes to the perf events */
 	kp_bpf_close(p->bpf);
 	p->bpf = NULL;
+	/* the instance holds the event probe enabled: it goes first */
+	kp_ftrace_close(p->ftrace);
+	p->ftrace = NULL;
 	if (p->perf) {
 		kp_perf_enable(p->perf, false);
 		kp_perf_close(p->perf);
@@ -225,18 +229,15 @@ static int kp_probe_bpf(struct kp_probe *p, const struct kp_popts *o,
 	return 0;
 }
 
-/* Open @p's perf events on every CPU and hook them into the run's source;
- * with @prog, the program that writes its records. */
-static int kp_probe_attach(struct kp_probe *p, const struct kp_popts *o,
-			   const struct kp_bpf_prog *prog, char *msg, size_t len)
+/* Open @p's perf events on every CPU, hook them into the run's source and,
+ * while the run runs, enable them; with @prog, the program that writes its
+ * records. */
+static int kp_probe_open_perf(struct kp_probe *p, const struct kp_popts *o,
+			      const struct kp_bpf_prog *prog, char *msg, size_t len)
 {
 	struct kp_host *h = p->host;
 	int cpu, err;
 
-	if ((err = kp_probe_layout(p))) {
-		snprintf(msg, len, "%s: %s", p->name, kp_strerror(err));
-		return err;
-	}
 	p->perf = kp_perf_open_stack(prog ? KP_PERF_BPF_OUTPUT : KP_PERF_TRACEPOINT,
 				     kp_format_id(p->fmt), o->pages, o->wakeup, o->stack, &cpu);
 	if (!p->perf) {
@@ -270,6 +271,57 @@ static int kp_probe_attach(struct kp_probe *p, const struct kp_popts *o,
 		snprintf(msg, len, "%s: enable: %s", p->name, kp_strerror(err));
 		return err;
 	}
+	return 0;
+}
+
+/* @p's event (an event probe's) in a tracefs instance of its own, read
+ * from its ftrace ring buffer on every CPU (kp_ftrace.h). */
+static int kp_probe_open_ftrace(struct kp_probe *p, const struct kp_popts *o, char *msg, size_t len)
+{
+	struct kp_host *h = p->host;
+	char name[256], why[2048];
+	int err;
+
+	snprintf(name, sizeof(name), "%s.%s", kp_dynevent_group(), p->event);
+	p->ftrace = kp_ftrace_open(name, kp_dynevent_group(), p->event, kp_format_id(p->fmt),
+				   o->pages, o->filter, why, sizeof(why));
+	if (!p->ftrace) {
+		err = -errno;
+		if (o->filter && err == -EINVAL)
+			return kp_filter_error(p, o->filter, err, msg, len);
+		snprintf(msg, len, "%s: %s%s", p->name, why, kp_perm_hint(err));
+		return err;
+	}
+	for (size_t i = 0; i < kp_ftrace_count(p->ftrace); i++) {
+		err = kp_live_add(h->src, kp_ftrace_fd(p->ftrace, i), kp_ftrace_ring(p->ftrace, i),
+				  p, 0);
+		if (err) {
+			snprintf(msg, len, "%s: %s", p->name, kp_strerror(err));
+			return err;
+		}
+	}
+	if (h->running && (err = kp_ftrace_enable(p->ftrace, true))) {
+		snprintf(msg, len, "%s: enable: %s", p->name, kp_strerror(err));
+		return err;
+	}
+	return 0;
+}
+
+/* Open @p, hooked into the run's source, and tell --record about it. */
+static int kp_probe_attach(struct kp_probe *p, const struct kp_popts *o,
+			   const struct kp_bpf_prog *prog, char *msg, size_t len)
+{
+	struct kp_host *h = p->host;
+	int err;
+
+	if ((err = kp_probe_layout(p))) {
+		snprintf(msg, len, "%s: %s", p->name, kp_strerror(err));
+		return err;
+	}
+	err = p->by_ftrace ? kp_probe_open_ftrace(p, o, msg, len)
+			   : kp_probe_open_perf(p, o, prog, msg, len);
+	if (err)
+		return err;
 	p->attached = true;
 	if (h->rec && (err = kp_record_tap_probe(h, p))) {
 		snprintf(msg, len, "%s: --record %s: %s", p->name, h->opts.record,
@@ -356,7 +408,7 @@ static int kp_probe_live(struct kp_host *h, struct kp_probe *p, const struct kp_
 	if (def[0]) {
 		/* a kind with its own check (available()) had it before any
 		 * candidate; the others are checked here, named as defined */
-		if (!k->available &&
+		if (!k->available && k->file &&
 		    (err = kp_probe_dyn_available(d->name, k->file, k->config, NULL, msg, len)))
 			return err;
 		err = kp_dynevent_write(def, why, sizeof(why));
@@ -374,6 +426,7 @@ static int kp_probe_live(struct kp_host *h, struct kp_probe *p, const struct kp_
 		}
 		p->event = strdup(d->event);
 		p->def = strdup(def);
+		p->by_ftrace = d->eprobe;
 	}
 	p->name = strdup(d->name);
 	p->closed = false;

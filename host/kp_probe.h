@@ -20,6 +20,7 @@ struct kp_format;
 struct kp_perf;
 struct kp_bpf;
 struct kp_bpf_prog;
+struct kp_ftrace;
 
 enum kp_probe_kind { KP_TRACEPOINT, KP_UPROBE, KP_URETPROBE, KP_KPROBE, KP_KRETPROBE };
 
@@ -35,6 +36,8 @@ struct kp_probe {
 	struct kp_format *fmt;
 	struct kp_perf *perf;
 	struct kp_bpf *bpf; /* the program that makes its records, or NULL */
+	struct kp_ftrace *ftrace; /* the instance its records are read from (an event
+				   * probe's), or NULL */
 	char *fmt_text; /* its records' format when no tracefs file has it */
 	size_t nfields;
 	size_t *fields; /* indexes of the decoded (non-common) fields */
@@ -57,6 +60,7 @@ struct kp_probe {
 	bool closed, dry, final, attached;
 	bool dirty; /* the script added keys to the event table */
 	bool by_bpf; /* its records are a BPF program's (p->bpf while open) */
+	bool by_ftrace; /* its records come from an ftrace ring (p->ftrace while open) */
 	uint32_t rec_id; /* the probe's id in the --record file */
 	struct kp_probe *next;
 };
@@ -152,6 +156,7 @@ struct kp_probe_def {
 	struct kp_format *fmt; /* a static tracepoint's format, read live */
 	struct kp_bpf_prog *prog; /* fetch arguments on a tracepoint, compiled */
 	char *listing; /* the program as --dry-run prints it */
+	bool eprobe; /* @def is an event probe: read from an ftrace instance */
 };
 
 struct kp_kind {

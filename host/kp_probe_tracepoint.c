@@ -268,42 +268,155 @@ fail:
 	return err;
 }
 
-/* Fetch arguments: which backend, and can this kernel run it? */
-static int kp_tp_backend(const struct kp_probe_spec *s, const char *name, bool dry, char *msg,
-			 size_t len)
+/* Can an event probe read @s's arguments? 0, or -errno with @msg. */
+static int kp_tp_eprobe_ok(const struct kp_probe_spec *s, const char *name, bool dry, char *msg,
+			   size_t len)
 {
-	int err;
-
-	if (s->backend && !strcmp(s->backend, "eprobe")) {
+	if (s->nbtf) {
 		snprintf(msg, len,
-			 "%s: the event-probe backend is not built yet; backend = \"bpf\" (the "
-			 "default) reads the same arguments",
+			 "%s: names from the tracepoint's prototype are read by a BPF program: "
+			 "backend = \"eprobe\" reads the fields ($NAME) only",
 			 name);
 		return -ENOTSUP;
 	}
-	/* kp.has("bpf") is asked once per run; the reason only when it is no */
-	if (!dry && kp_feature_has("bpf") != 1 && (err = kp_bpf_available(msg, len))) {
-		char why[512];
-
-		snprintf(why, sizeof(why), "%s", msg);
+	if (s->opts.stack) {
 		snprintf(msg, len,
-			 "%s: fetch arguments on a tracepoint need BPF or event probes: %s "
-			 "(the tracepoint works without arguments)",
-			 name, why);
-		return err;
+			 "%s: an event probe's records are read from an ftrace ring, which "
+			 "keeps no stacks: opts.stack needs backend = \"bpf\"",
+			 name);
+		return -ENOTSUP;
 	}
+	if (!dry && kp_feature_has("eprobe") != 1) {
+		snprintf(msg, len,
+			 "%s: this kernel has no event probes (Linux 5.15+ with "
+			 "CONFIG_PROBE_EVENTS and dynamic_events)",
+			 name);
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+/*
+ * Fetch arguments: which backend reads them (*@eprobe), and can this
+ * kernel run it? The BPF program when none is asked for and BPF loads: it
+ * reads user strings on every kernel (6.1's event probes cannot), takes
+ * names from BTF and stacks; else event probes, where the kernel has them.
+ */
+static int kp_tp_backend(const struct kp_probe_spec *s, const char *name, bool dry, bool *eprobe,
+			 char *msg, size_t len)
+{
+	char why[512];
+	int err;
+
+	*eprobe = s->backend && !strcmp(s->backend, "eprobe");
+	if (*eprobe)
+		return kp_tp_eprobe_ok(s, name, dry, msg, len);
+	/* kp.has("bpf") is asked once per run; the reason only when it is no */
+	if (dry || kp_feature_has("bpf") == 1 || !(err = kp_bpf_available(why, sizeof(why))))
+		return 0;
+	if (!s->backend && !kp_tp_eprobe_ok(s, name, dry, msg, len)) {
+		*eprobe = true;
+		return 0;
+	}
+	snprintf(msg, len,
+		 "%s: fetch arguments on a tracepoint need BPF or event probes: %s%s (the "
+		 "tracepoint works without arguments)",
+		 name, why, s->backend ? "" : "; and this kernel has no event probes");
+	return err;
+}
+
+/*
+ * @args with the type each untyped argument got from the BPF compiler
+ * (@fmt, its records' format) written out, into @out: the kernel's own
+ * defaults differ (6.12 reads an untyped $comm as its address, x64). 0, or
+ * -E2BIG.
+ */
+static int kp_tp_typed(const char *args, const struct kp_format *fmt, char *out, size_t len)
+{
+	size_t u = 0;
+
+	out[0] = '\0';
+	for (const char *t = args; *t; t += strspn(t, " ")) {
+		size_t n = strcspn(t, " "), nl = strcspn(t, "=");
+		const char *type = NULL;
+		struct kp_fetch_error e;
+		struct kp_fetch f;
+		char tok[4096], ty[8];
+
+		if (n >= sizeof(tok))
+			return -E2BIG;
+		memcpy(tok, t, n);
+		tok[n] = '\0';
+		t += n;
+		if (nl < n && !kp_fetch_parse(tok + nl + 1, &f, &e) &&
+		    f.type.kind == KP_FETCH_DEFAULT) {
+			for (size_t i = 0; i < kp_format_nfields(fmt); i++) {
+				const struct kp_field *fd = kp_format_field(fmt, i);
+
+				if (strlen(fd->name) != nl || strncmp(fd->name, tok, nl))
+					continue;
+				if (fd->kind == KP_FIELD_DYN_STR)
+					type = "string";
+				if (fd->kind == KP_FIELD_INT) {
+					snprintf(ty, sizeof(ty), "%c%u", fd->is_signed ? 's' : 'u',
+						 fd->size * 8);
+					type = ty;
+				}
+			}
+		}
+		n = (size_t)snprintf(out + u, len - u, "%s%s%s%s", u ? " " : "", tok,
+				     type ? ":" : "", type ? type : "");
+		if (n >= len - u)
+			return -E2BIG;
+		u += n;
+	}
+	return 0;
+}
+
+/*
+ * @d, checked and compiled for BPF (so both backends refuse the same
+ * arguments with the same words), made an event probe instead: the line
+ * for dynamic_events, "e:GROUP/EVENT SYS/EVENT ARGS". The kernel applies
+ * the filter itself.
+ */
+static int kp_tp_eprobe(struct kp_host *h, const struct kp_probe_spec *s, struct kp_probe_def *d,
+			char *msg, size_t len)
+{
+	struct kp_probe_spec nofilter = *s;
+	int err;
+
+	nofilter.opts.filter = NULL;
+	if ((err = kp_tp_compile(h, &nofilter, d, msg, len)))
+		return err;
+	kp_probe_event_name(h, "tp", s->event, d->event, sizeof(d->event));
+	if (kp_tp_typed(s->args, d->fmt, d->plain, sizeof(d->plain)) ||
+	    (size_t)snprintf(d->def, sizeof(d->def), "e:%s/%s %s/%s %s", kp_dynevent_group(),
+			     d->event, s->sys, s->event, d->plain) >= sizeof(d->def)) {
+		snprintf(msg, len, "%s: the event probe's definition is over %zu bytes", d->name,
+			 sizeof(d->def));
+		return -E2BIG;
+	}
+	kp_bpf_prog_free(d->prog);
+	free(d->prog);
+	free(d->listing);
+	kp_format_free(d->fmt);
+	d->prog = NULL;
+	d->listing = NULL;
+	d->fmt = NULL;
+	d->plain[0] = '\0';
+	d->eprobe = true;
 	return 0;
 }
 
 static int kp_tp_define(struct kp_host *h, const struct kp_probe_spec *s, int i, bool dry,
 			struct kp_probe_def *d, bool *next, char *msg, size_t len)
 {
-	bool args = (s->args && s->args[0]) || s->nbtf;
+	bool args = (s->args && s->args[0]) || s->nbtf, eprobe = false;
 	int err;
 
 	(void)h, (void)next;
 	kp_tp_name(s, i, d->name, sizeof(d->name));
-	if (args && (err = kp_tp_backend(s, d->name, dry, msg, len)))
+	if (args && (err = kp_tp_backend(s, d->name, dry, &eprobe, msg, len)))
 		return err;
 	if (dry && !args) {
 		char rel[512];
@@ -327,7 +440,8 @@ static int kp_tp_define(struct kp_host *h, const struct kp_probe_spec *s, int i,
 			 kp_perm_hint(err));
 		return err;
 	}
-	if (args && (err = kp_tp_compile(h, s, d, msg, len))) {
+	if (args &&
+	    (err = eprobe ? kp_tp_eprobe(h, s, d, msg, len) : kp_tp_compile(h, s, d, msg, len))) {
 		kp_format_free(d->fmt);
 		d->fmt = NULL;
 	}

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -17,6 +18,8 @@ struct kp_ring {
 	uint64_t committed;
 	size_t cur; /* size of the record returned by the last peek, 0 if none */
 	unsigned char *wrap; /* copy of a record that wraps the ring end */
+	kp_ring_fill_fn fill; /* a filled ring: no kernel behind it */
+	void *fill_ctx;
 };
 
 struct kp_ring *kp_ring_open(int fd, size_t pages)
@@ -54,10 +57,40 @@ err_free:
 	return NULL;
 }
 
+struct kp_ring *kp_ring_new_filled(size_t cap, kp_ring_fill_fn fill, void *ctx)
+{
+	struct kp_ring *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->data = malloc(cap);
+	if (!r->data) {
+		free(r);
+		return NULL;
+	}
+	r->mask = cap - 1; /* records never wrap: the fill starts at 0 */
+	r->fill = fill;
+	r->fill_ctx = ctx;
+	return r;
+}
+
+/* A filled ring is empty: every record consumed, so start again at 0. */
+static bool kp_ring_refill(struct kp_ring *r)
+{
+	r->tail = r->head = r->committed = 0;
+	r->head = r->fill(r->fill_ctx, r->data, r->mask + 1);
+	return r->head != 0;
+}
+
 void kp_ring_close(struct kp_ring *r)
 {
 	if (!r)
 		return;
+	if (r->fill) {
+		free(r->data);
+		free(r);
+		return;
+	}
 	munmap(r->meta, r->map_len);
 	free(r->wrap);
 	free(r);
@@ -69,6 +102,8 @@ const struct perf_event_header *kp_ring_peek(struct kp_ring *r, int *err)
 	uint64_t off, size, avail;
 
 	*err = 0;
+	if (r->tail == r->head && r->fill && !kp_ring_refill(r))
+		return NULL;
 	if (r->tail == r->head) {
 		/* pairs with the kernel's smp_store_release of data_head */
 		r->head = __atomic_load_n(&r->meta->data_head, __ATOMIC_ACQUIRE);
@@ -117,7 +152,7 @@ void kp_ring_consume(struct kp_ring *r)
 
 void kp_ring_commit(struct kp_ring *r)
 {
-	if (r->committed == r->tail)
+	if (r->committed == r->tail || r->fill)
 		return;
 	/* our reads of the records happen before the kernel may overwrite them */
 	__atomic_store_n(&r->meta->data_tail, r->tail, __ATOMIC_RELEASE);

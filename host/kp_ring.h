@@ -15,6 +15,16 @@ struct kp_ring;
 
 /* Map @fd's ring of @pages data pages (a power of two). NULL + errno. */
 struct kp_ring *kp_ring_open(int fd, size_t pages);
+
+/*
+ * A ring of user memory for records made in user space (kp_ftrace.c makes
+ * them from an ftrace ring buffer): once every record in it has been
+ * consumed, kp_ring_peek() calls @fill(@ctx, buf, @cap), which writes whole
+ * records, each 8-byte aligned, from buf on and returns the bytes written
+ * (0: none now). NULL + errno.
+ */
+typedef size_t (*kp_ring_fill_fn)(void *ctx, unsigned char *buf, size_t cap);
+struct kp_ring *kp_ring_new_filled(size_t cap, kp_ring_fill_fn fill, void *ctx);
 void kp_ring_close(struct kp_ring *r);
 
 /*

@@ -27,6 +27,7 @@
 #include "kp_host.h"
 #include "kp_host_int.h"
 #include "kp_probe.h"
+#include "kp_ftrace.h"
 #include "kp_lua.h"
 #include "kp_perf.h"
 #include "kp_proc.h"
@@ -45,6 +46,8 @@ static void kp_enable_all(struct kp_host *h, bool on)
 			kp_bpf_enable(p->bpf, on);
 		if (p->perf && !on)
 			kp_perf_enable(p->perf, on);
+		if (p->ftrace)
+			kp_ftrace_enable(p->ftrace, on);
 	}
 }
 
@@ -178,6 +181,13 @@ static void kp_finish_counts(struct kp_host *h)
 	for (struct kp_probe *p = h->probes; p; p = p->next) {
 		uint64_t hits, full;
 
+		/* an ftrace ring's: each CPU's stats count what it dropped */
+		if (p->ftrace && !kp_ftrace_lost(p->ftrace, &full)) {
+			p->hits = p->received + full;
+			p->lost_final = p->ring_full = full;
+			p->final = true;
+			continue;
+		}
 		if (!p->perf || kp_perf_counts(p->perf, &hits, &full))
 			continue;
 		/* a program's records: it counts its own runs, and the records

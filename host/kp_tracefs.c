@@ -15,6 +15,7 @@
 #include "kp_err.h"
 #include "kp_file.h"
 #include "kp_format.h"
+#include "kp_ftrace.h"
 #include "kp_procfs.h"
 #include "kp_tracefs.h"
 
@@ -328,8 +329,10 @@ int kp_dynevent_sweep(void)
 	char *text = NULL, *line, *save = NULL;
 	int removed = 0, err;
 
+	/* an instance holding an event probe enabled keeps it from going */
+	removed = kp_ftrace_sweep(kp_group_stale);
 	if (!kp_tracefs_has("dynamic_events"))
-		return 0;
+		return removed;
 	err = kp_tracefs_read("dynamic_events", &text, NULL);
 	if (err)
 		return err;

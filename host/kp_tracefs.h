@@ -59,8 +59,9 @@ int kp_dynevent_remove(const char *group, const char *event);
  * kp_dynevent_sweep() - remove the dynamic events of kpscript runs that are
  * gone: groups named kpscript_<pid> (kpscript_n<NS>_<pid> for a run in pid
  * namespace NS) whose pid is not a live kpscript. Groups of another pid
- * namespace are swept only from the initial one.
- * Return: number of events removed, or -errno.
+ * namespace are swept only from the initial one, and so are their tracefs
+ * instances (kp_ftrace.h), first.
+ * Return: number of events and instances removed, or -errno.
  */
 int kp_dynevent_sweep(void);
 

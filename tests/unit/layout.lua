@@ -12,7 +12,7 @@ local TESTED = { "format", "decode", "perf_parse", "maps", "agg", "record_write"
 -- headers of code that touches the kernel, the host, or Lua
 local NOT_PURE = { "lua.h", "lauxlib.h", "lualib.h", "kp_tracefs.h", "kp_perf.h", "kp_ring.h",
   "kp_procfs.h", "kp_host.h", "kp_host_int.h", "kp_usym.h", "kp_elf.h", "kp_ksyms.h", "kp_btf.h",
-  "kp_features.h", "kp_lua.h", "kp_bpf.h" }
+  "kp_features.h", "kp_lua.h", "kp_bpf.h", "kp_ftrace.h" }
 -- the engine: probes, sources, the recording tap; never Lua
 local ENGINE_PREFIX = { "kp_probe", "kp_source_", "kp_record_tap", "kp_merge", "kp_bpf" }
 local LUA_HEADERS = { "lua.h", "lauxlib.h", "lualib.h" }

@@ -121,7 +121,7 @@ for c in tests/vm/progs/*.c; do
 	put "$W/$p" "/kp/progs/$p"
 done
 # static programs (no libc for a uprobe): built here like the host's
-for c in tests/progs/static_*.c; do
+for c in tests/progs/static_*.c tests/progs/gen_getppid.c; do
 	[ -f "$c" ] || continue
 	p=${c##*/}
 	p=${p%.c}
