@@ -19,6 +19,7 @@
 #include <lua.h>
 
 #include "kp_comm.h"
+#include "kp_exec.h"
 #include "kp_format.h"
 #include "kp_ftrace.h"
 #include "kp_host_int.h"
@@ -106,6 +107,10 @@ static void kp_on_sample(struct kp_host *h, struct kp_probe *p, const struct kp_
 		kp_count_faults(p, s);
 	}
 	p->received++;
+	if (p->internal) {
+		kp_exec_probe_sample(h, p, s);
+		return;
+	}
 	if (h->rec)
 		kp_record_tap_sample(h, p, s);
 	if (h->stop_now) {
@@ -138,7 +143,7 @@ static void kp_on_lost(struct kp_host *h, struct kp_probe *p, uint64_t lost)
 		return;
 	}
 	p->lost_records += lost;
-	if (h->rec)
+	if (h->rec && !p->internal)
 		kp_record_tap_lost(h, p, lost);
 }
 
@@ -193,6 +198,12 @@ static void kp_on_task(struct kp_host *h, const struct kp_task_rec *r)
 		else if (h->usym)
 			kp_deliver_mmap(h->usym, r->pid, &r->map);
 	}
+	if (h->exec && fork)
+		kp_exec_forget(h->exec, r->pid, r->tid); /* a reused pid */
+	else if (h->exec && exec)
+		kp_exec_done(h->exec, r->pid, r->tid);
+	else if (h->exec && r->type == PERF_RECORD_EXIT)
+		kp_exec_forget(h->exec, r->pid, r->tid);
 	if (!h->procs)
 		return;
 	switch (r->type) {

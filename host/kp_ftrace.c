@@ -25,7 +25,9 @@ struct kp_ftrace_cpu {
 	int fd;
 	uint32_t cpu;
 	struct kp_ring *ring;
-	int at; /* the next event of page[], or -1: read another */
+	unsigned char *page; /* the sub-buffer read last, 8 zero bytes after it */
+	size_t got; /* its bytes */
+	int at; /* its next event, or -1: read another */
 };
 
 struct kp_ftrace {
@@ -33,7 +35,6 @@ struct kp_ftrace {
 	char *enable; /* "events/SYS/EVENT/enable" */
 	size_t page_size;
 	int id;
-	unsigned char *page; /* one sub-buffer, shared: each fill reads one whole */
 	size_t n;
 	struct kp_ftrace_cpu *cpus;
 };
@@ -41,6 +42,7 @@ struct kp_ftrace {
 /* The commit word of a sub-buffer header (kernel/trace/ring_buffer.c):
  * the data's length, and flags for events missed before it */
 #define KP_COMMIT_MASK ((1ull << 27) - 1)
+#define KP_MISSED_EVENTS (1ull << 31)
 #define KP_MISSED_STORED (1ull << 30)
 
 /* sample: header, pid tid, time, cpu res, raw size + raw, padded to 8 */
@@ -118,11 +120,15 @@ size_t kp_ftrace_records(const void *page, size_t page_size, int id, uint32_t cp
 	}
 	memcpy(&commit, (const unsigned char *)page + 8, 8);
 	end = data + (commit & KP_COMMIT_MASK);
-	if (*at <= 0 && kbuffer_missed_events(kb) && cap >= KP_LOST_SIZE) {
-		int missed = kbuffer_missed_events(kb);
+	/* from the header: kbuffer_missed_events() says 0 once it has stepped
+	 * over a time extend at the page's start */
+	if (*at <= 0 && (commit & KP_MISSED_EVENTS) && cap >= KP_LOST_SIZE) {
+		uint64_t missed = 1, t0;
 
-		used +=
-		    kp_put_lost(out, missed > 0 ? (uint64_t)missed : 1, kbuffer_timestamp(kb), cpu);
+		if (commit & KP_MISSED_STORED)
+			memcpy(&missed, end, 8);
+		memcpy(&t0, page, 8);
+		used += kp_put_lost(out, missed ? missed : 1, t0, cpu);
 	}
 	for (ev = kbuffer_read_event(kb, &ts); ev; ev = kbuffer_next_event(kb, &ts), i++) {
 		int size = kbuffer_event_size(kb);
@@ -163,15 +169,17 @@ static size_t kp_ftrace_fill(void *ctx, unsigned char *buf, size_t cap)
 		size_t n;
 
 		if (c->at < 0) {
-			ssize_t got = read(c->fd, f->page, f->page_size);
+			ssize_t got = read(c->fd, c->page, f->page_size);
 
 			if (got <= 0)
 				return 0; /* EAGAIN: nothing yet */
+			c->got = (size_t)got;
 			c->at = 0;
 		}
-		n = kp_ftrace_records(f->page, f->page_size, f->id, c->cpu, &c->at, buf, cap);
+		n = kp_ftrace_records(c->page, c->got, f->id, c->cpu, &c->at, buf, cap);
 		if (n)
 			return n;
+		c->at = -1; /* nothing of it fits (cannot happen at our cap): drop it */
 	}
 }
 
@@ -222,7 +230,14 @@ static int kp_ftrace_readers(struct kp_ftrace *f, char *msg, size_t len)
 		c->f = f;
 		c->cpu = (uint32_t)cpus[i];
 		c->at = -1;
-		c->fd = tracefs_instance_file_open(f->inst, file, O_RDONLY | O_NONBLOCK);
+		/* zeroed past the end: kbuffer reads a header word ahead */
+		c->page = calloc(1, f->page_size + 8);
+		if (!c->page) {
+			free(cpus);
+			return -ENOMEM;
+		}
+		c->fd =
+		    tracefs_instance_file_open(f->inst, file, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 		if (c->fd < 0) {
 			int err = errno ? -errno : -EIO;
 
@@ -276,11 +291,6 @@ struct kp_ftrace *kp_ftrace_open(const char *name, const char *sys, const char *
 	if (filter && (err = kp_ftrace_write(f, file, filter, msg, len)))
 		goto fail;
 	f->page_size = kp_ftrace_subbuf(f);
-	f->page = malloc(f->page_size);
-	if (!f->page) {
-		err = -ENOMEM;
-		goto fail;
-	}
 	if ((err = kp_ftrace_readers(f, msg, len)))
 		goto fail;
 	return f;
@@ -355,6 +365,7 @@ void kp_ftrace_close(struct kp_ftrace *f)
 		if (f->cpus[i].fd >= 0)
 			close(f->cpus[i].fd);
 		kp_ring_close(f->cpus[i].ring);
+		free(f->cpus[i].page);
 	}
 	free(f->cpus);
 	/* the instance goes once no reader holds it */
@@ -365,7 +376,6 @@ void kp_ftrace_close(struct kp_ftrace *f)
 		tracefs_instance_free(f->inst);
 	}
 	free(f->enable);
-	free(f->page);
 	free(f);
 }
 

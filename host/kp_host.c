@@ -27,6 +27,7 @@
 #include "kp_source_replay.h"
 #include "kp_lua.h"
 #include "kp_perf.h"
+#include "kp_exec.h"
 #include "kp_proc.h"
 #include "kp_procfs.h"
 #include "kp_lua_stack.h"
@@ -38,13 +39,47 @@ int luaopen_cjson(lua_State *L);
 
 /* ---- tables and the live source, made on first use --------------------- */
 
+ssize_t kp_host_proc_io(struct kp_host *h, int32_t pid, const char *file, char *buf, size_t len,
+			bool link)
+{
+	ssize_t n = 0, m;
+
+	if (link && (n = kp_procfs_readlink(pid, file, buf, len)) >= 0)
+		return n;
+	m = kp_exec_answer(h->exec, pid, file, buf, len);
+	if (m >= 0)
+		return m;
+	return link ? n : kp_procfs_read(pid, file, buf, len);
+}
+
+static ssize_t kp_host_proc_read(void *ctx, int32_t pid, const char *file, char *buf, size_t len)
+{
+	return kp_host_proc_io(ctx, pid, file, buf, len, false);
+}
+
+static ssize_t kp_host_proc_link(void *ctx, int32_t pid, const char *file, char *buf, size_t len)
+{
+	return kp_host_proc_io(ctx, pid, file, buf, len, true);
+}
+
+static ssize_t kp_host_proc_kept(void *ctx, int32_t pid, const char *file, char *buf, size_t len)
+{
+	return kp_exec_answer(((struct kp_host *)ctx)->exec, pid, file, buf, len);
+}
+
 /* The process table, created and seeded from /proc on first use. */
 struct kp_proc_table *kp_host_procs(struct kp_host *h)
 {
 	if (!h->procs) {
 		h->procs = kp_proc_new(KP_PROC_CAP);
 		if (h->procs) {
-			kp_proc_set_source(h->procs, &kp_procfs_source);
+			struct kp_proc_source src = kp_procfs_source;
+
+			src.read = kp_host_proc_read;
+			src.readlink = kp_host_proc_link;
+			src.kept = kp_host_proc_kept;
+			src.ctx = h;
+			kp_proc_set_source(h->procs, &src);
 			kp_proc_seed(h->procs);
 		}
 	}
@@ -119,6 +154,9 @@ int kp_host_ready(struct kp_host *h, char *msg, size_t len)
 			return err;
 		}
 	}
+	/* before the script's probes: at a tracepoint both use, its program
+	 * runs first, so what it reads is there when the script's handler asks */
+	kp_exec_probes_start(h);
 	return 0;
 }
 
@@ -367,6 +405,7 @@ void kp_host_free(struct kp_host *h)
 	if (!h)
 		return;
 	kp_guard_stop(h);
+	kp_exec_probes_free(h);
 	kp_comm_free(h->comm);
 	kp_proc_free(h->procs);
 	if (h->src)
@@ -406,6 +445,14 @@ bool kp_host_report_losses(struct kp_host *h)
 		if (!lost)
 			continue;
 		any = true;
+		if (p->internal) {
+			fprintf(stderr,
+				"kpscript: the process table missed %llu of %llu execs' arguments "
+				"(%s; read from /proc instead)\n",
+				(unsigned long long)lost, (unsigned long long)(lost + p->received),
+				p->name);
+			continue;
+		}
 		fprintf(stderr, "kpscript: %s: %llu of %llu events lost", p->name,
 			(unsigned long long)lost, (unsigned long long)(lost + p->received));
 		if (full)

@@ -75,6 +75,8 @@ struct kp_host {
 	uint64_t ksyms_ns; /* when it was read */
 	struct kp_usym *usym; /* user frames' symbolizer, once they are named */
 	struct kp_proc_table *procs; /* the process table, made on first use */
+	struct kp_exec *exec; /* what the kernel read at execs, for the table */
+	struct kp_probe *exec_probes[3]; /* the probes that read it (kp_exec_probe.c) */
 	struct kp_rec_writer *rec; /* --record: raw events to a file */
 	int64_t rt_off; /* a replay's CLOCK_REALTIME - MONOTONIC, the recording's */
 	bool have_rt_off;
@@ -98,6 +100,22 @@ enum { KP_PHASE_MAIN, KP_PHASE_LOOP, KP_PHASE_CB };
 /* The process table, made and seeded from /proc on first use; NULL
  * without memory. */
 struct kp_proc_table *kp_host_procs(struct kp_host *h);
+/* /proc/@pid/@file for the process table (@link: its readlink): what the
+ * kernel read at the exec for argv and ids, else /proc; for exe, /proc's
+ * resolved path, else the path exec'd. Bytes, or -errno. */
+ssize_t kp_host_proc_io(struct kp_host *h, int32_t pid, const char *file, char *buf, size_t len,
+			bool link);
+
+/* ---- kp_exec_probe.c ---- */
+
+/* Live, where BPF loads: the probes that read each exec's path, argv and
+ * ids for the process table (kp_exec.h), enabled with the others. Nothing
+ * when they cannot be made: the table reads /proc as before. */
+void kp_exec_probes_start(struct kp_host *h);
+/* A sample of one of them, fed to h->exec. */
+void kp_exec_probe_sample(struct kp_host *h, struct kp_probe *p, const struct kp_sample *s);
+/* Their memory, once released. */
+void kp_exec_probes_free(struct kp_host *h);
 /* The kernel's function symbols (/proc/kallsyms), its BTF, a module's
  * split BTF (NULL + errno): each loaded on first use, NULL when missing. */
 const struct kp_ksyms *kp_host_ksyms(struct kp_host *h);

@@ -338,7 +338,7 @@ static int kp_core_stats(lua_State *L)
 
 	lua_newtable(L);
 	for (struct kp_probe *p = h->probes; p; p = p->next) {
-		if (!p->attached)
+		if (!p->attached || p->internal)
 			continue;
 		lua_createtable(L, 0, 4);
 		lua_pushnumber(L, (lua_Number)p->delivered);

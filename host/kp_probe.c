@@ -147,7 +147,7 @@ void kp_probe_release(struct kp_probe *p)
 	p->fmt_text = NULL;
 	free(p->fields);
 	p->fields = NULL;
-	if (!p->dry)
+	if (!p->dry && !p->internal)
 		h->nprobes--;
 }
 
@@ -294,7 +294,7 @@ static int kp_probe_open_ftrace(struct kp_probe *p, const struct kp_popts *o, ch
 	}
 	for (size_t i = 0; i < kp_ftrace_count(p->ftrace); i++) {
 		err = kp_live_add(h->src, kp_ftrace_fd(p->ftrace, i), kp_ftrace_ring(p->ftrace, i),
-				  p, 0);
+				  p, KP_LIVE_EDGE);
 		if (err) {
 			snprintf(msg, len, "%s: %s", p->name, kp_strerror(err));
 			return err;
@@ -323,7 +323,9 @@ static int kp_probe_attach(struct kp_probe *p, const struct kp_popts *o,
 	if (err)
 		return err;
 	p->attached = true;
-	if (h->rec && (err = kp_record_tap_probe(h, p))) {
+	/* kpscript's own probes are not recorded: a replay reads what they
+	 * gave the process table through its recorded /proc reads */
+	if (h->rec && !p->internal && (err = kp_record_tap_probe(h, p))) {
 		snprintf(msg, len, "%s: --record %s: %s", p->name, h->opts.record,
 			 kp_strerror(err));
 		return err;
@@ -430,7 +432,7 @@ static int kp_probe_live(struct kp_host *h, struct kp_probe *p, const struct kp_
 	}
 	p->name = strdup(d->name);
 	p->closed = false;
-	h->nprobes++;
+	h->nprobes += !p->internal;
 	if (!def[0]) {
 		p->fmt = d->fmt; /* released with @p from now on */
 		d->fmt = NULL;

@@ -61,6 +61,8 @@ struct kp_probe {
 	bool dirty; /* the script added keys to the event table */
 	bool by_bpf; /* its records are a BPF program's (p->bpf while open) */
 	bool by_ftrace; /* its records come from an ftrace ring (p->ftrace while open) */
+	int internal; /* kpscript's own (KP_EXEC_*, kp_exec_probe.c): no handler, not
+		       * counted among the script's probes */
 	uint32_t rec_id; /* the probe's id in the --record file */
 	struct kp_probe *next;
 };

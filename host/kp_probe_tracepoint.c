@@ -286,6 +286,13 @@ static int kp_tp_eprobe_ok(const struct kp_probe_spec *s, const char *name, bool
 			 name);
 		return -ENOTSUP;
 	}
+	if (sizeof(long) != 8 || !kp_tracefs_init_pidns()) {
+		snprintf(msg, len,
+			 "%s: event probes are read from ftrace rings, whose records carry the "
+			 "initial pid namespace's pids and a 64-bit kernel's layout: not from %s",
+			 name, sizeof(long) != 8 ? "a 32-bit kpscript" : "inside a pid namespace");
+		return -ENOTSUP;
+	}
 	if (!dry && kp_feature_has("eprobe") != 1) {
 		snprintf(msg, len,
 			 "%s: this kernel has no event probes (Linux 5.15+ with "
@@ -318,10 +325,17 @@ static int kp_tp_backend(const struct kp_probe_spec *s, const char *name, bool d
 		*eprobe = true;
 		return 0;
 	}
-	snprintf(msg, len,
-		 "%s: fetch arguments on a tracepoint need BPF or event probes: %s%s (the "
-		 "tracepoint works without arguments)",
-		 name, why, s->backend ? "" : "; and this kernel has no event probes");
+	{
+		/* the event probes' reason, after the BPF one */
+		const char *ep = s->backend ? NULL : strstr(msg, ": ");
+		char epwhy[512];
+
+		snprintf(epwhy, sizeof(epwhy), "%s", ep ? ep + 2 : "");
+		snprintf(msg, len,
+			 "%s: fetch arguments on a tracepoint need BPF or event probes: %s%s%s "
+			 "(the tracepoint works without arguments)",
+			 name, why, ep ? "; and " : "", epwhy);
+	}
 	return err;
 }
 

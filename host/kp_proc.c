@@ -71,6 +71,7 @@ struct kp_proc_table {
 	uint64_t last_time; /* the latest time fed in */
 	uint64_t boot_off; /* CLOCK_BOOTTIME - CLOCK_MONOTONIC in use */
 	bool have_off;
+	bool kept_only; /* reads go to src.kept: the process is gone */
 	struct kp_list live, gone;
 	struct kp_proc_source src;
 	char scratch[KP_SCRATCH + 1];
@@ -333,7 +334,9 @@ static void kp_forget(struct kp_ent *e, uint32_t bits)
 
 static ssize_t kp_read(struct kp_proc_table *t, int32_t pid, const char *file, size_t len)
 {
-	ssize_t n = t->src.read(t->src.ctx, pid, file, t->scratch, len);
+	ssize_t n = !t->kept_only ? t->src.read(t->src.ctx, pid, file, t->scratch, len)
+		    : t->src.kept ? t->src.kept(t->src.ctx, pid, file, t->scratch, len)
+				  : -ENOENT;
 
 	if (n > (ssize_t)len)
 		n = -EIO; /* a broken source */
@@ -378,7 +381,9 @@ static void kp_fill_ids(struct kp_proc_table *t, struct kp_ent *e)
 
 static void kp_fill_exe(struct kp_proc_table *t, struct kp_ent *e)
 {
-	ssize_t n = t->src.readlink(t->src.ctx, e->p.pid, "exe", t->scratch, KP_SCRATCH);
+	ssize_t n = t->kept_only
+			? kp_read(t, e->p.pid, "exe", KP_SCRATCH)
+			: t->src.readlink(t->src.ctx, e->p.pid, "exe", t->scratch, KP_SCRATCH);
 	struct kp_blob *b = n >= 0 && n <= KP_SCRATCH ? kp_blob_new(t->scratch, (size_t)n) : NULL;
 
 	/* a kernel thread or a zombie has no exe: ENOENT */
@@ -502,6 +507,16 @@ gone:
 	/* the EXIT record is still on its way (or was lost): its time, when it
 	 * comes, replaces this one */
 	kp_forget(e, want);
+	/* what the kernel gave at the exec outlives the process */
+	t->kept_only = true;
+	if (want & KP_PROC_IDS)
+		kp_fill_ids(t, e);
+	if (want & KP_PROC_EXE)
+		kp_fill_exe(t, e);
+	if (want & KP_PROC_ARGV)
+		kp_fill_argv(t, e);
+	t->kept_only = false;
+	kp_ent_sync(e);
 	kp_mark_exited(t, e, t->last_time, true);
 }
 

@@ -103,12 +103,16 @@ struct kp_proc {
  *            -errno.
  * @clock:    nanoseconds per /proc/PID/stat clock tick, and CLOCK_BOOTTIME
  *            minus CLOCK_MONOTONIC now (the time spent suspended).
+ * @kept:     optional (NULL: none): "cmdline", "exe" or "status" of a
+ *            process /proc no longer shows (gone, a zombie), as the kernel
+ *            gave them at its exec (kp_exec.h), read like @read.
  */
 struct kp_proc_source {
 	ssize_t (*read)(void *ctx, int32_t pid, const char *file, char *buf, size_t len);
 	ssize_t (*readlink)(void *ctx, int32_t pid, const char *file, char *buf, size_t len);
 	int (*each_pid)(void *ctx, void (*fn)(void *arg, int32_t pid), void *arg);
 	void (*clock)(void *ctx, uint64_t *tick_ns, uint64_t *boot_minus_mono_ns);
+	ssize_t (*kept)(void *ctx, int32_t pid, const char *file, char *buf, size_t len);
 	void *ctx;
 };
 

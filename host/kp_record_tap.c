@@ -17,6 +17,7 @@
 #include <linux/perf_event.h>
 
 #include "kp_err.h"
+#include "kp_exec.h"
 #include "kp_format.h"
 #include "kp_host_int.h"
 #include "kp_probe.h"
@@ -36,13 +37,14 @@ static struct kp_host *kp_tap_host;
  * (cpu: 0 read, 1 readlink; tid: the result; raw: "FILE\0" and the bytes),
  * so a replay's process table sees what the live one saw.
  */
-static ssize_t kp_rec_proc(int32_t pid, const char *file, char *buf, size_t len, bool link)
+static ssize_t kp_rec_proc(int32_t pid, const char *file, char *buf, size_t len, bool link,
+			   bool kept)
 {
 	struct kp_host *h = kp_tap_host;
 	char raw[8192];
 	size_t fl = strnlen(file, 31);
-	ssize_t rc = link ? kp_procfs_readlink(pid, file, buf, len)
-			  : kp_procfs_read(pid, file, buf, len);
+	ssize_t rc = kept ? kp_exec_answer(h->exec, pid, file, buf, len)
+			  : kp_host_proc_io(h, pid, file, buf, len, link);
 
 	if (h && h->rec && fl + 1 + (rc > 0 ? (size_t)rc : 0) <= sizeof(raw)) {
 		memcpy(raw, file, fl);
@@ -58,13 +60,21 @@ static ssize_t kp_rec_proc(int32_t pid, const char *file, char *buf, size_t len,
 static ssize_t kp_rec_read(void *ctx, int32_t pid, const char *file, char *buf, size_t len)
 {
 	(void)ctx;
-	return kp_rec_proc(pid, file, buf, len, false);
+	return kp_rec_proc(pid, file, buf, len, false, false);
 }
 
 static ssize_t kp_rec_readlink(void *ctx, int32_t pid, const char *file, char *buf, size_t len)
 {
 	(void)ctx;
-	return kp_rec_proc(pid, file, buf, len, true);
+	return kp_rec_proc(pid, file, buf, len, true, false);
+}
+
+/* a gone process's exec-time answers, kept as reads: a replay's kept()
+ * reads them back */
+static ssize_t kp_rec_kept(void *ctx, int32_t pid, const char *file, char *buf, size_t len)
+{
+	(void)ctx;
+	return kp_rec_proc(pid, file, buf, len, false, true);
 }
 
 static const struct kp_proc_source *kp_recording_proc(void)
@@ -74,6 +84,7 @@ static const struct kp_proc_source *kp_recording_proc(void)
 	src = kp_procfs_source;
 	src.read = kp_rec_read;
 	src.readlink = kp_rec_readlink;
+	src.kept = kp_rec_kept;
 	return &src;
 }
 

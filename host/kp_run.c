@@ -36,14 +36,24 @@
 
 static void kp_enable_all(struct kp_host *h, bool on)
 {
+	bool progs = false;
+
 	if (h->sideband)
 		kp_perf_enable(h->sideband, on);
+	/* a program's outputs are on before it runs, and after: all programs
+	 * are disarmed, then those in flight (non-sleepable, microseconds)
+	 * are let finish, then the outputs go off; else a record made across
+	 * the disable is counted and never read */
 	for (struct kp_probe *p = h->probes; p; p = p->next) {
-		/* a program's outputs are on before it runs, and after */
 		if (p->perf && on)
 			kp_perf_enable(p->perf, on);
 		if (p->bpf)
 			kp_bpf_enable(p->bpf, on);
+		progs |= p->bpf != NULL;
+	}
+	if (!on && progs)
+		usleep(1000);
+	for (struct kp_probe *p = h->probes; p; p = p->next) {
 		if (p->perf && !on)
 			kp_perf_enable(p->perf, on);
 		if (p->ftrace)

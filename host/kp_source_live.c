@@ -136,6 +136,11 @@ int kp_live_add(struct kp_source *s, int fd, struct kp_ring *ring, void *owner, 
 
 	if (!l)
 		return -EINVAL;
+	/* an ftrace reader stays readable while its ring is over the
+	 * watermark, records held or not: woken at each new crossing only */
+	if (flags & KP_LIVE_EDGE)
+		ev.events |= EPOLLET;
+	flags &= ~KP_LIVE_EDGE;
 	if (l->nfds == l->capfds) {
 		size_t cap = l->capfds ? l->capfds * 2 : 16;
 		struct kp_live_fd *f = realloc(l->fds, cap * sizeof(*f));

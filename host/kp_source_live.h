@@ -21,6 +21,9 @@ struct kp_source *kp_live_new(uint64_t lateness_ns);
 /* Read @ring (of @fd) in the merge, its records belonging to @owner (NULL:
  * the side band), parsed with @flags (KP_PARSE_*). 0 or -errno. */
 int kp_live_add(struct kp_source *s, int fd, struct kp_ring *ring, void *owner, unsigned int flags);
+/* kp_live_add()'s @flags: wake on each new readiness of @fd, not while it
+ * stays ready (EPOLLET) */
+#define KP_LIVE_EDGE 0x100u
 /* Forget every ring of @owner. */
 void kp_live_remove(struct kp_source *s, void *owner);
 /* Wake wait() when @fd is readable; wait() then returns 1. 0 or -errno. */

@@ -429,6 +429,7 @@ struct kp_source *kp_replay_open(const char *path, bool realtime, char *err, siz
 	rp->proc = (struct kp_proc_source){
 		.read = kp_proc_read,
 		.readlink = kp_proc_readlink,
+		.kept = kp_proc_read,
 		.each_pid = kp_proc_each,
 		.clock = kp_proc_clock,
 		.ctx = rp,

@@ -111,6 +111,13 @@ static unsigned long kp_pidns(const char *proc)
 }
 
 /* Our own pid namespace; the initial one when it cannot be read. */
+static unsigned long kp_own_pidns(void);
+
+bool kp_tracefs_init_pidns(void)
+{
+	return kp_own_pidns() == KP_PIDNS_INIT;
+}
+
 static unsigned long kp_own_pidns(void)
 {
 	static unsigned long ns;

@@ -65,6 +65,10 @@ int kp_dynevent_remove(const char *group, const char *event);
  */
 int kp_dynevent_sweep(void);
 
+/* Does this process see the initial pid namespace's pids (those ftrace
+ * records carry)? */
+bool kp_tracefs_init_pidns(void);
+
 /* "kpscript_<pid>", or "kpscript_n<NSINODE>_<pid>" outside the initial pid
  * namespace: the group name of this process's dynamic events. */
 const char *kp_dynevent_group(void);

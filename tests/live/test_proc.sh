@@ -100,3 +100,37 @@ check "proc: kp.counters().proc has size, cap 32768, evictions ($(val STATS))" \
 check "proc: an exited process is still known, marked exited ($(val EXITED))" [ "$(val EXITED)" = "true sleep" ]
 none_new "proc: nothing left registered" "$before"
 cleanup_cg
+
+# Short-lived processes: argv, exe and ids from the kernel at the exec
+# (kp_exec.h), where /proc is gone before the handler asks. 40 runs of
+# /bin/true, each with its own argument, as uid 65534, none of which can be
+# read from /proc by then.
+cat >"$TMP/short.lua" <<'LUA'
+local seen, exact, ids, exes = 0, 0, 0, 0
+kp.tracepoint("sched:sched_process_exec", function(e)
+  if e.comm ~= "true" then return end
+  local p = kp.proc(e.pid)
+  seen = seen + 1
+  if p and p.argv and p.argv[1] == "/bin/true" and p.argv[2] == "kpshort" and p.argv[3] == "n" .. p.argv[3]:sub(2)
+      and #p.argv == 3 then exact = exact + 1 end
+  if p and p.uid == 65534 and p.euid == 65534 and p.gid == 65534 then ids = ids + 1 end
+  if p and p.exe ~= nil and p.exe:match("true$") then exes = exes + 1 end
+end)
+kp.run()
+print("SEEN " .. seen)
+print("EXACT " .. exact)
+print("IDS " .. ids)
+print("EXE " .. exes)
+LUA
+kp -c 'i=0; while [ $i -lt 40 ]; do setpriv --reuid=65534 --regid=65534 --clear-groups /bin/true kpshort n$i; i=$((i+1)); done' "$TMP/short.lua"
+exits "proc: short-lived processes: exit status 0" 0
+check "proc: 40 short-lived execs seen ($(val SEEN))" [ "$(val SEEN)" = 40 ]
+check "proc: each one's argv exact, from the kernel at its exec ($(val EXACT) of 40)" [ "$(val EXACT)" = 40 ]
+check "proc: each one's exe ($(val EXE) of 40)" [ "$(val EXE)" = 40 ]
+if "$KPSCRIPT" -e 'kp.tracepoint("sched:sched_process_exec", { "p->cred->uid.val" }, print)' --dry-run >/dev/null 2>&1; then
+	check "proc: each one's uid, euid and gid, 65534 ($(val IDS) of 40)" [ "$(val IDS)" = 40 ]
+else
+	skip "proc: this kernel's BTF gives no names on sched_process_exec: ids from /proc"
+fi
+check "proc: the process table's own probes are not among the script's counters" \
+	not grep -q "sys_enter_execve" "$TMP/err"

@@ -54,6 +54,19 @@ static void page_event(struct page *p, uint16_t type, int32_t tid, uint32_t delt
 	memcpy(p->b + 8, &commit, 8);
 }
 
+/* A time extend (type_len 30): @delta's high bits in a second word. */
+static void page_extend(struct page *p, uint64_t delta)
+{
+	uint32_t w[2] = { 30u | (uint32_t)((delta & ((1u << 27) - 1)) << 5),
+			  (uint32_t)(delta >> 27) };
+	uint64_t commit;
+
+	memcpy(p->b + 16 + p->used, w, 8);
+	p->used += 8;
+	commit = p->used;
+	memcpy(p->b + 8, &commit, 8);
+}
+
 static void page_missed(struct page *p, long long n)
 {
 	uint64_t commit = p->used | MISSED;
@@ -159,6 +172,17 @@ static void test_missed(void)
 	k = parse_all(out, kp_ftrace_records(p.b, PAGE, 7, 0, &at, out, sizeof(out)), it, 4);
 	T_OK(k == 2 && it[0].type == KP_ITEM_LOST && it[0].lost == 1,
 	     "missed events not counted: a loss of 1");
+	/* a page whose first entry is a time extend (after an idle spell) */
+	page_init(&p, 500);
+	page_extend(&p, 1ull << 30);
+	page_event(&p, 7, 1, 3, 0);
+	page_missed(&p, 5);
+	at = 0;
+	k = parse_all(out, kp_ftrace_records(p.b, PAGE, 7, 0, &at, out, sizeof(out)), it, 4);
+	T_OK(k == 2 && it[0].type == KP_ITEM_LOST && it[0].lost == 5,
+	     "a loss told by a page that starts with a time extend");
+	T_OK(k == 2 && it[1].time == 500 + (1ull << 30) + 3, "the extend moves the time (%llu)",
+	     k == 2 ? (unsigned long long)it[1].time : 0ull);
 }
 
 static void test_garbage(void)

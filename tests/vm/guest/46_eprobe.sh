@@ -112,6 +112,16 @@ check "eprobe: an unknown field: exit 1, the fields listed ($(head -c 300 "$TMP/
 	cond '[ "$rc" -eq 1 ] && grep -q "nosuch" "$TMP/bad.err" && grep -q "filename" "$TMP/bad.err"'
 check "eprobe: nothing left after a refusal" cond '! leftovers >/dev/null'
 
+# a filter the kernel refuses: the event probe and its instance were made
+# before the filter was written; both go
+"$KPSCRIPT" -e 'kp.tracepoint("syscalls:sys_enter_openat", { d = "$dfd:s32" }, { backend = "eprobe", filter = "nosuch == 1" }, print)' \
+	>"$TMP/bf.out" 2>"$TMP/bf.err"
+rc=$?
+check "eprobe: a filter the kernel refuses: exit 1, the fields named ($(head -c 300 "$TMP/bf.err"))" \
+	cond '[ "$rc" -eq 1 ] && grep -q "rejected filter \"nosuch == 1\"" "$TMP/bf.err" && grep -q "fields are: .*d" "$TMP/bf.err"'
+check "eprobe: nothing left after it, event or instance" \
+	cond '! leftovers >/dev/null && ! ls "$TRACEFS/instances" | grep -q kpscript_'
+
 # SIGKILL: the instance and the event stay until the next run sweeps them
 "$KPSCRIPT" -e 'kp.tracepoint("syscalls:sys_enter_openat", { d = "$dfd:s32" }, { backend = "eprobe" }, function() end) kp.run()' \
 	>"$TMP/k.out" 2>"$TMP/k.err" &
