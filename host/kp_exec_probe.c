@@ -66,8 +66,9 @@ void kp_exec_probes_start(struct kp_host *h)
 	struct kp_probe_spec s = { .kind = KP_TRACEPOINT, .opts.pages = 64, .backend = "bpf" };
 	size_t n = 0;
 
-	if (h->exec || !h->sideband || !h->src || !h->src->local || h->opts.replay ||
-	    h->opts.dry_run || kp_feature_has("bpf") != 1 || !(h->exec = kp_exec_new()))
+	if (h->exec || !h->exec_want || !h->sideband || !h->src || !h->src->local ||
+	    h->opts.replay || h->opts.dry_run || kp_feature_has("bpf") != 1 ||
+	    !(h->exec = kp_exec_new()))
 		return;
 	s.sys = "syscalls";
 	s.args = KP_EXEC_ARGS_SPEC;
@@ -83,6 +84,39 @@ void kp_exec_probes_start(struct kp_host *h)
 	s.btf = ids;
 	s.nbtf = 4;
 	h->exec_probes[n] = kp_exec_probe(h, KP_EXEC_IDS, &s);
+}
+
+void kp_exec_want(struct kp_host *h)
+{
+	h->exec_want = true;
+	if (h->sideband)
+		kp_exec_probes_start(h);
+}
+
+static bool kp_ident_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_';
+}
+
+bool kp_exec_text_wants(const char *text, size_t len)
+{
+	static const char *const words[] = { "proc", "emit", "rule" };
+
+	/* each as a whole identifier: ev.proc, kp.emit(, kp.rule{; not
+	 * sched_process_exec */
+	for (size_t i = 0; i < len; i++) {
+		if (i && kp_ident_char(text[i - 1]))
+			continue;
+		for (size_t k = 0; k < 3; k++) {
+			size_t n = strlen(words[k]);
+
+			if (len - i >= n && !memcmp(text + i, words[k], n) &&
+			    (len - i == n || !kp_ident_char(text[i + n])))
+				return true;
+		}
+	}
+	return false;
 }
 
 /* An execve's record: argv's strings back to back, each with its NUL. */

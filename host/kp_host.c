@@ -62,6 +62,12 @@ static ssize_t kp_host_proc_link(void *ctx, int32_t pid, const char *file, char 
 	return kp_host_proc_io(ctx, pid, file, buf, len, true);
 }
 
+void kp_host_script_text(struct kp_host *h, const char *text, size_t len)
+{
+	if (kp_exec_text_wants(text, len))
+		kp_exec_want(h);
+}
+
 static ssize_t kp_host_proc_kept(void *ctx, int32_t pid, const char *file, char *buf, size_t len)
 {
 	return kp_exec_answer(((struct kp_host *)ctx)->exec, pid, file, buf, len);
@@ -156,7 +162,8 @@ int kp_host_ready(struct kp_host *h, char *msg, size_t len)
 	}
 	/* before the script's probes: at a tracepoint both use, its program
 	 * runs first, so what it reads is there when the script's handler asks */
-	kp_exec_probes_start(h);
+	if (h->exec_want)
+		kp_exec_probes_start(h);
 	return 0;
 }
 

@@ -48,4 +48,8 @@ bool kp_host_ran(const struct kp_host *h);
 /* Print the losses of each probe to stderr; returns true when any. */
 bool kp_host_report_losses(struct kp_host *h);
 
+/* A script's text, read before it runs: what it will use (the process
+ * table names proc, emit or rule) is made ready before its probes. */
+void kp_host_script_text(struct kp_host *h, const char *text, size_t len);
+
 #endif

@@ -77,6 +77,7 @@ struct kp_host {
 	struct kp_proc_table *procs; /* the process table, made on first use */
 	struct kp_exec *exec; /* what the kernel read at execs, for the table */
 	struct kp_probe *exec_probes[3]; /* the probes that read it (kp_exec_probe.c) */
+	bool exec_want; /* a script uses the process table: make them */
 	struct kp_rec_writer *rec; /* --record: raw events to a file */
 	int64_t rt_off; /* a replay's CLOCK_REALTIME - MONOTONIC, the recording's */
 	bool have_rt_off;
@@ -112,6 +113,14 @@ ssize_t kp_host_proc_io(struct kp_host *h, int32_t pid, const char *file, char *
  * ids for the process table (kp_exec.h), enabled with the others. Nothing
  * when they cannot be made: the table reads /proc as before. */
 void kp_exec_probes_start(struct kp_host *h);
+/* A script uses the process table (its text names it, or it asks): the
+ * probes from the first probe's kp_host_ready() on, or now. Each costs a
+ * tracepoint registration, whose removal waits for an RCU grace period
+ * (tens of ms at exit): runs that never look at processes go without. */
+void kp_exec_want(struct kp_host *h);
+/* Does script text @text (@len bytes) name the process table (proc, emit,
+ * rule)? */
+bool kp_exec_text_wants(const char *text, size_t len);
 /* A sample of one of them, fed to h->exec. */
 void kp_exec_probe_sample(struct kp_host *h, struct kp_probe *p, const struct kp_sample *s);
 /* Their memory, once released. */

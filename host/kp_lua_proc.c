@@ -80,8 +80,12 @@ static void kp_push_proc(lua_State *L, const struct kp_proc *p)
 int kp_lua_proc_push(lua_State *L, struct kp_host *h, int32_t pid, bool parent)
 {
 	struct kp_proc_table *t = kp_host_procs(h);
-	const struct kp_proc *p = t ? kp_proc_lookup(t, pid) : NULL;
+	const struct kp_proc *p;
 
+	/* from now on, if no script named it */
+	if (!h->exec_want)
+		kp_exec_want(h);
+	p = t ? kp_proc_lookup(t, pid) : NULL;
 	if (p && parent)
 		p = kp_proc_parent(t, p);
 	if (p)

@@ -450,6 +450,17 @@ static void kp_fill_cgroup(struct kp_proc_table *t, struct kp_ent *e)
  * Read the stale fields of @e from /proc, once: whatever fails stays
  * unknown until the next fork or exec marks it stale again.
  */
+/* The fields an exec sets, those of @want. */
+static void kp_fill_exec(struct kp_proc_table *t, struct kp_ent *e, uint32_t want)
+{
+	if (want & KP_PROC_IDS)
+		kp_fill_ids(t, e);
+	if (want & KP_PROC_EXE)
+		kp_fill_exe(t, e);
+	if (want & KP_PROC_ARGV)
+		kp_fill_argv(t, e);
+}
+
 static void kp_fill(struct kp_proc_table *t, struct kp_ent *e)
 {
 	uint32_t want = e->stale;
@@ -493,12 +504,7 @@ static void kp_fill(struct kp_proc_table *t, struct kp_ent *e)
 	/* a zombie has no exe and an empty cmdline any more */
 	if (state == 'Z' || state == 'X')
 		goto gone;
-	if (want & KP_PROC_IDS)
-		kp_fill_ids(t, e);
-	if (want & KP_PROC_EXE)
-		kp_fill_exe(t, e);
-	if (want & KP_PROC_ARGV)
-		kp_fill_argv(t, e);
+	kp_fill_exec(t, e, want);
 	if (want & KP_PROC_CGROUP)
 		kp_fill_cgroup(t, e);
 	kp_ent_sync(e);
@@ -509,12 +515,7 @@ gone:
 	kp_forget(e, want);
 	/* what the kernel gave at the exec outlives the process */
 	t->kept_only = true;
-	if (want & KP_PROC_IDS)
-		kp_fill_ids(t, e);
-	if (want & KP_PROC_EXE)
-		kp_fill_exe(t, e);
-	if (want & KP_PROC_ARGV)
-		kp_fill_argv(t, e);
+	kp_fill_exec(t, e, want);
 	t->kept_only = false;
 	kp_ent_sync(e);
 	kp_mark_exited(t, e, t->last_time, true);

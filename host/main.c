@@ -19,6 +19,7 @@
 #include <lualib.h>
 
 #include "kp_err.h"
+#include "kp_file.h"
 #include "kp_host.h"
 #include "kp_list.h"
 #include "kp_lua.h"
@@ -317,6 +318,25 @@ static int kp_report(lua_State *L)
 	return 1;
 }
 
+/* The run's host, once open */
+static struct kp_host *kp_main_host;
+
+/* What a script's text says it will use, before its probes are made (the
+ * process table's own probes, kp_host_script_text()). */
+static void kp_script_hints(const struct kp_args *a, const char *path)
+{
+	char *text = NULL;
+	size_t len = 0;
+
+	if (!path) {
+		kp_host_script_text(kp_main_host, a->code, strlen(a->code));
+		return;
+	}
+	if (kp_file_read(path, 0, &text, &len) == 0)
+		kp_host_script_text(kp_main_host, text, len);
+	free(text);
+}
+
 /* Load and run one script (@path, or -e CODE when NULL) with the script
  * arguments as `arg` and `...`. Return: 0, or the exit status. */
 static int kp_run_chunk(lua_State *L, struct kp_args *a, const char *path)
@@ -337,6 +357,8 @@ static int kp_run_chunk(lua_State *L, struct kp_args *a, const char *path)
 	n = path ? luaL_loadfile(L, path) : luaL_loadbuffer(L, a->code, strlen(a->code), "=-e");
 	if (n)
 		return kp_report(L);
+	if (kp_main_host)
+		kp_script_hints(a, path);
 	/* LuaJIT's compiled loops never call hooks: the script's own functions
 	 * stay interpreted so the callback guard can stop an endless loop */
 	if (a->host.callback_limit_ms)
@@ -419,7 +441,7 @@ static int kp_main(struct kp_args *a)
 	luaL_openlibs(L);
 	if (a->watch)
 		a->host.watch = kp_find_script(a->script, found, sizeof(found));
-	h = kp_host_open(L, &a->host);
+	h = kp_main_host = kp_host_open(L, &a->host);
 	if (!h) {
 		fprintf(stderr, "kpscript: %s\n", strerror(errno));
 		lua_close(L);
