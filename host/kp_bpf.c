@@ -24,6 +24,7 @@
  *   through one) holds them; this process's exit closes them all.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,6 +234,35 @@ int kp_bpf_counts(const struct kp_bpf *b, uint64_t *hits, uint64_t *lost, uint64
 	}
 	free(v);
 	return 0;
+}
+
+static void *kp_detach_one(void *arg)
+{
+	close(*(int *)arg);
+	return NULL;
+}
+
+void kp_bpf_detach_all(struct kp_bpf *const *v, size_t n)
+{
+	pthread_t *t = calloc(n ? n : 1, sizeof(*t));
+	bool *started = calloc(n ? n : 1, sizeof(*started));
+
+	for (size_t i = 0; i < n; i++) {
+		if (!v[i] || v[i]->tp < 0)
+			continue;
+		/* a thread per detach; where none can be made, detach here */
+		started[i] = t && started && !pthread_create(&t[i], NULL, kp_detach_one, &v[i]->tp);
+		if (!started[i])
+			close(v[i]->tp);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (started && started[i])
+			pthread_join(t[i], NULL);
+		if (v[i])
+			v[i]->tp = -1;
+	}
+	free(t);
+	free(started);
 }
 
 void kp_bpf_close(struct kp_bpf *b)

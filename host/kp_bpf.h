@@ -32,6 +32,10 @@ int kp_bpf_enable(struct kp_bpf *b, bool on);
  * not take (a full ring), the strings it could not read. 0 or -errno. */
 int kp_bpf_counts(const struct kp_bpf *b, uint64_t *hits, uint64_t *lost, uint64_t *faults);
 void kp_bpf_close(struct kp_bpf *b);
+/* Detach the programs of @v[0..@n) (NULLs skipped) at once: each detach
+ * waits for an RCU grace period (tens of ms), so n in parallel take about
+ * one. Their kp_bpf_close() follows. */
+void kp_bpf_detach_all(struct kp_bpf *const *v, size_t n);
 
 /* The verifier's log's last four lines (what it refused comes at the
  * end), trailing newlines and spaces left out, into @msg. */

@@ -86,6 +86,48 @@ static size_t kp_put_sample(unsigned char *out, const unsigned char *ev, uint32_
 	return total;
 }
 
+/*
+ * Does each entry of @size bytes of events lead to the next, forward and
+ * inside them, as kbuffer steps (a 32-bit header, type_len in its low 5
+ * bits: 1-28 that many words of data; 0 a length word, then the data; 29
+ * padding of the length word's bytes after it; 30 and 31 one more word)?
+ * kbuffer trusts the lengths: a zero or negative one loops it forever.
+ */
+static bool kp_page_walkable(const unsigned char *data, uint64_t size)
+{
+	for (uint64_t at = 0; at < size;) {
+		uint32_t hdr, word = 0;
+		int64_t next;
+
+		if (size - at < 4)
+			return false;
+		memcpy(&hdr, data + at, 4);
+		if ((hdr & 31) == 0 || (hdr & 31) >= 29) {
+			if (size - at < 8)
+				return false;
+			memcpy(&word, data + at + 4, 4);
+		}
+		switch (hdr & 31) {
+		case 0:
+			next = (int64_t)at + 8 + (((int64_t)word - 4 + 3) & ~(int64_t)3);
+			break;
+		case 29:
+			next = (int64_t)at + 4 + (int32_t)word;
+			break;
+		case 30:
+		case 31:
+			next = (int64_t)at + 8;
+			break;
+		default:
+			next = (int64_t)at + 4 + (int64_t)(hdr & 31) * 4;
+		}
+		if (next <= (int64_t)at || (uint64_t)next > size)
+			return false;
+		at = (uint64_t)next;
+	}
+	return true;
+}
+
 /* Does the page's header describe no more than the page? kbuffer trusts
  * it: data from byte 16, a missed-events count after the data when the
  * header says it is stored there. */
@@ -99,14 +141,16 @@ static bool kp_page_sane(const void *page, size_t page_size)
 	size = commit & KP_COMMIT_MASK;
 	if (commit & KP_MISSED_STORED)
 		size += 8;
-	return size <= page_size - 16;
+	if (size > page_size - 16)
+		return false;
+	return kp_page_walkable((const unsigned char *)page + 16, commit & KP_COMMIT_MASK);
 }
 
 size_t kp_ftrace_records(const void *page, size_t page_size, int id, uint32_t cpu, int *at,
 			 unsigned char *out, size_t cap)
 {
 	struct kbuffer *kb = kbuffer_alloc(KBUFFER_LSIZE_SAME_AS_HOST, KBUFFER_ENDIAN_SAME_AS_HOST);
-	const unsigned char *data = (const unsigned char *)page + 16, *end;
+	const unsigned char *data = (const unsigned char *)page + 16, *end, *prev = NULL;
 	unsigned long long ts;
 	uint64_t commit;
 	size_t used = 0;
@@ -133,6 +177,12 @@ size_t kp_ftrace_records(const void *page, size_t page_size, int id, uint32_t cp
 	for (ev = kbuffer_read_event(kb, &ts); ev; ev = kbuffer_next_event(kb, &ts), i++) {
 		int size = kbuffer_event_size(kb);
 		uint16_t type;
+
+		/* each event past the one before, or a header lies (a zero
+		 * length): the page ends */
+		if (i && (const unsigned char *)ev <= prev)
+			break;
+		prev = ev;
 
 		if ((const unsigned char *)ev < data || (const unsigned char *)ev > end ||
 		    size < 0 || (size_t)size > (size_t)(end - (const unsigned char *)ev))

@@ -27,6 +27,7 @@
 #include "kp_source_replay.h"
 #include "kp_lua.h"
 #include "kp_perf.h"
+#include "kp_bpf.h"
 #include "kp_exec.h"
 #include "kp_proc.h"
 #include "kp_procfs.h"
@@ -391,10 +392,29 @@ struct kp_host *kp_host_open(lua_State *L, const struct kp_host_opts *opts)
 	return h;
 }
 
+/* Every probe's program detached at once, before the probes go one by
+ * one (kp_bpf_detach_all()). */
+static void kp_host_detach_progs(struct kp_host *h)
+{
+	struct kp_bpf *v[64];
+	size_t n = 0;
+
+	for (struct kp_probe *p = h->probes; p; p = p->next) {
+		if (p->bpf)
+			v[n++] = p->bpf;
+		if (n == 64) {
+			kp_bpf_detach_all(v, n);
+			n = 0;
+		}
+	}
+	kp_bpf_detach_all(v, n);
+}
+
 void kp_host_shutdown(struct kp_host *h)
 {
 	if (!h)
 		return;
+	kp_host_detach_progs(h);
 	for (struct kp_probe *p = h->probes; p; p = p->next)
 		kp_lua_probe_release(h->L, p);
 	kp_perf_close(h->sideband);

@@ -331,40 +331,80 @@ static int kp_core_set_handler(lua_State *L)
 	return 0;
 }
 
-/* core.stats() -> { [name] = { events, lost, filtered, bad_fields, discarded[, faults] } } */
+/* @p's counters as a table: events, lost, filtered, bad_fields, discarded
+ * [, faults][, ring_full, hits] */
+static void kp_push_counts(lua_State *L, const struct kp_probe *p)
+{
+	lua_createtable(L, 0, 8);
+	lua_pushnumber(L, (lua_Number)p->delivered);
+	lua_setfield(L, -2, "events");
+	lua_pushnumber(L, (lua_Number)kp_probe_lost(p));
+	lua_setfield(L, -2, "lost");
+	lua_pushnumber(L, (lua_Number)p->filtered);
+	lua_setfield(L, -2, "filtered");
+	lua_pushnumber(L, (lua_Number)p->bad_fields);
+	lua_setfield(L, -2, "bad_fields");
+	lua_pushnumber(L, (lua_Number)p->discarded);
+	lua_setfield(L, -2, "discarded");
+	if (p->by_bpf || p->by_ftrace) {
+		/* a program's own count, read when the run ends; an event
+		 * probe's, counted as its records are read */
+		lua_pushnumber(L, (lua_Number)p->faults);
+		lua_setfield(L, -2, "faults");
+	}
+	if (p->final) {
+		lua_pushnumber(L, (lua_Number)p->ring_full);
+		lua_setfield(L, -2, "ring_full");
+		lua_pushnumber(L, (lua_Number)p->hits);
+		lua_setfield(L, -2, "hits");
+	}
+}
+
+/*
+ * core.stats() -> { [name] = counters }, in declaration order; a second
+ * probe of the same name is "NAME#2", a third "NAME#3" (p:counters() gives
+ * each its own).
+ */
 static int kp_core_stats(lua_State *L)
 {
 	struct kp_host *h = kp_host_of(L);
+	size_t n = 0, k = 0;
+	struct kp_probe **all;
 
+	for (struct kp_probe *p = h->probes; p; p = p->next)
+		n++;
+	all = lua_newuserdata(L, (n ? n : 1) * sizeof(*all));
+	for (struct kp_probe *p = h->probes; p; p = p->next)
+		all[k++] = p;
 	lua_newtable(L);
-	for (struct kp_probe *p = h->probes; p; p = p->next) {
+	/* the list is newest first */
+	while (k--) {
+		const struct kp_probe *p = all[k];
+		char key[4700];
+
 		if (!p->attached || p->internal)
 			continue;
-		lua_createtable(L, 0, 4);
-		lua_pushnumber(L, (lua_Number)p->delivered);
-		lua_setfield(L, -2, "events");
-		lua_pushnumber(L, (lua_Number)kp_probe_lost(p));
-		lua_setfield(L, -2, "lost");
-		lua_pushnumber(L, (lua_Number)p->filtered);
-		lua_setfield(L, -2, "filtered");
-		lua_pushnumber(L, (lua_Number)p->bad_fields);
-		lua_setfield(L, -2, "bad_fields");
-		lua_pushnumber(L, (lua_Number)p->discarded);
-		lua_setfield(L, -2, "discarded");
-		if (p->by_bpf || p->by_ftrace) {
-			/* a program's own count, read when the run ends; an
-			 * event probe's, counted as its records are read */
-			lua_pushnumber(L, (lua_Number)p->faults);
-			lua_setfield(L, -2, "faults");
+		snprintf(key, sizeof(key), "%s", p->name);
+		lua_getfield(L, -1, key);
+		for (int i = 2; !lua_isnil(L, -1); i++) {
+			lua_pop(L, 1);
+			snprintf(key, sizeof(key), "%s#%d", p->name, i);
+			lua_getfield(L, -1, key);
 		}
-		if (p->final) {
-			lua_pushnumber(L, (lua_Number)p->ring_full);
-			lua_setfield(L, -2, "ring_full");
-			lua_pushnumber(L, (lua_Number)p->hits);
-			lua_setfield(L, -2, "hits");
-		}
-		lua_setfield(L, -2, p->name);
+		lua_pop(L, 1);
+		kp_push_counts(L, p);
+		lua_setfield(L, -2, key);
 	}
+	return 1;
+}
+
+/* p:counters(): this probe's, as kp.counters() has them */
+static int kp_probe_methods_counters(lua_State *L)
+{
+	/* after the run too, when the probe is closed */
+	struct kp_probe *p = luaL_checkudata(L, 1, KP_PROBE_MT);
+
+	kp_push_counts(L, p);
 	return 1;
 }
 
@@ -389,6 +429,7 @@ void kp_lua_probe_open(lua_State *L)
 	};
 	static const luaL_Reg methods[] = {
 		{ "close", kp_probe_methods_close },
+		{ "counters", kp_probe_methods_counters },
 		{ NULL, NULL },
 	};
 

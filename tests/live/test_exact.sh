@@ -98,3 +98,19 @@ if [ $# -eq 2 ]; then
 else
 	notok "exact/exec: no cpid line: $(oneline "$TMP/err")"
 fi
+
+# two declarations on one tracepoint: each counted on its own
+cat >"$TMP/two.lua" <<'EOF2'
+local n = { 0, 0 }
+local a = kp.tracepoint("syscalls:sys_enter_getppid", function() n[1] = n[1] + 1 end)
+local b = kp.tracepoint("syscalls:sys_enter_getppid", { filter = "common_pid < 0" }, function() n[2] = n[2] + 1 end)
+kp.run()
+local c = kp.counters()
+local k = "tracepoint:syscalls:sys_enter_getppid"
+print(string.format("TWO %d %d %d %d %d %d", n[1], n[2], c[k].events, c[k .. "#2"].events,
+  a:counters().events, b:counters().events))
+EOF2
+kp_run -c "$PROGS/gen_getppid 50" "$TMP/two.lua"
+two=$(val TWO)
+check "exact: two probes of one name: NAME and NAME#2 in kp.counters(), each its own, and p:counters() ($two)" \
+	cond 'set -- $two; [ "$1" -ge 50 ] && [ "$2" -eq 0 ] && [ "$3" -eq "$1" ] && [ "$4" -eq 0 ] && [ "$5" -eq "$1" ] && [ "$6" -eq 0 ]'
