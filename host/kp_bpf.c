@@ -248,11 +248,15 @@ void kp_bpf_detach_all(struct kp_bpf *const *v, size_t n)
 	bool *started = calloc(n ? n : 1, sizeof(*started));
 
 	for (size_t i = 0; i < n; i++) {
+		bool ok;
+
 		if (!v[i] || v[i]->tp < 0)
 			continue;
 		/* a thread per detach; where none can be made, detach here */
-		started[i] = t && started && !pthread_create(&t[i], NULL, kp_detach_one, &v[i]->tp);
-		if (!started[i])
+		ok = t && started && !pthread_create(&t[i], NULL, kp_detach_one, &v[i]->tp);
+		if (started)
+			started[i] = ok;
+		if (!ok)
 			close(v[i]->tp);
 	}
 	for (size_t i = 0; i < n; i++) {

@@ -140,8 +140,12 @@ static void kp_on_lost(struct kp_host *h, struct kp_probe *p, uint64_t lost)
 {
 	if (!p) {
 		h->sideband_lost += lost; /* comm and process updates missed */
+		if (h->exec)
+			kp_exec_reset(h->exec, false, true);
 		return;
 	}
+	if (p->internal && h->exec)
+		kp_exec_reset(h->exec, true, false);
 	p->lost_records += lost;
 	if (h->rec && !p->internal)
 		kp_record_tap_lost(h, p, lost);
@@ -198,8 +202,8 @@ static void kp_on_task(struct kp_host *h, const struct kp_task_rec *r)
 		else if (h->usym)
 			kp_deliver_mmap(h->usym, r->pid, &r->map);
 	}
-	if (h->exec && fork)
-		kp_exec_forget(h->exec, r->pid, r->tid); /* a reused pid */
+	if (h->exec && r->type == PERF_RECORD_FORK)
+		kp_exec_forget(h->exec, r->pid, r->tid); /* a reused pid or tid */
 	else if (h->exec && exec)
 		kp_exec_done(h->exec, r->pid, r->tid);
 	else if (h->exec && r->type == PERF_RECORD_EXIT)

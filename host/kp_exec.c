@@ -41,20 +41,27 @@ static void kp_ent_free(struct kp_exec_ent *e)
 	free(e);
 }
 
+void kp_exec_reset(struct kp_exec *x, bool enter, bool done)
+{
+	for (size_t i = 0; x && i < KP_EXEC_BUCKETS; i++) {
+		for (struct kp_exec_ent *e = enter ? x->enter[i] : NULL, *n; e; e = n) {
+			n = e->next;
+			kp_ent_free(e);
+		}
+		for (struct kp_exec_ent *e = done ? x->done[i] : NULL, *n; e; e = n) {
+			n = e->next;
+			kp_ent_free(e);
+		}
+		if (enter)
+			x->enter[i] = NULL;
+		if (done)
+			x->done[i] = NULL;
+	}
+}
+
 void kp_exec_free(struct kp_exec *x)
 {
-	if (!x)
-		return;
-	for (size_t i = 0; i < KP_EXEC_BUCKETS; i++) {
-		for (struct kp_exec_ent *e = x->enter[i], *n; e; e = n) {
-			n = e->next;
-			kp_ent_free(e);
-		}
-		for (struct kp_exec_ent *e = x->done[i], *n; e; e = n) {
-			n = e->next;
-			kp_ent_free(e);
-		}
-	}
+	kp_exec_reset(x, true, true);
 	free(x);
 }
 
@@ -158,7 +165,9 @@ ssize_t kp_exec_answer(const struct kp_exec *x, int32_t pid, const char *file, c
 	if (!strcmp(file, "cmdline") && e->argv) {
 		from = e->argv;
 		n = e->argv_len;
-	} else if (!strcmp(file, "exe") && e->exe && e->exe_len) {
+	} else if (!strcmp(file, "exe") && e->exe && e->exe[0] == '/') {
+		/* a relative path, or one relative to execveat's fd, is not
+		 * what /proc/PID/exe would have said */
 		from = e->exe;
 		n = e->exe_len;
 	} else if (!strcmp(file, "status") && e->have_ids) {

@@ -12,9 +12,11 @@
  * program was exec'd by and its argv (from BPF programs on the execve
  * tracepoints, read before the process can exit), and its ids (the task's
  * credentials at sched_process_exec, where BTF names work). kp_deliver.c
- * feeds it in event order; the process table's /proc reads ask it first
- * (argv, ids) or after /proc fails (exe: /proc's resolved path is kept
- * when there is one). Pure: no I/O.
+ * feeds it in event order; the process table asks it for a process /proc
+ * no longer shows (its source's kept()): /proc, where it has the process,
+ * is the truth (the argv read at the syscall's entry is user memory that
+ * another thread could still change, and a string that faulted ends the
+ * list early). Pure: no I/O.
  *
  * An exec is noted by thread at its execve (kp_exec_enter()); the exec's
  * COMM record names the process it became (kp_exec_done()). A process that
@@ -33,6 +35,9 @@ int kp_exec_enter(struct kp_exec *x, int32_t tid, const char *file, size_t file_
 void kp_exec_done(struct kp_exec *x, int32_t pid, int32_t tid);
 /* Process @pid's real and effective ids at its exec. */
 void kp_exec_ids(struct kp_exec *x, int32_t pid, const uint32_t ids[4]);
+/* Records were lost: forget the execs under way (@enter) or the done ones
+ * (@done), which a lost record could leave attributed to the wrong exec. */
+void kp_exec_reset(struct kp_exec *x, bool enter, bool done);
 /* Process @pid forked anew (@tid == @pid) or thread @tid exited: forget. */
 void kp_exec_forget(struct kp_exec *x, int32_t pid, int32_t tid);
 

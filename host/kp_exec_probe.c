@@ -5,7 +5,7 @@
  * and argv before the new program can exit, and, where names from BTF work
  * (6.1 and later), one on sched_process_exec that reads the task's
  * credentials as the exec left them. Their records feed h->exec
- * (kp_exec.h), which the table's /proc reads ask first.
+ * (kp_exec.h), which the table asks for processes /proc no longer has.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -63,7 +63,7 @@ void kp_exec_probes_start(struct kp_host *h)
 		{ "gid", "p->cred->gid.val" },
 		{ "egid", "p->cred->egid.val" },
 	};
-	struct kp_probe_spec s = { .kind = KP_TRACEPOINT, .opts.pages = 64, .backend = "bpf" };
+	struct kp_probe_spec s = { .kind = KP_TRACEPOINT, .opts.pages = 32, .backend = "bpf" };
 	size_t n = 0;
 
 	if (h->exec || !h->exec_want || !h->sideband || !h->src || !h->src->local ||
@@ -83,6 +83,7 @@ void kp_exec_probes_start(struct kp_host *h)
 	s.args = "";
 	s.btf = ids;
 	s.nbtf = 4;
+	s.opts.pages = 8; /* 4 ids a record */
 	h->exec_probes[n] = kp_exec_probe(h, KP_EXEC_IDS, &s);
 }
 

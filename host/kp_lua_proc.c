@@ -82,9 +82,8 @@ int kp_lua_proc_push(lua_State *L, struct kp_host *h, int32_t pid, bool parent)
 	struct kp_proc_table *t = kp_host_procs(h);
 	const struct kp_proc *p;
 
-	/* from now on, if no script named it */
-	if (!h->exec_want)
-		kp_exec_want(h);
+	/* from the run's next pass on, if no script named it */
+	h->exec_want = true;
 	p = t ? kp_proc_lookup(t, pid) : NULL;
 	if (p && parent)
 		p = kp_proc_parent(t, p);

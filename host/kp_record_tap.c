@@ -43,8 +43,9 @@ static ssize_t kp_rec_proc(int32_t pid, const char *file, char *buf, size_t len,
 	struct kp_host *h = kp_tap_host;
 	char raw[8192];
 	size_t fl = strnlen(file, 31);
-	ssize_t rc = kept ? kp_exec_answer(h->exec, pid, file, buf, len)
-			  : kp_host_proc_io(h, pid, file, buf, len, link);
+	ssize_t rc = kept   ? (h ? kp_exec_answer(h->exec, pid, file, buf, len) : -ENOENT)
+		     : link ? kp_procfs_readlink(pid, file, buf, len)
+			    : kp_procfs_read(pid, file, buf, len);
 
 	if (h && h->rec && fl + 1 + (rc > 0 ? (size_t)rc : 0) <= sizeof(raw)) {
 		memcpy(raw, file, fl);

@@ -51,8 +51,12 @@ static void kp_enable_all(struct kp_host *h, bool on)
 			kp_bpf_enable(p->bpf, on);
 		progs |= p->bpf != NULL;
 	}
-	if (!on && progs)
-		usleep(1000);
+	if (!on && progs) {
+		struct timespec ts = { 0, 1000000 };
+
+		while (nanosleep(&ts, &ts) && errno == EINTR)
+			;
+	}
 	for (struct kp_probe *p = h->probes; p; p = p->next) {
 		if (p->perf && !on)
 			kp_perf_enable(p->perf, on);
@@ -405,6 +409,10 @@ static void kp_run_loop(lua_State *L, struct kp_host *h)
 		r = kp_run_pass(L, h, kp_source_horizon(src, now), true, false, &held);
 		if (r)
 			break;
+		/* a handler asked the process table first: its exec probes
+		 * from now on, made between passes, not inside a handler */
+		if (h->exec_want && !h->exec)
+			kp_exec_probes_start(h);
 		if (deadline && now >= deadline)
 			break;
 		if (h->rec)
