@@ -29,6 +29,16 @@ enum { KP_EXEC_ARGS = 1, KP_EXEC_IDS = 2 };
 #define KP_EXEC_ARGS_SPEC "argv=+u0($argv):ustring[33] file=+0($filename):ustring"
 #define KP_NOREF (-2) /* LUA_NOREF: no Lua handler or table */
 
+/* @p released and freed (it is on no list) */
+static void kp_exec_probe_drop(struct kp_probe *p)
+{
+	kp_probe_release(p);
+	free(p->name);
+	free(p->event);
+	free(p->def);
+	free(p);
+}
+
 static struct kp_probe *kp_exec_probe(struct kp_host *h, int role, const struct kp_probe_spec *s)
 {
 	struct kp_probe *p = calloc(1, sizeof(*p));
@@ -42,11 +52,7 @@ static struct kp_probe *kp_exec_probe(struct kp_host *h, int role, const struct 
 	p->internal = role;
 	p->fn_ref = p->ev_ref = p->keys_ref = p->dirty_ref = KP_NOREF;
 	if (kp_probe_create(h, p, s, msg, sizeof(msg))) {
-		kp_probe_release(p);
-		free(p->name);
-		free(p->event);
-		free(p->def);
-		free(p);
+		kp_exec_probe_drop(p);
 		return NULL;
 	}
 	p->next = h->probes;
@@ -198,17 +204,8 @@ void kp_exec_probes_free(struct kp_host *h)
 
 		if (!p)
 			continue;
-		for (struct kp_probe **pp = &h->probes; *pp; pp = &(*pp)->next) {
-			if (*pp == p) {
-				*pp = p->next;
-				break;
-			}
-		}
-		kp_probe_release(p);
-		free(p->name);
-		free(p->event);
-		free(p->def);
-		free(p);
+		kp_probe_unlink(p);
+		kp_exec_probe_drop(p);
 		h->exec_probes[i] = NULL;
 	}
 	kp_exec_free(h->exec);

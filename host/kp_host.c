@@ -40,23 +40,6 @@ int luaopen_cjson(lua_State *L);
 
 /* ---- tables and the live source, made on first use --------------------- */
 
-ssize_t kp_host_proc_io(struct kp_host *h, int32_t pid, const char *file, char *buf, size_t len,
-			bool link)
-{
-	(void)h;
-	return link ? kp_procfs_readlink(pid, file, buf, len) : kp_procfs_read(pid, file, buf, len);
-}
-
-static ssize_t kp_host_proc_read(void *ctx, int32_t pid, const char *file, char *buf, size_t len)
-{
-	return kp_host_proc_io(ctx, pid, file, buf, len, false);
-}
-
-static ssize_t kp_host_proc_link(void *ctx, int32_t pid, const char *file, char *buf, size_t len)
-{
-	return kp_host_proc_io(ctx, pid, file, buf, len, true);
-}
-
 void kp_host_script_text(struct kp_host *h, const char *text, size_t len)
 {
 	if (kp_exec_text_wants(text, len))
@@ -76,8 +59,6 @@ struct kp_proc_table *kp_host_procs(struct kp_host *h)
 		if (h->procs) {
 			struct kp_proc_source src = kp_procfs_source;
 
-			src.read = kp_host_proc_read;
-			src.readlink = kp_host_proc_link;
 			src.kept = kp_host_proc_kept;
 			src.ctx = h;
 			kp_proc_set_source(h->procs, &src);

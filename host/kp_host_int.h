@@ -101,11 +101,6 @@ enum { KP_PHASE_MAIN, KP_PHASE_LOOP, KP_PHASE_CB };
 /* The process table, made and seeded from /proc on first use; NULL
  * without memory. */
 struct kp_proc_table *kp_host_procs(struct kp_host *h);
-/* /proc/@pid/@file for the process table (@link: its readlink); the
- * exec-time answers (kp_exec.h) are its source's kept() for processes
- * /proc no longer has. Bytes, or -errno. */
-ssize_t kp_host_proc_io(struct kp_host *h, int32_t pid, const char *file, char *buf, size_t len,
-			bool link);
 
 /* ---- kp_exec_probe.c ---- */
 

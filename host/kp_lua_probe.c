@@ -28,18 +28,6 @@ static struct kp_probe *kp_check_probe(lua_State *L, int i)
 	return p;
 }
 
-static void kp_probe_unlink(struct kp_probe *p)
-{
-	struct kp_probe **pp;
-
-	for (pp = &p->host->probes; *pp; pp = &(*pp)->next) {
-		if (*pp == p) {
-			*pp = p->next;
-			break;
-		}
-	}
-}
-
 void kp_lua_probe_release(lua_State *L, struct kp_probe *p)
 {
 	kp_probe_release(p);

@@ -113,6 +113,16 @@ int kp_probe_dyn_available(const char *name, const char *file, const char *confi
 	return err;
 }
 
+void kp_probe_unlink(struct kp_probe *p)
+{
+	for (struct kp_probe **pp = &p->host->probes; *pp; pp = &(*pp)->next) {
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	}
+}
+
 void kp_probe_release(struct kp_probe *p)
 {
 	struct kp_host *h = p->host;

@@ -122,6 +122,9 @@ struct kp_probe_spec {
 int kp_probe_create(struct kp_host *h, struct kp_probe *p, const struct kp_probe_spec *s, char *msg,
 		    size_t len);
 
+/* Take @p off its host's list of probes. */
+void kp_probe_unlink(struct kp_probe *p);
+
 /* Disable and close @p's perf events and remove its dynamic event; its
  * format and field table go too. Idempotent. */
 void kp_probe_release(struct kp_probe *p);
