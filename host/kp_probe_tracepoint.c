@@ -312,7 +312,7 @@ static int kp_tp_eprobe_ok(const struct kp_probe_spec *s, const char *name, bool
 static int kp_tp_backend(const struct kp_probe_spec *s, const char *name, bool dry, bool *eprobe,
 			 char *msg, size_t len)
 {
-	char why[512];
+	char why[512], ep[1024];
 	int err;
 
 	*eprobe = s->backend && !strcmp(s->backend, "eprobe");
@@ -321,21 +321,24 @@ static int kp_tp_backend(const struct kp_probe_spec *s, const char *name, bool d
 	/* kp.has("bpf") is asked once per run; the reason only when it is no */
 	if (dry || kp_feature_has("bpf") == 1 || !(err = kp_bpf_available(why, sizeof(why))))
 		return 0;
-	if (!s->backend && !kp_tp_eprobe_ok(s, name, dry, msg, len)) {
+	if (s->backend) {
+		snprintf(msg, len,
+			 "%s: fetch arguments on a tracepoint need BPF or event probes: %s (the "
+			 "tracepoint works without arguments)",
+			 name, why);
+		return err;
+	}
+	if (!kp_tp_eprobe_ok(s, name, dry, ep, sizeof(ep))) {
 		*eprobe = true;
 		return 0;
 	}
-	{
-		/* the event probes' reason, after the BPF one */
-		const char *ep = s->backend ? NULL : strstr(msg, ": ");
-		char epwhy[512];
-
-		snprintf(epwhy, sizeof(epwhy), "%s", ep ? ep + 2 : "");
-		snprintf(msg, len,
-			 "%s: fetch arguments on a tracepoint need BPF or event probes: %s%s%s "
-			 "(the tracepoint works without arguments)",
-			 name, why, ep ? "; and " : "", epwhy);
-	}
+	/* the event probes' reason (after "NAME: ") beside BPF's */
+	if (strlen(ep) > strlen(name) + 2)
+		memmove(ep, ep + strlen(name) + 2, strlen(ep + strlen(name) + 2) + 1);
+	snprintf(msg, len,
+		 "%s: fetch arguments on a tracepoint need BPF or event probes: %s; and %s (the "
+		 "tracepoint works without arguments)",
+		 name, why, ep);
 	return err;
 }
 
